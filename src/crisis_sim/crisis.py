@@ -1,0 +1,577 @@
+"""The crisis as SimPy processes acting on cohorts of replications.
+
+A chunk of replications shares one SimPy Environment. Every step of the crisis (MODEL.md's
+twelve) is a handler; all replications of the chunk whose next step of a kind falls on the same
+day are handled by one SimPy event, and the Numba kernel fights every active replication from
+one event day to the next. A chunk of one replication is the same code: that is ``trace``.
+
+Determinism across chunkings rests on three rules: every consequence comes at least one day
+after its cause; a decision on day ``t`` sees the war as it stood at the start of day ``t``; and
+all entries into the war on one day are applied together, in a canonical order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from functools import partial
+from typing import Any
+
+import numpy as np
+import simpy
+
+from crisis_sim import kernel, rng
+from crisis_sim.compiled import LEVEL_CODE, LEVELS, Plan, applies, balancer_rank, voters
+from crisis_sim.kernel import AGGRESSOR_SIDE, DEFENDER_SIDE, NOT_ENTERED
+from crisis_sim.outcomes import (
+    AGGRESSOR_DEFEATED,
+    BACKED_DOWN,
+    DEFENDERS_DEFEATED,
+    DETERRED,
+    FAIT_ACCOMPLI,
+    NO_RESPONSE,
+    STALEMATE,
+    Reason,
+)
+from crisis_sim.rules import NO_DECISION, PASSED, VOTE_MEANINGS, Ballot
+
+CONDEMNATION, SANCTIONS, MILITARY = (LEVEL_CODE[k] for k in ("condemnation", "sanctions", "military"))
+STILL_RUNNING = np.iinfo(np.int32).max
+
+
+class Crisis:
+    """One chunk of replications ``start .. stop - 1`` of a scenario, advanced together."""
+
+    def __init__(self, plan: Plan, seed: int, start: int, stop: int, story: bool = False) -> None:
+        self.plan = plan
+        self.seed = int(seed)
+        self.rep = np.arange(start, stop, dtype=np.int64)
+        n, s_count, i_count = stop - start, plan.n_states, len(plan.institutions)
+        self.n = n
+        self.env = simpy.Environment()
+        self.story: list[tuple[int, int, str]] | None = [] if story else None
+        self._agenda: dict[tuple[str, int], list[tuple[np.ndarray, ...]]] = {}
+        # Per replication.
+        self.deterred = np.zeros(n, dtype=bool)
+        self.p_win = np.zeros(n)
+        self.end_day = np.full(n, STILL_RUNNING, dtype=np.int32)
+        self.ending = np.zeros(n, dtype=np.int8)
+        self.backed_down = np.zeros(n, dtype=bool)
+        self.help_promised = np.zeros(n, dtype=bool)
+        self.helpers_in = np.zeros(n, dtype=bool)
+        self.aggressor_quit = np.zeros(n, dtype=bool)
+        self.sanction_day = np.full(n, STILL_RUNNING, dtype=np.int64)
+        self.loss_a = np.zeros(n)
+        self.loss_d = np.zeros(n)
+        # Per replication and state.
+        z = rng.normal_draws(self.seed, self.rep, rng.CAPABILITY, np.arange(s_count))
+        self.cap = plan.cap_mean[None, :] * np.exp(plan.cap_spread[None, :] * z)
+        self.side = np.zeros((n, s_count), dtype=np.int8)
+        self.entry = np.full((n, s_count), NOT_ENTERED, dtype=np.int64)
+        self.reason = np.zeros((n, s_count), dtype=np.int8)
+        self.force = np.zeros((n, s_count))
+        self.via_cascade = np.zeros((n, s_count), dtype=bool)
+        # Per replication and institution.
+        self.referral_day = np.full((n, i_count), -1, dtype=np.int32)
+        self.decision_day = np.full((n, i_count), -1, dtype=np.int32)
+        self.vote_result = np.full((n, i_count), -1, dtype=np.int8)
+        self.vetoed_by = np.full((n, i_count), -1, dtype=np.int16)
+        self.response_level = np.full((n, i_count), -1, dtype=np.int8)
+        self.left = np.zeros((n, i_count), dtype=bool)
+        self.identified: dict[int, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ the story
+
+    def run(self) -> dict[str, np.ndarray]:
+        """Simulate the chunk to the horizon and return its results as arrays."""
+        self.env.process(self.crisis())
+        self.env.process(self.war())
+        self.env.run(until=self.plan.horizon + 1)
+        return self.results()
+
+    def crisis(self) -> Generator[simpy.Event, Any, None]:
+        """Steps 1-3; the institutions and treaties carry the story on from there."""
+        attackers = self.decide_to_attack()  # 1
+        yield self.env.timeout(0)
+        self.attack(attackers)  # 2
+        for inst in self.plan.institutions:  # 3 (treaties are checked as states enter)
+            self.refer(inst, attackers)
+
+    def war(self) -> Generator[simpy.Event, Any, None]:
+        """Steps 9 and 12: between event days the kernel fights every active replication."""
+        p, c = self.plan, self.plan.scenario.combat
+        yield self.env.timeout(0.5)  # after the attack of day 0
+        while True:
+            today = int(self.env.now)
+            upcoming = self.env.peek()
+            until = p.horizon + 1 if upcoming == float("inf") else min(int(upcoming), p.horizon + 1)
+            active = np.flatnonzero(self.at_war(today))
+            if active.size:
+                kernel.advance_war(
+                    active, today, until, self.rep, self.side, self.entry, self.force,
+                    p.ready, p.full_days, p.transit, p.target, self.sanction_day,
+                    self.loss_a, self.loss_d, self.end_day, self.ending, self.helpers_in,
+                    self.seed, p.law, c.attrition, c.effectiveness_sd, c.defender_advantage,
+                    c.sanctions_effect, p.resolve_a, p.resolve_d,
+                )
+                self._tell_war_ends(active, today, until)
+            if until > p.horizon or (not active.size and upcoming == float("inf")):
+                return
+            yield self.env.timeout(until + 0.5 - self.env.now)
+
+    # ------------------------------------------------------------------ 1-2
+
+    def decide_to_attack(self) -> np.ndarray:
+        """Step 1: the aggressor weighs its chance of winning against the expected response."""
+        p, sc = self.plan, self.plan.scenario
+        a, g = p.aggressor, p.target
+        own = self.cap[:, a] * p.projection[a]
+        helpers = (self.cap * p.projection * p.belief_help * p.belief_share).copy()
+        helpers[:, a] = 0.0
+        helpers[:, g] = 0.0
+        help_total = helpers.sum(axis=1)
+        if p.coalition_ratio > 0:
+            help_total = np.maximum(help_total, p.coalition_ratio * own)
+        defence = self.cap[:, g] * p.projection[g] + help_total
+        noise = rng.normal_draws(self.seed, self.rep, rng.PERCEPTION, 0)
+        perceived = defence * np.exp(sc.decision.misperception * noise)
+        self.p_win = kernel.contest_success(own, perceived, sc.decision.csf_exponent)
+        self.deterred = self.p_win < sc.decision.attack_threshold
+        self.end_day[self.deterred] = -1
+        self.tell(1, np.arange(self.n), lambda i: (
+            f"{self._n(a)} estimates its chance of winning at {self.p_win[i]:.0%} "
+            f"(needs {sc.decision.attack_threshold:.0%}): "
+            + ("deterred, no attack" if self.deterred[i] else "it attacks")
+        ), day=0)
+        return np.flatnonzero(~self.deterred)
+
+    def attack(self, reps: np.ndarray) -> None:
+        """Step 2: attack on day 0; the target resists with what it has mobilized."""
+        p = self.plan
+        self.referral_day[reps] = -1
+        self.vote_result[reps] = NO_DECISION
+        self.response_level[reps] = 0
+        ones = np.ones(len(reps))
+        self.request_entry(0, reps, np.full(len(reps), p.aggressor), AGGRESSOR_SIDE, Reason.PARTY, ones)
+        self.request_entry(0, reps, np.full(len(reps), p.target), DEFENDER_SIDE, Reason.PARTY, ones)
+        self.tell(2, reps, lambda i: f"{self._n(p.aggressor)} attacks {self._n(p.target)}")
+
+    # ------------------------------------------------------------------ 3-5
+
+    def refer(self, inst: Any, reps: np.ndarray) -> None:
+        """Step 3: the target appeals to each institution it can (after a referral delay)."""
+        p = self.plan
+        if not applies(inst, p.aggressor, p.target) or not len(reps):
+            return
+        days = rng.lognormal_days(self.seed, self.rep[reps], rng.REFERRAL, inst.index, *inst.referral)
+        self.schedule(days, partial(self.identify_aggressor, inst), "identify", inst.index, reps)
+
+    def identify_aggressor(self, inst: Any, day: int, reps: np.ndarray) -> None:
+        """Step 4: each member names the aggressor, or not (Organski's first assumption)."""
+        reps = reps[self.alive(reps, day)]
+        if not len(reps):
+            return
+        self.referral_day[reps, inst.index] = day
+        u = rng.uniform_draws(self.seed, self.rep[reps], rng.IDENTIFY, inst.index * 1024 + inst.covered)
+        named = u < inst.p_identify[None, :]
+        named[:, inst.covered == self.plan.target] = True
+        named[:, inst.covered == self.plan.aggressor] = False
+        if inst.index not in self.identified:
+            self.identified[inst.index] = np.zeros((self.n, len(inst.covered)), dtype=bool)
+        self.identified[inst.index][reps] = named
+        self.tell(3, reps, lambda i: f"{self._n(self.plan.target)} appeals to the {inst.name}")
+        self.tell(4, reps, lambda i: (
+            f"{self.identified[inst.index][reps[i]].sum()} of {len(inst.covered)} members of the "
+            f"{inst.name} name {self._n(self.plan.aggressor)} the aggressor"
+        ))
+        self.deliberate(inst, 0, day, reps)
+
+    def deliberate(self, inst: Any, stage: int, day: int, reps: np.ndarray) -> None:
+        """Step 5: a random deliberation delay before the vote on this stage."""
+        st = inst.stages[stage]
+        delay = rng.lognormal_days(
+            self.seed, self.rep[reps], rng.DELIBERATION, inst.index * 16 + stage, st.median, st.spread
+        )
+        if inst.rule_name == "central_authority":
+            delay = np.maximum(np.round(np.full(len(reps), st.median)), 1).astype(np.int64)
+        self.tell(5, reps, lambda i: (
+            f"the {inst.name} deliberates on {LEVELS[st.level]} (about {st.median:g} days)"
+        ), day=day)
+        self.schedule(day + delay, partial(self.vote, inst, stage), "vote", inst.index * 16 + stage, reps)
+
+    # ------------------------------------------------------------------ 6-8
+
+    def vote(self, inst: Any, stage: int, day: int, reps: np.ndarray) -> None:
+        """Step 6: members vote under the institution's rule."""
+        reps = reps[self.alive(reps, day)]
+        if not len(reps):
+            return
+        p, sc = self.plan, self.plan.scenario
+        st = inst.stages[stage]
+        key = (inst.index * 16 + stage) * 1024 + inst.members
+        u = rng.uniform_draws(self.seed, self.rep[reps], rng.VOTE, key)
+        p_yes = np.broadcast_to(st.p_yes, u.shape).copy()
+        if sc.theory.great_power_unity and inst.permanent.any():
+            bloc = rng.uniform_draws(self.seed, self.rep[reps], rng.UNITY, inst.index * 16 + stage)
+            u[:, inst.permanent] = bloc[:, None]
+            p_yes[:, inst.permanent] = st.p_yes[inst.permanent].mean()
+        yes = (u < p_yes) & self.identified[inst.index][reps][:, : len(inst.members)]
+        yes[:, inst.members == p.target] = True
+        if inst.rule_name == "unilateral":
+            yes &= self.threatened(inst, reps)[:, None]
+        voting = np.broadcast_to(voters(inst, p.aggressor, p.target), yes.shape).copy()
+        voting[:, inst.members == p.aggressor] &= ~self.left[reps, inst.index][:, None]
+        ballot = Ballot(yes, voting, inst.permanent, inst.quota, st.procedural)
+        result, veto_pos = inst.rule.decide(ballot)
+        self.decision_day[reps, inst.index] = day
+        self.vote_result[reps, inst.index] = result
+        self.vetoed_by[reps, inst.index] = np.where(veto_pos >= 0, inst.members[np.maximum(veto_pos, 0)], -1)
+        self.tell(6, reps, lambda i: self._vote_line(inst, st, yes, voting, result, veto_pos, reps, i))
+        passed = reps[result == PASSED]
+        if len(passed):
+            self.respond(inst, stage, day, passed, yes[result == PASSED])
+            if stage + 1 < len(inst.stages):
+                self.deliberate(inst, stage + 1, day, passed[self.alive(passed, day + 1)])
+
+    def threatened(self, inst: Any, reps: np.ndarray) -> np.ndarray:
+        """Self-help acts only when the aggressor's gain would threaten predominance."""
+        p = self.plan
+        others = [int(m) for m in inst.members if m not in (p.aggressor, p.target)]
+        if not others:
+            return np.zeros(len(reps), dtype=bool)
+        gain = self.cap[reps, p.aggressor] + self.cap[reps, p.target]
+        return gain >= inst.predominance * self.cap[reps][:, others].max(axis=1)
+
+    def respond(self, inst: Any, stage: int, day: int, reps: np.ndarray, yes: np.ndarray) -> None:
+        """Step 7 (and 11): the response of this level, and the aggressor's reaction to it."""
+        p, sc = self.plan, self.plan.scenario
+        level = inst.stages[stage].level
+        self.response_level[reps, inst.index] = np.maximum(self.response_level[reps, inst.index], level)
+        self.tell(7, reps, lambda i: f"the {inst.name} adopts {LEVELS[level]}")
+        key = inst.index * 16 + stage
+        if level == CONDEMNATION and inst.quit_if_condemned > 0 and p.aggressor in inst.members:
+            quits = reps[rng.uniform_draws(self.seed, self.rep[reps], rng.QUIT, key) < inst.quit_if_condemned]
+            self.left[quits, inst.index] = True
+            self.aggressor_quit[quits] = True
+            self.tell(11, quits, lambda i: f"{self._n(p.aggressor)} quits the {inst.name}")
+        if level == SANCTIONS:
+            self.sanction_day[reps] = np.minimum(self.sanction_day[reps], day)
+        overwhelmed = np.zeros(len(reps), dtype=bool)
+        if level == MILITARY:
+            overwhelmed = self.commit(inst, day, reps, yes)
+        chance = getattr(sc.decision.backdown, LEVELS[level])
+        backs = overwhelmed | (rng.uniform_draws(self.seed, self.rep[reps], rng.BACKDOWN, key) < chance)
+        self.back_down(day, reps[backs])
+
+    def commit(self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray) -> np.ndarray:
+        """Step 8: each member decides whether and how much to commit; returns who is overwhelmed.
+
+        Members commit with their own propensity (self-interest, conflicting interests), only if
+        free to act (Organski's third assumption) and if they named the aggressor; what they
+        commit follows free-riding unless equal commitment is imposed. Under self-help each
+        balancer also passes the buck to stronger ones.
+        """
+        p, sc = self.plan, self.plan.scenario
+        a, g = p.aggressor, p.target
+        members, rep_ids = inst.covered, self.rep[reps]
+        if inst.rule_name == "central_authority":
+            everyone = np.ones((len(reps), 1), dtype=bool)
+            self._enlist(inst, day, reps, np.array([inst.force]), everyone, np.ones(1))
+            return np.zeros(len(reps), dtype=bool)
+        key = inst.index * 1024 + members
+        p_commit = inst.p_commit
+        if inst.rule_name == "unilateral":
+            p_commit = p_commit * (1.0 - sc.theory.buck_passing) ** balancer_rank(inst, p.cap_mean)
+        willing = rng.uniform_draws(self.seed, rep_ids, rng.COMMIT, key) < p_commit[None, :]
+        if not sc.theory.organski.equal_freedom_of_action:
+            willing &= rng.uniform_draws(self.seed, rep_ids, rng.FREEDOM, key) >= sc.theory.organski.constraint
+        chosen = willing & self.identified[inst.index][reps]
+        if inst.rule_name == "unilateral":
+            chosen[:, : len(inst.members)] &= yes
+        chosen &= (members != a) & (members != g)
+        at_war_already = self.entry[reps][:, members] < day
+        chosen &= ~at_war_already
+        share = inst.share
+        strength = self.cap[reps][:, members] * p.projection[members] * share
+        committed = (strength * chosen).sum(axis=1)
+        own = self.cap[reps, a] * p.projection[a]
+        scale = np.ones(len(reps))
+        if p.coalition_ratio > 0:
+            need = p.coalition_ratio * own
+            scale = np.where(committed > 0, np.maximum(1.0, need / np.maximum(committed, 1e-300)), 1.0)
+        self._enlist(inst, day, reps, members, chosen, share, scale)
+        if sc.theory.organski.modify_or_defeated:
+            return committed * scale + self.cap[reps, g] * p.projection[g] > own
+        return np.zeros(len(reps), dtype=bool)
+
+    def _enlist(
+        self, inst: Any, day: int, reps: np.ndarray, states: np.ndarray, chosen: np.ndarray,
+        share: np.ndarray, scale: np.ndarray | None = None,
+    ) -> None:
+        """File the entries of committed members after their declaration delay."""
+        rr, jj = np.nonzero(chosen)
+        if not len(rr):
+            return
+        s = states[jj]
+        delay = np.empty(len(rr), dtype=np.int64)
+        for j in np.unique(jj):
+            sel = jj == j
+            delay[sel] = rng.lognormal_days(
+                self.seed, self.rep[reps[rr[sel]]], rng.DECLARATION, inst.index * 1024 + int(states[j]),
+                *inst.declaration,
+            )
+        mult = share[jj] * (scale[rr] if scale is not None else 1.0)
+        self.tell(8, reps[rr], lambda i: f"{self._n_list(reps, rr, s, i)} commit forces", day=day)
+        why = Reason.SELF_HELP if inst.rule_name == "unilateral" else Reason.INSTITUTION
+        self.request_entry(day + delay, reps[rr], s, DEFENDER_SIDE, why, mult)
+
+    # ------------------------------------------------------------------ 9-11
+
+    def request_entry(
+        self, days: Any, reps: np.ndarray, states: np.ndarray, side: int, reason: int, share: Any
+    ) -> None:
+        """A state will enter the war on ``days`` (step 9's mobilization starts then)."""
+        reps = np.asarray(reps, dtype=np.int64)
+        n = len(reps)
+        if not n:
+            return
+        days = np.broadcast_to(np.asarray(days, dtype=np.int64), (n,))
+        states = np.asarray(states, dtype=np.int64)
+        if side == DEFENDER_SIDE:
+            third = states != self.plan.target
+            self.help_promised[reps[third]] = True
+        cols = (
+            reps, states, np.full(n, side, dtype=np.int8), np.full(n, reason, dtype=np.int8),
+            np.broadcast_to(np.asarray(share, dtype=np.float64), (n,)).copy(),
+        )
+        self.schedule(days, self.enter_war, "enter", 0, *cols)
+
+    def enter_war(
+        self, day: int, reps: np.ndarray, states: np.ndarray, sides: np.ndarray,
+        reasons: np.ndarray, shares: np.ndarray,
+    ) -> None:
+        """Step 9: states enter on this day, all together; step 10: their treaties cascade."""
+        keep = self.alive(reps, day)
+        reps, states, sides, reasons, shares = (x[keep] for x in (reps, states, sides, reasons, shares))
+        order = np.lexsort((-shares, sides, reasons, states, reps))
+        reps, states, sides, reasons, shares = (x[order] for x in (reps, states, sides, reasons, shares))
+        first = np.ones(len(reps), dtype=bool)
+        first[1:] = (reps[1:] != reps[:-1]) | (states[1:] != states[:-1])
+        new = first & (self.entry[reps, states] == NOT_ENTERED)
+        reps, states, sides, reasons, shares = (x[new] for x in (reps, states, sides, reasons, shares))
+        if not len(reps):
+            return
+        p = self.plan
+        self.entry[reps, states] = day
+        self.side[reps, states] = sides
+        self.reason[reps, states] = reasons
+        self.via_cascade[reps, states] = (reasons == Reason.TREATY) | (reasons == Reason.ATTACKED)
+        self.force[reps, states] = self.cap[reps, states] * p.projection[states] * shares
+        self.tell(9, reps, lambda i: self._entry_line(reps, states, sides, reasons, i, day), day=day)
+        self.cascade(day, reps, states, sides)
+
+    def cascade(self, day: int, reps: np.ndarray, states: np.ndarray, sides: np.ndarray) -> None:
+        """Step 10: a state entering the war triggers its partners' obligations and war plans."""
+        p = self.plan
+        for t in p.treaties:
+            for s_new, side in ((s, sd) for s in np.unique(states) for sd in (AGGRESSOR_SIDE, DEFENDER_SIDE)):
+                sel = (states == s_new) & (sides == side)
+                if not sel.any():
+                    continue
+                rr = reps[sel]
+                calls: list[tuple[np.ndarray, int, int]] = []  # (reps, partner, side to join)
+                if s_new in t.parties and (t.casus == 2 or (t.casus == 0 and side == DEFENDER_SIDE)):
+                    calls += [(rr, int(q), side) for q in t.parties if q != s_new]
+                if t.casus == 1 and s_new in t.against:
+                    enemy = AGGRESSOR_SIDE if side == DEFENDER_SIDE else DEFENDER_SIDE
+                    for q in t.parties:
+                        at_war = (self.side[rr, q] == enemy) & (self.entry[rr, q] <= day)
+                        if at_war.any():
+                            calls += [(rr[at_war], int(o), enemy) for o in t.parties if o != q]
+                if t.casus == 1 and s_new in t.parties:
+                    enemy = AGGRESSOR_SIDE if side == DEFENDER_SIDE else DEFENDER_SIDE
+                    named_at_war = np.zeros(len(rr), dtype=bool)
+                    for x in t.against:
+                        named_at_war |= (self.side[rr, x] == enemy) & (self.entry[rr, x] <= day)
+                    calls += [(rr[named_at_war], int(o), side) for o in t.parties if o != s_new]
+                for r_call, partner, join in calls:
+                    self._call_partner(t, day, r_call, partner, join)
+        for s_new in np.unique(states):
+            if not len(p.invades[s_new]):
+                continue
+            sel = states == s_new
+            rr, side = reps[sel], sides[sel]
+            for victim in p.invades[s_new]:
+                victim_side = np.where(side == AGGRESSOR_SIDE, DEFENDER_SIDE, AGGRESSOR_SIDE)
+                for vs in (AGGRESSOR_SIDE, DEFENDER_SIDE):
+                    m = victim_side == vs
+                    self.request_entry(day + 1, rr[m], np.full(m.sum(), victim), vs, Reason.ATTACKED, 1.0)
+                self.tell(10, rr, lambda i, v=victim, s=s_new: f"{self._n(s)} invades {self._n(v)}", day=day)
+
+    def _call_partner(self, t: Any, day: int, reps: np.ndarray, partner: int, side: int) -> None:
+        already = self.entry[reps, partner] <= day
+        reps = reps[~already]
+        if not len(reps):
+            return
+        key = t.index * 1024 + partner
+        honours = rng.uniform_draws(self.seed, self.rep[reps], rng.HONOUR, key) < t.strength
+        self.tell(10, reps, lambda i: (
+            f"{t.name}: {self._n(partner)} is called to {'honour' if honours[i] else 'honour (and does not)'}"
+            " its obligation"
+        ), day=day)
+        reps = reps[honours]
+        delay = rng.lognormal_days(self.seed, self.rep[reps], rng.TREATY_DELAY, key, *t.delay)
+        self.request_entry(day + delay, reps, np.full(len(reps), partner), side, Reason.TREATY, 1.0)
+
+    def back_down(self, day: int, reps: np.ndarray) -> None:
+        """Step 11: the aggressor modifies its policy; the crisis ends on this day."""
+        if not len(reps):
+            return
+        self.backed_down[reps] = True
+        self.end_day[reps] = np.minimum(self.end_day[reps], day)
+        self.tell(11, reps, lambda i: f"{self._n(self.plan.aggressor)} backs down", day=day)
+
+    # ------------------------------------------------------------------ 12
+
+    def _tell_war_ends(self, active: np.ndarray, today: int, until: int) -> None:
+        if self.story is None:
+            return
+        done = active[(self.ending[active] != 0) & (self.end_day[active] < until)]
+        for r in done:
+            who = self.plan.target if self.ending[r] == kernel.DEFENDERS_BROKE else self.plan.aggressor
+            self.story.append((int(self.end_day[r]), 11, f"the forces of {self._n(who)}'s side break"))
+
+    def results(self) -> dict[str, np.ndarray]:
+        """Step 12: classify how each replication ended, and package every record."""
+        p = self.plan
+        n = self.n
+        outcome = np.full(n, STALEMATE, dtype=np.int8)
+        fell = self.ending == kernel.DEFENDERS_BROKE
+        outcome[fell & ~self.help_promised] = NO_RESPONSE
+        outcome[fell & self.help_promised] = FAIT_ACCOMPLI
+        outcome[fell & self.helpers_in] = DEFENDERS_DEFEATED
+        outcome[self.ending == kernel.AGGRESSOR_BROKE] = AGGRESSOR_DEFEATED
+        outcome[self.backed_down & (self.ending == 0)] = BACKED_DOWN
+        outcome[self.deterred] = DETERRED
+        end_day = np.where(self.end_day == STILL_RUNNING, p.horizon, self.end_day).astype(np.int32)
+        end_day[self.deterred] = -1
+        entered = (self.entry <= end_day[:, None]) & (self.side > 0)
+        side = np.where(entered, self.side, 0).astype(np.int8)
+        entry_day = np.where(entered, self.entry, -1).astype(np.int32)
+        arrival = np.where(entered, self.entry + np.ceil(p.transit)[None, :].astype(np.int64), -1)
+        reason = np.where(entered, self.reason, Reason.NONE).astype(np.int8)
+        if self.story is not None:
+            self.story.append((int(end_day[0]) if n else 0, 12, f"end: {outcome_name(int(outcome[0]))}"))
+        return {
+            "deterred": self.deterred.copy(),
+            "outcome": outcome,
+            "p_win_estimate": self.p_win.astype(np.float32),
+            "attack_day": np.where(self.deterred, -1, 0).astype(np.int32),
+            "end_day": end_day,
+            "target_fell_day": np.where(fell, self.end_day, -1).astype(np.int32),
+            "aggressor_quit": self.aggressor_quit.copy(),
+            "n_belligerents": entered.sum(axis=1).astype(np.int16),
+            "n_cascade_entries": (entered & self.via_cascade).sum(axis=1).astype(np.int16),
+            "losses_aggressor": self.loss_a.astype(np.float32),
+            "losses_defenders": self.loss_d.astype(np.float32),
+            "referral_day": self.referral_day,
+            "decision_day": self.decision_day,
+            "vote_result": self.vote_result,
+            "vetoed_by": self.vetoed_by,
+            "response_level": self.response_level,
+            "side": side,
+            "entry_day": entry_day,
+            "arrival_day": arrival.astype(np.int32),
+            "entry_reason": reason,
+        }
+
+    # ------------------------------------------------------------------ machinery
+
+    def alive(self, reps: np.ndarray, day: int) -> np.ndarray:
+        """Replications whose crisis is still open on ``day`` (decisions see the day's start)."""
+        return (~self.deterred[reps]) & (self.end_day[reps] >= day)
+
+    def at_war(self, day: int) -> np.ndarray:
+        """Replications still fighting on ``day``."""
+        return (~self.deterred) & (self.end_day > day) & (self.ending == 0) & ~self.backed_down
+
+    def schedule(self, days: Any, step: Callable[..., None], kind: str, sub: int, *cols: np.ndarray) -> None:
+        """Put replications on the agenda: one SimPy event per (kind of step, day)."""
+        days = np.asarray(days, dtype=np.int64)
+        if days.ndim == 0:
+            days = np.full(len(cols[0]), int(days))
+        within = days <= self.plan.horizon
+        if not within.all():
+            days, cols = days[within], tuple(c[within] for c in cols)
+        if not len(days):
+            return
+        order = np.argsort(days, kind="stable")
+        days = days[order]
+        cols = tuple(c[order] for c in cols)
+        bounds = np.flatnonzero(np.diff(days)) + 1
+        starts = np.concatenate(([0], bounds))
+        stops = np.concatenate((bounds, [len(days)]))
+        for a, b in zip(starts, stops, strict=True):
+            day = int(days[a])
+            key = (f"{kind}:{sub}", day)
+            part = tuple(c[a:b] for c in cols)
+            if key in self._agenda:
+                self._agenda[key].append(part)
+                continue
+            self._agenda[key] = [part]
+            event = self.env.timeout(day - self.env.now)
+            event.callbacks.append(partial(self._fire, key, step))
+
+    def _fire(self, key: tuple[str, int], step: Callable[..., None], _event: simpy.Event) -> None:
+        parts = self._agenda.pop(key)
+        cols = parts[0] if len(parts) == 1 else tuple(np.concatenate(c) for c in zip(*parts, strict=True))
+        step(key[1], *cols)
+
+    def tell(self, step: int, reps: np.ndarray, line: Callable[[int], str], day: int | None = None) -> None:
+        """Add to the story of the first replication of the chunk (used by ``trace``)."""
+        if self.story is None or not len(reps):
+            return
+        hit = np.flatnonzero(np.asarray(reps) == 0)
+        if hit.size:
+            self.story.append((int(self.env.now) if day is None else day, step, line(int(hit[0]))))
+
+    def _n(self, s: int) -> str:
+        st = self.plan.scenario.states[int(s)]
+        return st.name or st.code
+
+    def _n_list(self, reps: np.ndarray, rr: np.ndarray, s: np.ndarray, i: int) -> str:
+        return ", ".join(self._n(x) for x in s[reps[rr] == 0])
+
+    def _vote_line(self, inst: Any, st: Any, yes: np.ndarray, voting: np.ndarray, result: np.ndarray,
+                   veto_pos: np.ndarray, reps: np.ndarray, i: int) -> str:
+        ayes = int((yes[i] & voting[i]).sum())
+        line = (f"the {inst.name} votes on {LEVELS[st.level]}: {ayes} yes of "
+                f"{int(voting[i].sum())} voting: {VOTE_MEANINGS[int(result[i])]}")
+        if veto_pos[i] >= 0:
+            line += f" (veto: {self._n(int(inst.members[veto_pos[i]]))})"
+        return line
+
+    def _entry_line(self, reps: np.ndarray, states: np.ndarray, sides: np.ndarray,
+                    reasons: np.ndarray, i: int, day: int) -> str:
+        mine = np.flatnonzero(reps == 0)
+        parts = []
+        for j in mine:
+            s = int(states[j])
+            arrive = day + int(np.ceil(self.plan.transit[s]))
+            who = "the aggressor" if sides[j] == AGGRESSOR_SIDE else "the target"
+            parts.append(
+                f"{self._n(s)} enters the war on the side of {who} ({Reason(int(reasons[j])).name.lower()}), "
+                f"forces in theatre from day {arrive}"
+            )
+        return "; ".join(parts)
+
+
+def outcome_name(code: int) -> str:
+    """Name of an outcome code."""
+    from crisis_sim.outcomes import OUTCOMES
+
+    return OUTCOMES[code]
+
+
+def simulate_chunk(plan: Plan, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Run replications ``start .. stop - 1``; the unit of work of every runner."""
+    return Crisis(plan, seed, start, stop).run()

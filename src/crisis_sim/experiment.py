@@ -1,0 +1,76 @@
+"""A run from start to a complete file: create or reopen the store, dispatch, commit, report.
+
+This is the glue between the runner (which computes chunks) and the store (which writes them);
+it holds no model and no file layout of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from crisis_sim import scenario as scenario_mod
+from crisis_sim import store
+from crisis_sim.compiled import Plan, compile_scenario
+from crisis_sim.errors import InputError, Interrupted
+from crisis_sim.runner import DEFAULT_CHUNK, Backend, chunks
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a run did."""
+
+    path: Path
+    n_runs: int
+    computed: int
+    seconds: float
+    complete: bool
+
+
+def start(path: Path, sc: scenario_mod.Scenario, seed: int, n_runs: int, overwrite: bool) -> Plan:
+    """Create a new result file for a scenario; returns its plan."""
+    if n_runs < 1:
+        raise InputError(f"--runs {n_runs}: must be at least 1")
+    plan = compile_scenario(sc)
+    store.create(path, scenario_json=sc.to_json(), seed=seed, n_runs=n_runs, states=plan.codes,
+                 institutions=[i.name for i in plan.institutions], overwrite=overwrite)
+    return plan
+
+
+def reopen(path: Path) -> tuple[Plan, int]:
+    """Plan and seed stored in an existing result file (for resume, append, trace)."""
+    info = store.read_info(path)
+    sc = scenario_mod.from_json(str(info["scenario"]), origin=f"{path}:scenario")
+    return compile_scenario(sc), int(info["seed"])
+
+
+def execute(path: Path, plan: Plan, seed: int, runner: Backend, *, chunk_size: int = DEFAULT_CHUNK,
+            progress: Callable[[int, int], Progress] | None = None) -> RunReport:
+    """Compute every uncommitted replication of the file at ``path`` and commit it chunk by chunk."""
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    t0 = time.perf_counter()
+    with store.ResultWriter(path) as writer:
+        n_runs = int(writer.file.attrs["n_runs"])
+        todo = chunks(writer.missing(), chunk_size)
+        total = sum(b - a for a, b in todo)
+        advance = progress(total, n_runs) if progress else None
+        done = 0
+        try:
+            for start_rep, arrays in runner.map(plan, seed, todo):
+                writer.commit(start_rep, arrays)
+                done += len(arrays["outcome"])
+                if advance:
+                    advance(len(arrays["outcome"]))
+        except KeyboardInterrupt:
+            writer.close()
+            raise Interrupted(
+                f"interrupted: {n_runs - total + done} of {n_runs} replications are safe in {path}; "
+                f"finish with: crisis-sim run --resume --out {path}"
+            ) from None
+        complete = writer.finish()
+    return RunReport(path, n_runs, done, time.perf_counter() - t0, complete)

@@ -1,0 +1,147 @@
+"""Numba kernels: daily attrition between event days, and the contest success function.
+
+Nothing but arrays and scalars: everything a kernel needs from the scenario is packed by
+:mod:`crisis_sim.compiled` once, outside. Each replication is independent (``prange`` over
+replications, randomness keyed by replication and day), so results are bit-identical whatever the
+number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from crisis_sim.rng import COMBAT, normal_pair
+
+# Combat laws, by the name used in scenario files.
+LAWS = {"lanchester_square": 0, "lanchester_linear": 1}
+
+# How a war ended in the kernel (0: still running).
+RUNNING = 0
+DEFENDERS_BROKE = 1
+AGGRESSOR_BROKE = 2
+
+AGGRESSOR_SIDE = 1
+DEFENDER_SIDE = 2
+NOT_ENTERED = 1 << 30
+
+
+@njit(cache=True, inline="always")
+def _mobilized(t: int, entry: int, ready: float, full_days: float, transit: float) -> float:
+    """Share of a belligerent's committed force in the theatre on day ``t``."""
+    if t < entry + transit:
+        return 0.0
+    if full_days <= 0.0:
+        return 1.0
+    m = ready + (1.0 - ready) * (t - entry) / full_days
+    return 1.0 if m > 1.0 else m
+
+
+@njit(cache=True, parallel=True)
+def advance_war(
+    active: np.ndarray,
+    day_from: int,
+    day_to: int,
+    rep_id: np.ndarray,
+    side: np.ndarray,
+    entry: np.ndarray,
+    force: np.ndarray,
+    ready: np.ndarray,
+    full_days: np.ndarray,
+    transit: np.ndarray,
+    target: int,
+    sanction_day: np.ndarray,
+    loss_a: np.ndarray,
+    loss_d: np.ndarray,
+    end_day: np.ndarray,
+    ending: np.ndarray,
+    helpers_in: np.ndarray,
+    seed: int,
+    law: int,
+    attrition: float,
+    eff_sd: float,
+    defender_advantage: float,
+    sanctions_effect: float,
+    resolve_a: float,
+    resolve_d: float,
+) -> None:
+    """Fight days ``day_from .. day_to - 1`` for the replications in ``active``.
+
+    Lanchester square law (default): each side loses ``attrition * effectiveness * enemy``
+    per day; linear law scales that by the side's own share of its strength. A side breaks when
+    its cumulative losses pass its resolve share of its mobilized strength.
+    """
+    n_states = side.shape[1]
+    half_var = 0.5 * eff_sd * eff_sd
+    for k in prange(active.shape[0]):
+        r = active[k]
+        if ending[r] != RUNNING:
+            continue
+        # Belligerents of this replication (fixed between two event days).
+        idx = np.empty(n_states, dtype=np.int64)
+        nb = 0
+        for s in range(n_states):
+            if side[r, s] != 0 and entry[r, s] < day_to:
+                idx[nb] = s
+                nb += 1
+        la = loss_a[r]
+        ld = loss_d[r]
+        for t in range(day_from, day_to):
+            a_mob = 0.0
+            d_mob = 0.0
+            helpers = 0.0
+            for j in range(nb):
+                s = idx[j]
+                f = force[r, s] * _mobilized(t, entry[r, s], ready[s], full_days[s], transit[s])
+                if side[r, s] == AGGRESSOR_SIDE:
+                    a_mob += f
+                else:
+                    d_mob += f
+                    if s != target:
+                        helpers += f
+            if t >= sanction_day[r]:
+                a_mob *= 1.0 - sanctions_effect
+            a_now = a_mob - la
+            d_now = d_mob - ld
+            if a_now < 0.0:
+                a_now = 0.0
+            if d_now < 0.0:
+                d_now = 0.0
+            za, zd = normal_pair(seed, rep_id[r], COMBAT, t)
+            eff_a = np.exp(eff_sd * za - half_var)
+            eff_d = defender_advantage * np.exp(eff_sd * zd - half_var)
+            hit_a = attrition * eff_d * d_now
+            hit_d = attrition * eff_a * a_now
+            if law == 1:
+                hit_a *= a_now / (a_mob + 1e-300)
+                hit_d *= d_now / (d_mob + 1e-300)
+            la += min(hit_a, a_now)
+            ld += min(hit_d, d_now)
+            frac_a = la / a_mob if a_mob > 0.0 else 1.0
+            frac_d = ld / d_mob if d_mob > 0.0 else 1.0
+            broke_a = frac_a >= resolve_a
+            broke_d = frac_d >= resolve_d
+            if broke_a or broke_d:
+                end_day[r] = t
+                helpers_in[r] = helpers > 0.0
+                if broke_d and (not broke_a or frac_d / resolve_d >= frac_a / resolve_a):
+                    ending[r] = DEFENDERS_BROKE
+                else:
+                    ending[r] = AGGRESSOR_BROKE
+                break
+        loss_a[r] = la
+        loss_d[r] = ld
+
+
+@njit(cache=True)
+def contest_success(a: np.ndarray, b: np.ndarray, m: float) -> np.ndarray:
+    """Tullock contest success function ``p = a**m / (a**m + b**m)`` for each pair."""
+    out = np.empty(a.shape[0])
+    for i in range(a.shape[0]):
+        if a[i] <= 0.0 and b[i] <= 0.0:
+            out[i] = 0.5
+        elif b[i] <= 0.0:
+            out[i] = 1.0
+        else:
+            out[i] = 1.0 / (1.0 + (b[i] / a[i]) ** m) if a[i] > 0.0 else 0.0
+    return out

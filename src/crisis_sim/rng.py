@@ -1,0 +1,109 @@
+"""Counter-based random numbers keyed by (seed, replication, stream, draw).
+
+Every random number in a replication is a pure function of those four integers (a SplitMix64
+hash chain, the idea of Random123's counter-based generators), so a replication's result does not
+depend on which worker, thread, chunk or restart computed it, and two experiments that share a
+seed share their draws (common random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# Streams: one per kind of decision, so adding draws to one never shifts another.
+CAPABILITY = 1  # draw = state
+PERCEPTION = 2  # draw = 0
+REFERRAL = 3  # draw = institution
+DELIBERATION = 4  # draw = institution * 16 + stage
+IDENTIFY = 5  # draw = institution * 1024 + state
+VOTE = 6  # draw = (institution * 16 + stage) * 1024 + state
+COMMIT = 7  # draw = institution * 1024 + state
+FREEDOM = 8  # draw = institution * 1024 + state
+QUIT = 9  # draw = institution * 16 + stage
+BACKDOWN = 10  # draw = institution * 16 + stage
+HONOUR = 11  # draw = treaty * 1024 + state
+TREATY_DELAY = 12  # draw = treaty * 1024 + state
+DECLARATION = 13  # draw = institution * 1024 + state
+COMBAT = 14  # draw = day (two normals per day, one per side)
+UNITY = 15  # draw = institution * 16 + stage
+INVASION_DELAY = 16  # draw = state * 1024 + invaded state
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True, inline="always")
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, inline="always")
+def uniform(seed: int, rep: int, stream: int, draw: int) -> float:
+    """One uniform number in [0, 1) for (seed, replication, stream, draw)."""
+    h = _mix(np.uint64(seed) + _GOLDEN)
+    h = _mix(h ^ (np.uint64(rep) + _GOLDEN))
+    h = _mix(h ^ (np.uint64(stream) * _GOLDEN + np.uint64(draw)))
+    return float(h >> _S11) * _INV53
+
+
+@njit(cache=True, inline="always")
+def normal_pair(seed: int, rep: int, stream: int, draw: int) -> tuple[float, float]:
+    """Two independent standard normals (Box-Muller) for one key."""
+    u1 = 1.0 - uniform(seed, rep, stream, 2 * draw)
+    u2 = uniform(seed, rep, stream, 2 * draw + 1)
+    r = np.sqrt(-2.0 * np.log(u1))
+    return r * np.cos(2.0 * np.pi * u2), r * np.sin(2.0 * np.pi * u2)
+
+
+@njit(cache=True, parallel=True)
+def uniforms(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
+    """Uniforms for each replication (rows) and draw index (columns)."""
+    out = np.empty((reps.shape[0], draws.shape[0]))
+    for i in prange(reps.shape[0]):
+        for j in range(draws.shape[0]):
+            out[i, j] = uniform(seed, reps[i], stream, draws[j])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def normals(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
+    """Standard normals for each replication (rows) and draw index (columns)."""
+    out = np.empty((reps.shape[0], draws.shape[0]))
+    for i in prange(reps.shape[0]):
+        for j in range(draws.shape[0]):
+            out[i, j] = normal_pair(seed, reps[i], stream, draws[j])[0]
+    return out
+
+
+def uniform_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | int) -> np.ndarray:
+    """Uniforms shaped (len(reps), len(draws)), or (len(reps),) for a single draw index."""
+    single = np.ndim(draws) == 0
+    d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
+    out = uniforms(seed, np.ascontiguousarray(reps, dtype=np.int64), stream, d)
+    return out[:, 0] if single else out
+
+
+def normal_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | int) -> np.ndarray:
+    """Standard normals shaped like :func:`uniform_draws`."""
+    single = np.ndim(draws) == 0
+    d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
+    out = normals(seed, np.ascontiguousarray(reps, dtype=np.int64), stream, d)
+    return out[:, 0] if single else out
+
+
+def lognormal_days(
+    seed: int, reps: np.ndarray, stream: int, draw: int, median: float, spread: float
+) -> np.ndarray:
+    """Whole days of a log-normal delay, at least one day (consequences follow their cause)."""
+    z = normal_draws(seed, reps, stream, draw)
+    days = np.ceil(median * np.exp(spread * z))
+    return np.maximum(days, 1.0).astype(np.int64)

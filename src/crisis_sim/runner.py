@@ -1,0 +1,165 @@
+"""Chunks of replications, dispatched in this process, a local process pool or Dask.
+
+No HDF5 here: backends return arrays, the caller's one writer commits them. Whatever the
+backend, a chunk's result depends only on (scenario, seed, replication numbers).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from crisis_sim.compiled import Plan
+
+Chunk = tuple[int, int]
+Result = tuple[int, dict[str, np.ndarray]]
+
+DEFAULT_CHUNK = 50_000
+
+
+def chunks(ranges: list[tuple[int, int]], size: int) -> list[Chunk]:
+    """Cut replication ranges into chunks of at most ``size``."""
+    out = []
+    for a, b in ranges:
+        out += [(s, min(b, s + size)) for s in range(a, b, size)]
+    return out
+
+
+class Backend(Protocol):
+    """Runs chunks of a plan; yields results in any order, holding few in memory."""
+
+    def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
+        """Yield ``(start, arrays)`` for each chunk."""
+        ...
+
+    def close(self) -> None:
+        """Release workers."""
+        ...
+
+
+def _threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def _init_worker(threads: int) -> None:
+    """Give each worker its share of cores so Numba threads do not oversubscribe."""
+    import numba
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:
+    from crisis_sim.crisis import simulate_chunk
+
+    return chunk[0], simulate_chunk(plan, seed, *chunk)
+
+
+@dataclass
+class InProcess:
+    """Chunks one after another in this process (the kernel still uses Numba threads)."""
+
+    def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
+        """Run each chunk here."""
+        for c in todo:
+            yield _run_chunk(plan, seed, c)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class LocalPool:
+    """Chunks in local worker processes (spawn context, chosen here, not at import)."""
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing as mp
+
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp.get_context("spawn"),
+            initializer=_init_worker, initargs=(_threads_per_worker(workers),),
+        )
+
+    def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
+        """Keep at most two chunks per worker in flight, so memory stays flat."""
+        yield from _bounded(lambda c: self.pool.submit(_run_chunk, plan, seed, c), todo, 2 * self.workers)
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _bounded(submit: Callable[[Chunk], Any], todo: list[Chunk], limit: int) -> Iterator[Result]:
+    pending: set[Future[Result]] = set()
+    queue = list(reversed(todo))
+    try:
+        while queue or pending:
+            while queue and len(pending) < limit:
+                pending.add(submit(queue.pop()))
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+class DaskBackend:
+    """Chunks on a Dask cluster: a LocalCluster on localhost, or an existing scheduler."""
+
+    def __init__(self, scheduler: str, workers: int) -> None:
+        from distributed import Client, LocalCluster
+
+        from crisis_sim.errors import InputError
+
+        self.cluster = None
+        if scheduler == "local":
+            self.cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=40,
+            )
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+        n = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+        self.limit = 2 * n
+        self.client.run(_init_worker, 1)
+
+    def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
+        """Scatter the plan once, then keep a bounded number of chunks in flight."""
+        from distributed import as_completed
+
+        plan_f = self.client.scatter(plan, broadcast=True)
+        queue = list(reversed(todo))
+        flight = as_completed()
+        for _ in range(min(self.limit, len(queue))):
+            c = queue.pop()
+            flight.add(self.client.submit(_run_chunk, plan_f, seed, c, pure=False, retries=3))
+        for fut in flight:
+            yield fut.result()
+            fut.release()
+            if queue:
+                c = queue.pop()
+                flight.add(self.client.submit(_run_chunk, plan_f, seed, c, pure=False, retries=3))
+
+    def close(self) -> None:
+        """Close the client, and the cluster if this backend started it."""
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def backend(workers: int, scheduler: str | None) -> Backend:
+    """The backend for the CLI options ``--workers`` and ``--scheduler``."""
+    if scheduler:
+        return DaskBackend(scheduler, workers)
+    if workers <= 1:
+        return InProcess()
+    return LocalPool(workers)

@@ -1,0 +1,275 @@
+"""The HDF5 result file: create, commit a chunk, resume, append, read back.
+
+Layout (readable with ``xarray.open_dataset(path, group="runs", engine="h5netcdf")``): root
+attributes describe the run (scenario, seed, versions, ``complete``); group ``runs`` holds one
+variable per record with dimensions ``run``, ``state`` and ``institution`` (HDF5 dimension
+scales), missing values marked by ``_FillValue``.
+
+Every dataset is allocated and filled when the file is created, so writing a chunk changes raw
+data only, never the file's structure: a process killed at any moment leaves a readable file.
+A chunk counts only once its ``committed`` flags are written, after its data were flushed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from crisis_sim.errors import StoreError
+from crisis_sim.outcomes import OUTCOMES, REASONS, SIDES
+from crisis_sim.rules import VOTE_MEANINGS
+
+FORMAT = "crisis_sim.runs/1"
+LEVELS = ("none", "condemnation", "sanctions", "military")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One record of a replication: shape, type, fill value and what it means."""
+
+    dims: tuple[str, ...]
+    dtype: str
+    fill: int | float
+    doc: str
+    units: str = ""
+    meanings: tuple[str, ...] = ()
+
+
+def _flag(meanings: tuple[str, ...], doc: str, dims: tuple[str, ...] = ("run",)) -> Field:
+    return Field(dims, "i1", -1, doc, meanings=meanings)
+
+
+R, RS, RI = ("run",), ("run", "state"), ("run", "institution")
+FIELDS: dict[str, Field] = {
+    "deterred": Field(R, "i1", -1, "1 if the aggressor did not attack", meanings=("false", "true")),
+    "outcome": _flag(OUTCOMES, "how the crisis ended"),
+    "p_win_estimate": Field(R, "f4", np.nan, "aggressor's estimated chance of winning", "probability"),
+    "attack_day": Field(R, "i4", -1, "day of the attack (fill: deterred)", "day"),
+    "end_day": Field(R, "i4", -1, "day the crisis ended (horizon if still fighting)", "day"),
+    "target_fell_day": Field(R, "i4", -1, "day the target's side broke", "day"),
+    "aggressor_quit": Field(R, "i1", -1, "1 if the aggressor quit an organization", meanings=("false", "true")),
+    "n_belligerents": Field(R, "i2", -1, "states at war, both sides, parties included", "states"),
+    "n_cascade_entries": Field(R, "i2", -1, "states brought in by treaties or invasion", "states"),
+    "losses_aggressor": Field(R, "f4", np.nan, "aggressor side's losses", "capability share"),
+    "losses_defenders": Field(R, "f4", np.nan, "defending side's losses", "capability share"),
+    "referral_day": Field(RI, "i4", -1, "day the crisis reached the institution", "day"),
+    "decision_day": Field(RI, "i4", -1, "day of the institution's last vote", "day"),
+    "vote_result": _flag(VOTE_MEANINGS, "result of the institution's last vote", RI),
+    "vetoed_by": Field(RI, "i2", -1, "index (state dimension) of the member that vetoed"),
+    "response_level": _flag(LEVELS, "highest response the institution adopted", RI),
+    "side": _flag(SIDES, "side the state fought on", RS),
+    "entry_day": Field(RS, "i4", -1, "day the state entered the war", "day"),
+    "arrival_day": Field(RS, "i4", -1, "day its first forces reached the theatre", "day"),
+    "entry_reason": _flag(REASONS, "why the state entered the war", RS),
+}
+
+
+def versions() -> dict[str, str]:
+    """Versions of the package and of the libraries that decide the numbers."""
+    out = {}
+    for name in ("crisis-sim", "numpy", "numba", "simpy", "h5py"):
+        try:
+            out[name.replace("-", "_") + "_version"] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name.replace("-", "_") + "_version"] = "unknown"
+    return out
+
+
+def create(path: Path, *, scenario_json: str, seed: int, n_runs: int, states: list[str],
+           institutions: list[str], overwrite: bool = False, extra: dict[str, Any] | None = None) -> None:
+    """Create an empty result file (written beside the target, then moved into place)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise StoreError(f"{path}: file exists; pass --overwrite to replace it, --resume to finish it"
+                         " or --append N to add replications")
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
+            attrs = {
+                "format": FORMAT, "seed": int(seed), "n_runs": int(n_runs), "scenario": scenario_json,
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "complete": 0,
+                **versions(), **(extra or {}),
+            }
+            for k, v in attrs.items():
+                f.attrs[k] = v
+            _layout(f.create_group("runs"), n_runs, states, institutions)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"{path}: cannot create result file: {_reason(exc)}") from None
+
+
+def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[str]) -> None:
+    sizes = {"run": n_runs, "state": len(states), "institution": len(institutions)}
+    scales = {
+        "run": g.create_dataset("run", data=np.arange(n_runs, dtype=np.int64)),
+        "state": g.create_dataset("state", data=np.array(states, dtype=object), dtype=h5py.string_dtype()),
+        "institution": g.create_dataset(
+            "institution", data=np.array(institutions, dtype=object), dtype=h5py.string_dtype()
+        ),
+    }
+    for name, ds in scales.items():
+        ds.make_scale(name)
+    for name, spec in {**FIELDS, "committed": Field(R, "u1", 0, "1 once the replication is written")}.items():
+        shape = tuple(sizes[d] for d in spec.dims)
+        ds = g.create_dataset(name, shape=shape, dtype=spec.dtype, fillvalue=spec.fill,
+                              fill_time="alloc", dcpl=_early())
+        for i, d in enumerate(spec.dims):
+            ds.dims[i].attach_scale(scales[d])
+        ds.attrs["_FillValue"] = np.array(spec.fill, dtype=spec.dtype)
+        ds.attrs["long_name"] = spec.doc
+        if spec.units:
+            ds.attrs["units"] = spec.units
+        if spec.meanings:
+            ds.attrs["flag_values"] = np.arange(len(spec.meanings), dtype=spec.dtype)
+            ds.attrs["flag_meanings"] = " ".join(spec.meanings)
+
+
+def _early() -> h5py.h5p.PropDCID:
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    return dcpl
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno == 28 or "No space" in text:
+        return "disk full"
+    if "File too large" in text or (isinstance(exc, OSError) and exc.errno == 27):
+        return "file size limit reached (disk full)"
+    if "lock" in text.lower():
+        return "file is in use by another process (locked)"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class ResultWriter:
+    """Commits chunks to an existing result file; the only place that writes results."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.file = h5py.File(self.path, "r+", locking=True)
+        except FileNotFoundError:
+            raise StoreError(f"{self.path}: no such result file") from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open for writing: {_reason(exc)}") from None
+        check_ours(self.file, self.path)
+        self.runs = self.file["runs"]
+
+    def missing(self) -> list[tuple[int, int]]:
+        """Ranges of replications not yet committed."""
+        done = self.runs["committed"][...].astype(bool)
+        return _ranges(~done)
+
+    def commit(self, start: int, arrays: dict[str, np.ndarray]) -> None:
+        """Write one chunk, flush, then mark it committed and flush again."""
+        stop = start + len(arrays["outcome"])
+        try:
+            for name, spec in FIELDS.items():
+                self.runs[name][start:stop] = np.asarray(arrays[name]).astype(spec.dtype, copy=False)
+            self.file.flush()
+            self.runs["committed"][start:stop] = 1
+            self.file.flush()
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot write replications {start}..{stop - 1}: "
+                             f"{_reason(exc)}; chunks committed before are intact") from None
+
+    def finish(self) -> bool:
+        """Mark the file complete if every replication is committed."""
+        complete = not self.missing()
+        self.file.attrs["complete"] = int(complete)
+        self.file.flush()
+        return complete
+
+    def close(self) -> None:
+        """Close the file (flushes)."""
+        if self.file.id.valid:
+            self.file.close()
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
+    if not mask.any():
+        return []
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def check_ours(f: h5py.File, path: Path) -> None:
+    """Refuse files that are not crisis_sim result files."""
+    if f.attrs.get("format") != FORMAT or "runs" not in f:
+        raise StoreError(f"{path}: not a crisis_sim result file (no '{FORMAT}' format attribute)")
+
+
+def read_info(path: Path) -> dict[str, Any]:
+    """Root attributes of a result file, checked to be ours."""
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no such result file")
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            check_ours(f, path)
+            info = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+            info["states"] = [s.decode() if isinstance(s, bytes) else s for s in f["runs/state"][...]]
+            info["institutions"] = [
+                s.decode() if isinstance(s, bytes) else s for s in f["runs/institution"][...]
+            ]
+            info["n_committed"] = int(f["runs/committed"][...].sum())
+            return info
+    except OSError as exc:
+        raise StoreError(f"{path}: not a readable HDF5 file: {_reason(exc)}") from None
+
+
+def read_runs(path: Path, names: list[str] | None = None, rows: slice | None = None) -> dict[str, np.ndarray]:
+    """Load variables (all replications, or ``rows``) of the ``runs`` group into memory."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            check_ours(f, path)
+            keys = names or [*FIELDS, "committed"]
+            sel = rows if rows is not None else slice(None)
+            return {k: f["runs"][k][sel] for k in keys}
+    except (OSError, KeyError) as exc:
+        raise StoreError(f"{path}: cannot read results: {_reason(exc)}") from None
+
+
+def grow(path: Path, extra_runs: int) -> int:
+    """Make room for ``extra_runs`` more replications (for ``--append``); returns the old size.
+
+    The bigger file is built beside the old one and moved over it in one step, so the old
+    results are never at risk; the new replications are then uncommitted, as for ``--resume``.
+    """
+    path = Path(path)
+    info = read_info(path)
+    old = int(info["n_runs"])
+    tmp = path.with_name(path.name + ".grow")
+    keep = {k: v for k, v in info.items()
+            if k not in ("states", "institutions", "n_committed", "n_runs", "seed", "scenario",
+                         "created", "complete", "format")}
+    create(tmp, scenario_json=str(info["scenario"]), seed=int(info["seed"]), n_runs=old + extra_runs,
+           states=info["states"], institutions=info["institutions"], overwrite=True, extra=keep)
+    try:
+        with h5py.File(path, "r", locking=False) as src, h5py.File(tmp, "r+") as dst:
+            step = 1 << 20
+            for a in range(0, old, step):
+                b = min(old, a + step)
+                for name in [*FIELDS, "committed"]:
+                    dst["runs"][name][a:b] = src["runs"][name][a:b]
+            dst.attrs["created"] = src.attrs["created"]
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"{path}: cannot append: {_reason(exc)}") from None
+    return old
