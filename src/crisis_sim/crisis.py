@@ -478,6 +478,7 @@ class Crisis:
             "vote_result": self.vote_result,
             "vetoed_by": self.vetoed_by,
             "response_level": self.response_level,
+            "capability": self.cap.astype(np.float32),
             "side": side,
             "entry_day": entry_day,
             "arrival_day": arrival.astype(np.int32),

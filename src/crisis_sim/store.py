@@ -64,6 +64,7 @@ FIELDS: dict[str, Field] = {
     "vote_result": _flag(VOTE_MEANINGS, "result of the institution's last vote", RI),
     "vetoed_by": Field(RI, "i2", -1, "index (state dimension) of the member that vetoed"),
     "response_level": _flag(LEVELS, "highest response the institution adopted", RI),
+    "capability": Field(RS, "f4", np.nan, "capability drawn for this replication", "CINC share"),
     "side": _flag(SIDES, "side the state fought on", RS),
     "entry_day": Field(RS, "i4", -1, "day the state entered the war", "day"),
     "arrival_day": Field(RS, "i4", -1, "day its first forces reached the theatre", "day"),
