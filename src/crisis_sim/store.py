@@ -124,7 +124,8 @@ def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[st
                               fill_time="alloc", dcpl=_early())
         for i, d in enumerate(spec.dims):
             ds.dims[i].attach_scale(scales[d])
-        ds.attrs["_FillValue"] = np.array(spec.fill, dtype=spec.dtype)
+        if name != "committed":  # 0 there means "not yet written", a value, not a gap
+            ds.attrs["_FillValue"] = np.array(spec.fill, dtype=spec.dtype)
         ds.attrs["long_name"] = spec.doc
         if spec.units:
             ds.attrs["units"] = spec.units
