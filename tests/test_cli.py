@@ -1,0 +1,61 @@
+"""The command line as a user meets it."""
+
+from __future__ import annotations
+
+import h5py
+
+from conftest import ROOT, cli
+
+
+def test_help_explains_the_commands():
+    proc = cli("--help", check=True)
+    for command in ("run", "validate", "scenarios", "summarize", "trace"):
+        assert command in proc.stdout
+
+
+def test_scenarios_lists_bundled_names_with_titles():
+    proc = cli("scenarios", check=True)
+    first = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+    assert "default" in first
+
+
+def test_validate_accepts_the_shipped_configs():
+    for path in sorted((ROOT / "configs").glob("*.toml")):
+        proc = cli("validate", str(path))
+        assert proc.returncode == 0, f"{path}: {proc.stderr}"
+        assert proc.stdout.startswith("ok")
+
+
+def test_configs_are_the_bundled_scenarios():
+    bundled = ROOT / "src" / "crisis_sim" / "scenarios"
+    for path in bundled.glob("*.toml"):
+        assert (ROOT / "configs" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_summarize_reports_shares_with_intervals(default_result):
+    proc = cli("summarize", str(default_result), check=True)
+    assert "deterred" in proc.stdout and "95% interval" in proc.stdout
+    assert "Security Council" in proc.stdout
+
+
+def test_trace_replays_the_stored_replication(default_result):
+    with h5py.File(default_result, "r") as f:
+        outcomes = f["runs/outcome"][:50]
+    for run in (0, int((outcomes != 0).argmax())):
+        proc = cli("trace", str(default_result), "--run", str(run), check=True)
+        assert "matches the stored result" in proc.stdout
+        assert "step  1" in proc.stdout
+
+
+def test_refuses_to_overwrite_without_being_asked(default_result):
+    before = default_result.read_bytes()
+    proc = cli("run", "--runs", "10", "--out", str(default_result), "-q")
+    assert proc.returncode == 2
+    assert "--overwrite" in proc.stderr and "Traceback" not in proc.stderr
+    assert default_result.read_bytes() == before
+
+
+def test_unknown_scenario_is_one_clear_line():
+    proc = cli("run", "no_such_scenario", "--runs", "10")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "no_such_scenario" in proc.stderr

@@ -1,0 +1,96 @@
+"""Decision rules as a truth table, including the cases from history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crisis_sim.rules import FAILED_MAJORITY, PASSED, RULES, VETOED, Ballot
+
+
+def ballot(yes, voting=None, permanent=None, quota=0, procedural=False):
+    yes = np.array([yes], dtype=bool)
+    voting = np.ones_like(yes) if voting is None else np.array([voting], dtype=bool)
+    permanent = np.zeros(yes.shape[1], dtype=bool) if permanent is None else np.array(permanent)
+    return Ballot(yes, voting, permanent, quota, procedural)
+
+
+def decide(rule, b):
+    result, veto = RULES[rule].decide(b)
+    return int(result[0]), int(veto[0])
+
+
+P5 = [True] * 5 + [False] * 10
+
+
+@pytest.mark.parametrize(
+    ("yes", "voting", "quota", "procedural", "expected", "vetoer"),
+    [
+        # 15 members, 5 permanent, quota 9 (UN Charter Art. 27).
+        ([1] * 15, [1] * 15, 9, False, PASSED, -1),
+        ([0] + [1] * 14, [1] * 15, 9, False, VETOED, 0),  # a permanent member's no is a veto
+        ([1] * 5 + [1] * 3 + [0] * 7, [1] * 15, 9, False, FAILED_MAJORITY, -1),  # 8 yes: fails
+        ([0] + [1] * 7 + [0] * 7, [1] * 15, 9, False, FAILED_MAJORITY, -1),  # too few, no veto counted
+        ([0] + [1] * 14, [0] + [1] * 14, 9, False, PASSED, -1),  # absent (Korea 1950): no vote, no veto
+        ([0] + [1] * 14, [1] * 15, 9, True, PASSED, -1),  # procedural: cannot be vetoed
+        ([0, 1, 1, 1, 1] + [1] * 3 + [0] * 7, [1] * 15, 9, True, FAILED_MAJORITY, -1),
+    ],
+)
+def test_qualified_majority_truth_table(yes, voting, quota, procedural, expected, vetoer):
+    b = ballot(yes, voting, P5, quota, procedural)
+    assert decide("qualified_majority", b) == (expected, vetoer)
+
+
+def test_vetoing_permanent_member_is_named():
+    yes = [1, 1, 0, 1, 1] + [1] * 10
+    assert decide("qualified_majority", ballot(yes, None, P5, 9)) == (VETOED, 2)
+
+
+def test_league_unanimity_counts_the_parties_article_11():
+    # Council 1931: Japan (position 0) is a party and votes no: the resolution is vetoed.
+    yes = [0, 1, 1, 1]
+    assert decide("unanimity", ballot(yes, [1, 1, 1, 1])) == (VETOED, 0)
+
+
+def test_league_unanimity_without_the_parties_article_15():
+    # Assembly 1933: the parties to the dispute do not vote; the others are unanimous.
+    yes = [0, 1, 1, 1]
+    assert decide("unanimity", ballot(yes, [0, 1, 1, 1])) == (PASSED, -1)
+
+
+def test_consensus_blocked_by_one_objection():
+    assert decide("consensus", ballot([1, 1, 0, 1])) == (VETOED, 2)
+    assert decide("consensus", ballot([1, 1, 1, 1])) == (PASSED, -1)
+
+
+@given(st.lists(st.booleans(), min_size=15, max_size=15), st.lists(st.booleans(), min_size=15, max_size=15))
+def test_qualified_majority_properties(yes, voting):
+    b = ballot(yes, voting, P5, 9)
+    result, vetoer = decide("qualified_majority", b)
+    n_yes = sum(y and v for y, v in zip(yes, voting, strict=True))
+    if n_yes < 9:
+        assert result == FAILED_MAJORITY
+    if result == VETOED:
+        assert P5[vetoer] and voting[vetoer] and not yes[vetoer]
+    if result == PASSED:
+        assert all(y or not v for y, v, p in zip(yes, voting, P5, strict=True) if p)
+
+
+@given(st.lists(st.floats(0, 1), min_size=3, max_size=12))
+def test_pass_probability_matches_enumeration_for_unanimity(p):
+    p = np.array(p)
+    perm = np.zeros(len(p), dtype=bool)
+    assert RULES["unanimity"].pass_probability(p, perm, 0, False, False) == pytest.approx(np.prod(p))
+
+
+def test_pass_probability_of_qualified_majority_by_monte_carlo():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.3, 0.95, 15)
+    perm = np.array(P5)
+    exact = RULES["qualified_majority"].pass_probability(p, perm, 9, False, False)
+    draws = rng.uniform(size=(200_000, 15)) < p
+    b = Ballot(draws, np.ones_like(draws), perm, 9, False)
+    mc = (RULES["qualified_majority"].decide(b)[0] == PASSED).mean()
+    assert mc == pytest.approx(exact, abs=0.005)

@@ -1,0 +1,66 @@
+"""The HDF5 layout: names, dimensions, fill values, attributes; readable by xarray."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import xarray as xr
+
+from crisis_sim import store
+from crisis_sim.outcomes import OUTCOMES
+
+RUN_VARS = ["deterred", "outcome", "attack_day", "end_day", "target_fell_day", "aggressor_quit",
+            "n_belligerents", "n_cascade_entries", "losses_aggressor", "losses_defenders"]
+INST_VARS = ["referral_day", "decision_day", "vote_result", "vetoed_by", "response_level"]
+STATE_VARS = ["side", "entry_day", "entry_reason"]
+
+
+def test_opens_in_xarray_with_the_documented_names(default_result):
+    with xr.open_dataset(default_result, group="runs", engine="h5netcdf") as ds:
+        assert ds.sizes["run"] == 3000
+        for v in RUN_VARS:
+            assert ds[v].dims == ("run",), v
+        for v in INST_VARS:
+            assert ds[v].dims == ("run", "institution"), v
+        for v in STATE_VARS:
+            assert ds[v].dims == ("run", "state"), v
+        assert list(ds["institution"].values) == ["Security Council"]
+        assert "RED" in list(ds["state"].values)
+        # Missing values are explicit: a deterred run has no attack day, shown as NaN.
+        det = ds["deterred"].values == 1
+        assert np.isnan(ds["attack_day"].values[det]).all()
+
+
+def test_flag_meanings_and_fill_values(default_result):
+    with h5py.File(default_result, "r") as f:
+        out = f["runs/outcome"]
+        assert out.attrs["flag_meanings"].split() == list(OUTCOMES)
+        assert list(out.attrs["flag_values"]) == list(range(len(OUTCOMES)))
+        assert f["runs/vote_result"].attrs["flag_meanings"].split() == [
+            "no_decision", "passed", "vetoed", "failed_majority"]
+        for name in [*RUN_VARS, *INST_VARS, *STATE_VARS]:
+            assert "_FillValue" in f["runs"][name].attrs, name
+
+
+def test_root_attributes_replay_the_run(default_result):
+    with h5py.File(default_result, "r") as f:
+        a = dict(f.attrs)
+    assert a["seed"] == 11 and a["n_runs"] == 3000 and a["complete"] == 1
+    for key in ("crisis_sim_version", "numpy_version", "numba_version", "simpy_version", "h5py_version",
+                "created"):
+        assert a[key], key
+    sc = json.loads(a["scenario"])
+    assert sc["name"] == "default" and sc["aggressor"] == "RED"
+
+
+def test_a_new_file_is_incomplete_until_every_chunk_is_committed(tmp_path):
+    path = tmp_path / "x.h5"
+    store.create(path, scenario_json="{}", seed=1, n_runs=10, states=["A", "B"], institutions=["I"])
+    with store.ResultWriter(path) as w:
+        assert w.missing() == [(0, 10)]
+        assert not w.finish()
+    with h5py.File(path, "r") as f:
+        assert f.attrs["complete"] == 0
+        assert (f["runs/outcome"][...] == -1).all()
