@@ -405,7 +405,10 @@ class Crisis:
                 for vs in (AGGRESSOR_SIDE, DEFENDER_SIDE):
                     m = victim_side == vs
                     self.request_entry(day + 1, rr[m], np.full(m.sum(), victim), vs, Reason.ATTACKED, 1.0)
-                self.tell(10, rr, lambda i, v=victim, s=s_new: f"{self._n(s)} invades {self._n(v)}", day=day)
+                self.tell(10, rr, partial(self._invasion_line, int(s_new), int(victim)), day=day)
+
+    def _invasion_line(self, invader: int, victim: int, _i: int) -> str:
+        return f"{self._n(invader)} invades {self._n(victim)}"
 
     def _call_partner(self, t: Any, day: int, reps: np.ndarray, partner: int, side: int) -> None:
         already = self.entry[reps, partner] <= day

@@ -50,7 +50,7 @@ def _init_worker(threads: int) -> None:
     """Give each worker its share of cores so Numba threads do not oversubscribe."""
     import numba
 
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", threads))))
 
 
 def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:

@@ -28,13 +28,14 @@ Casus = Literal["defensive", "against_named", "any"]
 StateCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,11}$")]
 
 
-def _num(default: float, lo: float, hi: float, unit: str, doc: str, *, open_lo: bool = False) -> Any:
+def _num(
+    default: float | None, lo: float, hi: float, unit: str, doc: str, *, open_lo: bool = False
+) -> Any:
     """A bounded, documented, sweepable number."""
-    bounds = {"gt": lo} if open_lo else {"ge": lo}
-    return Field(
-        default, **bounds, le=hi, description=doc, json_schema_extra={"unit": unit},
-        allow_inf_nan=False,
-    )
+    extra: Any = {"unit": unit}
+    if open_lo:
+        return Field(default, gt=lo, le=hi, description=doc, json_schema_extra=extra, allow_inf_nan=False)
+    return Field(default, ge=lo, le=hi, description=doc, json_schema_extra=extra, allow_inf_nan=False)
 
 
 class Strict(BaseModel):
@@ -68,9 +69,9 @@ class Capability(Strict):
         from_data = self.cow is not None or self.year is not None
         if from_data and (self.cow is None or self.year is None):
             raise ValueError("give both 'cow' and 'year' to take capability from the data")
-        if from_data == (self.mean is not None):
+        if not from_data and self.mean is None:
             raise ValueError("give either 'mean' or 'cow' and 'year'")
-        return self
+        return self  # 'mean' beside 'cow' is the resolved value, checked by resolve_capabilities
 
 
 class Mobilization(Strict):
@@ -368,7 +369,11 @@ def resolve_capabilities(scenario: Scenario, origin: str) -> Scenario:
                 raise InputError(
                     f"{origin}: states[{i}].capability: no CINC for cow={cap.cow!r} year={cap.year}"
                 )
-            cap.mean = min(1.0, value * cap.factor)
+            resolved = min(1.0, value * cap.factor)
+            if cap.mean is not None and not math.isclose(cap.mean, resolved, rel_tol=1e-9):
+                raise InputError(f"{origin}: states[{i}].capability.mean = {cap.mean!r}: "
+                                 "give either 'mean' or 'cow' and 'year'")
+            cap.mean = resolved
     return scenario
 
 
