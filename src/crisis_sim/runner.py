@@ -18,6 +18,8 @@ from crisis_sim.compiled import Plan
 
 Chunk = tuple[int, int]
 Result = tuple[int, dict[str, np.ndarray]]
+PointChunk = tuple[int, Chunk]  # a chunk of one point of a parameter sweep
+PointResult = tuple[int, int, dict[str, np.ndarray]]  # point, first replication, arrays
 
 DEFAULT_CHUNK = 50_000
 
@@ -35,6 +37,12 @@ class Backend(Protocol):
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
         """Yield ``(start, arrays)`` for each chunk."""
+        ...
+
+    def map_points(
+        self, plans: list[Plan], seed: int, todo: list[PointChunk]
+    ) -> Iterator[PointResult]:
+        """Yield ``(point, start, arrays)`` for each chunk of each sweep point."""
         ...
 
     def close(self) -> None:
@@ -59,6 +67,17 @@ def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:
     return chunk[0], simulate_chunk(plan, seed, *chunk)
 
 
+def _run_point(plan: Plan, seed: int, point: int, chunk: Chunk, threads: int = 0) -> PointResult:
+    """One chunk of one sweep point; ``threads`` > 0 sets Numba's threads in this task's thread.
+
+    Numba's thread count is per calling thread, so on Dask it must be set inside the task:
+    setting it from ``Client.run`` reaches the worker's main thread, not its task threads.
+    """
+    if threads:
+        _init_worker(threads)
+    return point, *_run_chunk(plan, seed, chunk)
+
+
 @dataclass
 class InProcess:
     """Chunks one after another in this process (the kernel still uses Numba threads)."""
@@ -67,6 +86,13 @@ class InProcess:
         """Run each chunk here."""
         for c in todo:
             yield _run_chunk(plan, seed, c)
+
+    def map_points(
+        self, plans: list[Plan], seed: int, todo: list[PointChunk]
+    ) -> Iterator[PointResult]:
+        """Run each chunk of each sweep point here."""
+        for p, c in todo:
+            yield _run_point(plans[p], seed, p, c)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -88,13 +114,20 @@ class LocalPool:
         """Keep at most two chunks per worker in flight, so memory stays flat."""
         yield from _bounded(lambda c: self.pool.submit(_run_chunk, plan, seed, c), todo, 2 * self.workers)
 
+    def map_points(
+        self, plans: list[Plan], seed: int, todo: list[PointChunk]
+    ) -> Iterator[PointResult]:
+        """Sweep points' chunks, each sent with its own plan, at most two per worker in flight."""
+        yield from _bounded(lambda t: self.pool.submit(_run_point, plans[t[0]], seed, t[0], t[1]),
+                            todo, 2 * self.workers)
+
     def close(self) -> None:
         """Stop the workers."""
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _bounded(submit: Callable[[Chunk], Any], todo: list[Chunk], limit: int) -> Iterator[Result]:
-    pending: set[Future[Result]] = set()
+def _bounded(submit: Callable[[Any], Any], todo: list[Any], limit: int) -> Iterator[Any]:
+    pending: set[Future[Any]] = set()
     queue = list(reversed(todo))
     try:
         while queue or pending:
@@ -117,7 +150,9 @@ class DaskBackend:
         from crisis_sim.errors import InputError
 
         self.cluster = None
+        self.threads = 1  # Numba threads per task: a remote worker runs one task per core
         if scheduler == "local":
+            self.threads = _threads_per_worker(workers)
             self.cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=40,
@@ -130,24 +165,34 @@ class DaskBackend:
                 raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
         n = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
         self.limit = 2 * n
-        self.client.run(_init_worker, 1)
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
         """Scatter the plan once, then keep a bounded number of chunks in flight."""
+        for _, start, arrays in self.map_points([plan], seed, [(0, c) for c in todo]):
+            yield start, arrays
+
+    def map_points(
+        self, plans: list[Plan], seed: int, todo: list[PointChunk]
+    ) -> Iterator[PointResult]:
+        """Scatter each point's plan once, then keep a bounded number of chunks in flight."""
         from distributed import as_completed
 
-        plan_f = self.client.scatter(plan, broadcast=True)
+        plan_fs = self.client.scatter(plans, broadcast=True)
         queue = list(reversed(todo))
         flight = as_completed()
+
+        def submit() -> None:
+            p, c = queue.pop()
+            flight.add(self.client.submit(_run_point, plan_fs[p], seed, p, c, self.threads,
+                                          pure=False, retries=3))
+
         for _ in range(min(self.limit, len(queue))):
-            c = queue.pop()
-            flight.add(self.client.submit(_run_chunk, plan_f, seed, c, pure=False, retries=3))
+            submit()
         for fut in flight:
             yield fut.result()
             fut.release()
             if queue:
-                c = queue.pop()
-                flight.add(self.client.submit(_run_chunk, plan_f, seed, c, pure=False, retries=3))
+                submit()
 
     def close(self) -> None:
         """Close the client, and the cluster if this backend started it."""

@@ -27,6 +27,7 @@ from crisis_sim.outcomes import OUTCOMES, REASONS, SIDES
 from crisis_sim.rules import VOTE_MEANINGS
 
 FORMAT = "crisis_sim.runs/1"
+SWEEP_FORMAT = "crisis_sim.sweep/1"
 LEVELS = ("none", "condemnation", "sanctions", "military")
 
 
@@ -107,8 +108,11 @@ def create(path: Path, *, scenario_json: str, seed: int, n_runs: int, states: li
         raise StoreError(f"{path}: cannot create result file: {_reason(exc)}") from None
 
 
-def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[str]) -> None:
-    sizes = {"run": n_runs, "state": len(states), "institution": len(institutions)}
+def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[str],
+            points: int = 0) -> dict[str, h5py.Dataset]:
+    """Datasets of every record; with ``points`` > 0 each gains a leading ``point`` dimension."""
+    sizes = {"run": n_runs, "state": len(states), "institution": len(institutions), "point": points}
+    lead: tuple[str, ...] = ("point",) if points else ()
     scales = {
         "run": g.create_dataset("run", data=np.arange(n_runs, dtype=np.int64)),
         "state": g.create_dataset("state", data=np.array(states, dtype=object), dtype=h5py.string_dtype()),
@@ -116,9 +120,13 @@ def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[st
             "institution", data=np.array(institutions, dtype=object), dtype=h5py.string_dtype()
         ),
     }
+    if points:
+        scales["point"] = g.create_dataset("point", data=np.arange(points, dtype=np.int64))
     for name, ds in scales.items():
         ds.make_scale(name)
     for name, spec in {**FIELDS, "committed": Field(R, "u1", 0, "1 once the replication is written")}.items():
+        spec = Field((*lead, *spec.dims), spec.dtype, spec.fill, spec.doc, spec.units,
+                     spec.meanings)
         shape = tuple(sizes[d] for d in spec.dims)
         ds = g.create_dataset(name, shape=shape, dtype=spec.dtype, fillvalue=spec.fill,
                               fill_time="alloc", dcpl=_early())
@@ -132,6 +140,7 @@ def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[st
         if spec.meanings:
             ds.attrs["flag_values"] = np.arange(len(spec.meanings), dtype=spec.dtype)
             ds.attrs["flag_meanings"] = " ".join(spec.meanings)
+    return scales
 
 
 def _early() -> h5py.h5p.PropDCID:
@@ -209,10 +218,13 @@ def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
-def check_ours(f: h5py.File, path: Path) -> None:
-    """Refuse files that are not crisis_sim result files."""
-    if f.attrs.get("format") != FORMAT or "runs" not in f:
-        raise StoreError(f"{path}: not a crisis_sim result file (no '{FORMAT}' format attribute)")
+def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT) -> None:
+    """Refuse files that are not crisis_sim result files (of the kind ``fmt``)."""
+    if f.attrs.get("format") == SWEEP_FORMAT and fmt != SWEEP_FORMAT:
+        raise StoreError(f"{path}: a parameter sweep, not a single run; read it with "
+                         "'crisis-sim sensitivity' or 'crisis-sim plot --kind sweep'")
+    if f.attrs.get("format") != fmt or "runs" not in f:
+        raise StoreError(f"{path}: not a crisis_sim result file (no '{fmt}' format attribute)")
 
 
 def read_info(path: Path) -> dict[str, Any]:
@@ -275,3 +287,130 @@ def grow(path: Path, extra_runs: int) -> int:
         tmp.unlink(missing_ok=True)
         raise StoreError(f"{path}: cannot append: {_reason(exc)}") from None
     return old
+
+
+# --------------------------------------------------------------------------- parameter sweeps
+
+
+def create_sweep(path: Path, *, scenario_json: str, seed: int, n_runs: int, states: list[str],
+                 institutions: list[str], parameters: dict[str, np.ndarray], sample: np.ndarray,
+                 overwrite: bool = False, extra: dict[str, Any] | None = None) -> None:
+    """Create an empty sweep file: the single-run layout with a leading ``point`` dimension.
+
+    ``parameters`` maps each swept name to its value at every point (a coordinate of every
+    record); ``sample`` is the design's raw matrix (point × parameter), kept for SALib.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise StoreError(f"{path}: file exists; pass --overwrite to replace it "
+                         "or --resume to finish it")
+    n_points = len(sample)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
+            attrs = {
+                "format": SWEEP_FORMAT, "seed": int(seed), "n_runs": int(n_runs),
+                "n_points": int(n_points), "scenario": scenario_json,
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "complete": 0,
+                **versions(), **(extra or {}),
+            }
+            for k, v in attrs.items():
+                f.attrs[k] = v
+            g = f.create_group("runs")
+            scales = _layout(g, n_runs, states, institutions, points=n_points)
+            names = list(parameters)
+            par = g.create_dataset("parameter", data=np.array(names, dtype=object),
+                                   dtype=h5py.string_dtype())
+            par.make_scale("parameter")
+            raw = g.create_dataset("sample", data=np.asarray(sample, dtype=np.float64))
+            raw.dims[0].attach_scale(scales["point"])
+            raw.dims[1].attach_scale(par)
+            raw.attrs["long_name"] = "design sample before rounding (for SALib)"
+            for name, values in parameters.items():
+                ds = g.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+                ds.dims[0].attach_scale(scales["point"])
+                ds.attrs["long_name"] = f"value of {name} at each point"
+            coords = " ".join(names)
+            for name in [*FIELDS, "committed"]:
+                g[name].attrs["coordinates"] = coords
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"{path}: cannot create sweep file: {_reason(exc)}") from None
+
+
+class SweepWriter:
+    """Commits chunks of sweep points to an existing sweep file; the only writer of a sweep."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.file = h5py.File(self.path, "r+", locking=True)
+        except FileNotFoundError:
+            raise StoreError(f"{self.path}: no such sweep file") from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open for writing: {_reason(exc)}") from None
+        check_ours(self.file, self.path, SWEEP_FORMAT)
+        self.runs = self.file["runs"]
+
+    def missing(self) -> list[tuple[int, int, int]]:
+        """``(point, start, stop)`` of replications not yet committed."""
+        done = self.runs["committed"][...].astype(bool)
+        return [(p, a, b) for p in range(done.shape[0]) for a, b in _ranges(~done[p])]
+
+    def commit(self, point: int, start: int, arrays: dict[str, np.ndarray]) -> None:
+        """Write one chunk of one point, flush, then mark it committed and flush again."""
+        stop = start + len(arrays["outcome"])
+        try:
+            for name, spec in FIELDS.items():
+                chunk = np.asarray(arrays[name]).astype(spec.dtype, copy=False)
+                self.runs[name][point, start:stop] = chunk
+            self.file.flush()
+            self.runs["committed"][point, start:stop] = 1
+            self.file.flush()
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot write point {point}, replications "
+                             f"{start}..{stop - 1}: {_reason(exc)}; chunks committed before are "
+                             "intact") from None
+
+    def finish(self) -> bool:
+        """Mark the file complete if every replication of every point is committed."""
+        complete = not self.missing()
+        self.file.attrs["complete"] = int(complete)
+        self.file.flush()
+        return complete
+
+    def close(self) -> None:
+        """Close the file (flushes)."""
+        if self.file.id.valid:
+            self.file.close()
+
+    def __enter__(self) -> SweepWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_sweep(
+    path: Path, names: list[str] | None = None
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Root attributes, parameter values and records (``names``, default all) of a sweep file."""
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no such sweep file")
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            check_ours(f, path, SWEEP_FORMAT)
+            g = f["runs"]
+            info = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+            for key, scale in (("parameters", "parameter"), ("states", "state"),
+                               ("institutions", "institution")):
+                info[key] = [s.decode() if isinstance(s, bytes) else s for s in g[scale][...]]
+            data = {k: g[k][...] for k in (names or [*FIELDS, "committed"])}
+            data["sample"] = g["sample"][...]
+            for p in info["parameters"]:
+                data[p] = g[p][...]
+            return info, data
+    except (OSError, KeyError) as exc:
+        raise StoreError(f"{path}: cannot read sweep: {_reason(exc)}") from None

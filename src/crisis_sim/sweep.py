@@ -1,0 +1,134 @@
+"""A parameter sweep from design to a complete file: one scenario per point, same random numbers.
+
+The four jobs of an experiment live in four places: sampling in :mod:`crisis_sim.design`,
+dispatch in :mod:`crisis_sim.runner` (any backend), collection here (the only loop that sees
+results), storage in :mod:`crisis_sim.store` (one writer). Every point reuses the seed and the
+replication numbers ``0 .. R-1`` (common random numbers), so point ``k`` of a sweep is bit for
+bit the single ``run`` of the scenario with point ``k``'s values, and differences between
+points are not noise between seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from crisis_sim import params, store
+from crisis_sim import scenario as scenario_mod
+from crisis_sim.compiled import Plan, compile_scenario
+from crisis_sim.design import Design
+from crisis_sim.errors import InputError, Interrupted
+from crisis_sim.runner import Backend, PointChunk, chunks
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What a sweep did."""
+
+    path: Path
+    n_points: int
+    n_runs: int
+    computed: int
+    seconds: float
+    complete: bool
+
+
+def point_scenario(
+    base: scenario_mod.Scenario, names: list[str], values: np.ndarray, point: int
+) -> scenario_mod.Scenario:
+    """The scenario at one point of a sweep (validated by the schema like a file)."""
+    return params.apply(
+        base, dict(zip(names, values.tolist(), strict=True)), origin=f"sweep point {point}"
+    )
+
+
+def plans_for(base: scenario_mod.Scenario, names: list[str], values: np.ndarray) -> list[Plan]:
+    """One compiled plan per point."""
+    return [compile_scenario(point_scenario(base, names, row, k)) for k, row in enumerate(values)]
+
+
+def start(
+    path: Path, base: scenario_mod.Scenario, design: Design, seed: int, n_runs: int, overwrite: bool
+) -> list[Plan]:
+    """Create a sweep file for a design; returns the plan of every point."""
+    if n_runs < 1:
+        raise InputError(f"--runs {n_runs}: must be at least 1")
+    plans = plans_for(base, design.names, design.values)
+    ranges = [
+        {
+            "name": r.parameter.name,
+            "low": r.lo,
+            "high": r.hi,
+            "kind": r.parameter.kind,
+            "unit": r.parameter.unit,
+            "meaning": r.parameter.meaning,
+        }
+        for r in design.ranges
+    ]
+    store.create_sweep(
+        path,
+        scenario_json=base.to_json(),
+        seed=seed,
+        n_runs=n_runs,
+        states=plans[0].codes,
+        institutions=[i.name for i in plans[0].institutions],
+        parameters={n: design.values[:, j] for j, n in enumerate(design.names)},
+        sample=design.sample,
+        overwrite=overwrite,
+        extra={"design": design.method, "design_size": design.size, "ranges": json.dumps(ranges)},
+    )
+    return plans
+
+
+def reopen(path: Path) -> tuple[list[Plan], int]:
+    """Plans and seed of an existing sweep file (for ``--resume``)."""
+    info, data = store.read_sweep(path, names=["committed"])
+    base = scenario_mod.from_json(str(info["scenario"]), origin=f"{path}:scenario")
+    values = np.column_stack([data[n] for n in info["parameters"]])
+    return plans_for(base, info["parameters"], values), int(info["seed"])
+
+
+def execute(
+    path: Path,
+    plans: list[Plan],
+    seed: int,
+    runner: Backend,
+    *,
+    chunk_size: int,
+    progress: Callable[[int, int], Progress] | None = None,
+) -> SweepReport:
+    """Compute every uncommitted replication of every point and commit it chunk by chunk."""
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    t0 = time.perf_counter()
+    with store.SweepWriter(path) as writer:
+        n_runs = int(writer.file.attrs["n_runs"])
+        n_points = int(writer.file.attrs["n_points"])
+        todo: list[PointChunk] = [
+            (p, c) for p, a, b in writer.missing() for c in chunks([(a, b)], chunk_size)
+        ]
+        total = sum(b - a for _, (a, b) in todo)
+        advance = progress(total, n_runs * n_points) if progress else None
+        done = 0
+        try:
+            for point, first, arrays in runner.map_points(plans, seed, todo):
+                writer.commit(point, first, arrays)
+                done += len(arrays["outcome"])
+                if advance:
+                    advance(len(arrays["outcome"]))
+        except KeyboardInterrupt:
+            writer.close()
+            safe, whole = n_runs * n_points - total + done, n_runs * n_points
+            raise Interrupted(
+                f"interrupted: {safe} of {whole} replications are safe in {path}; "
+                f"finish with: crisis-sim sweep --resume --out {path}"
+            ) from None
+        complete = writer.finish()
+    return SweepReport(path, n_points, n_runs, done, time.perf_counter() - t0, complete)
