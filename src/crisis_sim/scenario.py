@@ -60,7 +60,9 @@ class Capability(Strict):
 
     mean: float | None = _num(None, 0.0, 1.0, "CINC share", "expected capability", open_lo=True)
     cow: str | None = Field(None, pattern=r"^[A-Z]{2,3}$", description="COW state abbreviation")
-    year: int | None = Field(None, ge=1816, le=2016, description="year of the COW record")
+    year: int | None = Field(
+        None, ge=1816, le=2016, description="year of the COW record", json_schema_extra={"unit": "year"}
+    )
     spread: float = _num(0.15, 0.0, 2.0, "log-sd", "uncertainty of capability across runs")
     factor: float = _num(1.0, 0.0, 20.0, "ratio", "documented adjustment of the data", open_lo=True)
 
@@ -122,7 +124,10 @@ class Institution(Strict):
     rule: RuleName
     parties_vote: bool = Field(True, description="parties to the dispute vote (Art. 11) or not (Art. 15)")
     permanent: list[StateCode] = Field(default_factory=list, description="members holding a veto")
-    quota: int | None = Field(None, ge=1, le=1000, description="yes votes needed (qualified majority)")
+    quota: int | None = Field(
+        None, ge=1, le=1000, description="yes votes needed (qualified majority)",
+        json_schema_extra={"unit": "votes"},
+    )
     absent: list[StateCode] = Field(default_factory=list, description="members who cast no vote")
     referral: Delay = Delay(median=2.0)
     stages: list[Stage] = Field(min_length=1)
@@ -212,7 +217,9 @@ class Scenario(Strict):
     description: str = ""
     aggressor: StateCode
     target: StateCode
-    horizon_days: int = Field(365, ge=1, le=3650, description="days simulated after the attack")
+    horizon_days: int = Field(
+        365, ge=1, le=3650, description="days simulated after the attack", json_schema_extra={"unit": "days"}
+    )
     states: list[State] = Field(min_length=2)
     institutions: list[Institution] = Field(default_factory=list)
     treaties: list[Treaty] = Field(default_factory=list)
