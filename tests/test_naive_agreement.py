@@ -1,0 +1,57 @@
+"""The naive baseline of benchmarks/ simulates the same model: its outcomes agree in distribution.
+
+The speed-up reported by ``crisis-sim bench`` may not come from a different model. The two
+implementations use different random generators, so they agree statistically, not draw by draw.
+Seeds are fixed, so the test is deterministic.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _naive():
+    spec = importlib.util.spec_from_file_location("crisis_naive", ROOT / "benchmarks" / "naive.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["crisis_naive"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def both(default_plan):
+    from crisis_sim.crisis import simulate_chunk
+
+    fast = simulate_chunk(default_plan, 5, 0, 6000)
+    slow = _naive().simulate(default_plan, 5, 0, 3000)
+    return fast, slow
+
+
+def test_outcome_distribution_agrees(both):
+    from scipy.stats import chi2_contingency
+
+    fast, slow = both
+    a = np.bincount(fast["outcome"], minlength=7)
+    b = np.bincount(slow["outcome"], minlength=7)
+    keep = (a + b) >= 20  # pool rare outcomes, so the chi-square approximation holds
+    table = np.vstack([np.append(a[keep], a[~keep].sum()), np.append(b[keep], b[~keep].sum())])
+    table = table[:, table.sum(axis=0) > 0]
+    p = chi2_contingency(table).pvalue
+    assert p > 1e-3, f"outcome counts differ: crisis_sim {a.tolist()} vs naive {b.tolist()} (p={p:.2g})"
+
+
+@pytest.mark.parametrize("name", ["end_day", "n_belligerents", "n_cascade_entries", "losses_defenders"])
+def test_means_agree(both, name):
+    fast, slow = both
+    x = fast[name][fast["outcome"] != 0].astype(float)
+    y = slow[name][slow["outcome"] != 0].astype(float)
+    se = np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y))
+    assert abs(x.mean() - y.mean()) < 4 * se, f"{name}: {x.mean():.4g} vs naive {y.mean():.4g} (se {se:.2g})"
