@@ -38,7 +38,7 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
-def _progress_factory(quiet: bool) -> Any:
+def _progress_factory(quiet: bool, label: str = "simulating crises") -> Any:
     """A rich progress bar with replications per second, or None when quiet or not a terminal."""
     if quiet or not sys.stderr.isatty():
         return None
@@ -58,7 +58,7 @@ def _progress_factory(quiet: bool) -> Any:
                 speed = task.finished_speed or task.speed
                 return Text(f"{speed:,.0f} replications/s" if speed else "")
 
-        bar = Progress(TextColumn("simulating crises"), BarColumn(), MofNCompleteColumn(),
+        bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
                        TaskProgressColumn(), Rate(), TimeRemainingColumn(),
                        console=_console(stderr=True), transient=True)
         bar.start()
@@ -181,6 +181,173 @@ def trace(
     con.print(f"outcome: {story.outcome}; {verdict} the stored result ({story.stored_outcome})")
     if not story.matches:
         raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- experiments at scale
+
+
+@app.command()
+def params(
+    scenario: ScenarioArg = None,
+    aliases_only: Annotated[bool, typer.Option("--aliases", help="Only the aliases.")] = False,
+) -> None:
+    """List every sweepable number: dotted name, value, bounds, unit, meaning.
+
+    States are addressed by code (states.RED.willingness), institutions and treaties by name
+    (spaces as _) or index, stages by index; '*' means every item. Aliases at the end set
+    several places at once (deliberation.median: every stage of every institution).
+    """
+    from crisis_sim import params as params_mod
+    from crisis_sim import scenario as sc_mod
+
+    sc = sc_mod.load(scenario)
+    rows = [] if aliases_only else params_mod.sweepable(sc)
+    rows += params_mod.aliases(sc)
+    cols = [(p.name, p.value_text, p.bounds_text, p.unit, p.meaning) for p in rows]
+    widths = [max(len(c[i]) for c in cols) for i in range(4)]
+    for c in cols:
+        typer.echo("  ".join(f"{c[i]:<{widths[i]}}" for i in range(4)) + f"  {c[4]}")
+
+
+SweepParam = Annotated[list[str] | None, typer.Option(
+    "--param", "-p", help="Parameter to sweep: NAME (over its declared bounds) or NAME=LOW:HIGH; "
+    "repeat for several. See 'crisis-sim params'.")]
+Design = Annotated[str, typer.Option(
+    help="grid, lhs (Latin hypercube), sobol (Saltelli; for 'sensitivity') or morris.")]
+Points = Annotated[int, typer.Option(
+    help="grid: values per parameter; lhs: points; sobol: base sample N, a power of 2 "
+    "(N*(d+2) points); morris: trajectories (N*(d+1) points).")]
+Workers = Annotated[int, typer.Option(
+    "--workers", "-w", help="Local worker processes (1: this process).")]
+Scheduler = Annotated[str | None, typer.Option(
+    help="Run on Dask: 'local' starts a LocalCluster on localhost; or tcp://HOST:PORT.")]
+ChunkSize = Annotated[int, typer.Option(
+    help="Replications per chunk (unit of work and of commit).")]
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg = None,
+    param: SweepParam = None,
+    design: Design = "grid",
+    points: Points = 5,
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Replications at every point.")] = 1000,
+    seed: Annotated[int, typer.Option(
+        help="Seed of every point (common random numbers) and of the design.")] = 1,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Sweep file (HDF5); default: NAME-sweep.h5.")] = None,
+    workers: Workers = 1,
+    scheduler: Scheduler = None,
+    chunk_size: ChunkSize = 50_000,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing sweep file.")] = False,
+    resume: Annotated[bool, typer.Option(help="Finish an interrupted sweep file (--out).")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run the crisis at many parameter points, each with the same seed and replications."""
+    from crisis_sim import design as design_mod
+    from crisis_sim import params as params_mod
+    from crisis_sim import runner
+    from crisis_sim import scenario as sc_mod
+    from crisis_sim import sweep as sweep_mod
+
+    if workers < 1:
+        raise InputError(f"--workers {workers}: must be at least 1")
+    if resume:
+        if out is None:
+            raise InputError("--resume needs --out FILE (the sweep to finish)")
+        plans, seed = sweep_mod.reopen(out)
+    else:
+        sc = sc_mod.load(scenario)
+        ranges = []
+        for spec in param or []:
+            name, _, bounds = spec.partition("=")
+            p = params_mod.find(sc, name.strip())
+            ranges.append(design_mod.parse_range(p, bounds.strip() if bounds else None))
+        d = design_mod.sample(ranges, design, points, seed)
+        out = out or Path(f"{sc.name}-sweep.h5")
+        plans = sweep_mod.start(out, sc, d, seed, runs, overwrite)
+    _announce_compile(quiet)
+    backend = runner.backend(workers, scheduler)
+    try:
+        report = sweep_mod.execute(out, plans, seed, backend, chunk_size=min(chunk_size, 50_000),
+                                   progress=_progress_factory(quiet, "sweeping"))
+    finally:
+        backend.close()
+    rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
+    _console().print(f"wrote {out}: {report.n_points:,} points × {report.n_runs:,} replications of "
+                     f"'{plans[0].scenario.name}' (seed {seed}); {report.computed:,} computed in "
+                     f"{report.seconds:.2f} s ({rate:,.0f} replications/s)")
+
+
+@app.command()
+def sensitivity(
+    result: Annotated[Path, typer.Argument(help="Sweep file written by 'sweep --design sobol'.")],
+    output: Annotated[str, typer.Option(
+        help="Outcome share (deterred, backed_down, ...) or mean (end_day, losses_aggressor, ...) "
+        "to explain.")] = "deterred",
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Also draw the indices to this file (.png, .pdf, .svg).")] = None,
+) -> None:
+    """Sobol indices: how much of an outcome's variation each swept parameter explains."""
+    from rich.table import Table
+
+    from crisis_sim import sensitivity as sens
+    from crisis_sim.outputs import label
+
+    indices, outputs = sens.from_sweep(result, output)
+    t = Table(title=f"Sobol indices of the {label(output)} ({len(outputs.y)} points; "
+                    "± half-width of the 95% confidence interval)")
+    for col in ("parameter", "first order S1", "total ST"):
+        t.add_column(col, justify="left" if col == "parameter" else "right")
+    for ix in sorted(indices, key=lambda i: -i.st):
+        t.add_row(ix.name, f"{ix.s1:.3f} ± {ix.s1_conf:.3f}", f"{ix.st:.3f} ± {ix.st_conf:.3f}")
+    con = _console()
+    con.print(t)
+    if plot is not None:
+        from crisis_sim import plots
+
+        con.print(f"wrote {plots.save(plots.sensitivity(indices, outputs), plot)}")
+
+
+@app.command()
+def plot(
+    result: Annotated[Path, typer.Argument(help="Result file ('run') or sweep file ('sweep').")],
+    kind: Annotated[str | None, typer.Option(
+        help="outcomes or timeline (result files); sweep or sensitivity (sweep files). "
+        "Default: outcomes, or sweep for a sweep file.")] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Figure file (.png, .pdf, .svg).")] = Path("fig.png"),
+    output: Annotated[str, typer.Option(
+        help="For sweep and sensitivity: the outcome to show.")] = "deterred",
+    x: Annotated[str | None, typer.Option(
+        "--x", help="For sweep: parameter on the x axis.")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="For sweep: one line per value of this parameter.")] = None,
+) -> None:
+    """Draw a figure of a result or sweep file in the domain's words."""
+    from crisis_sim import plots
+
+    source = plots.file_kind(result)
+    kind = kind or ("outcomes" if source == "run" else "sweep")
+    wanted = {"outcomes": "run", "timeline": "run", "sweep": "sweep", "sensitivity": "sweep"}
+    if kind not in wanted:
+        raise InputError(f"--kind {kind}: unknown (choose from {', '.join(wanted)})")
+    if wanted[kind] != source:
+        raise InputError(f"--kind {kind}: needs a {wanted[kind]} file; {result} is a {source} file")
+    if kind == "outcomes":
+        fig = plots.outcomes(result)
+    elif kind == "timeline":
+        fig = plots.timeline(result)
+    elif kind == "sweep":
+        from crisis_sim.outputs import by_point
+
+        fig = plots.sweep(by_point(result, output), x=x, by=by)
+    else:
+        from crisis_sim import sensitivity as sens
+
+        indices, outputs = sens.from_sweep(result, output)
+        fig = plots.sensitivity(indices, outputs)
+    _console().print(f"wrote {plots.save(fig, out)}")
 
 
 def _print_summary(s: Summary) -> None:

@@ -47,6 +47,20 @@ ALIASES: dict[str, str] = {
     "treaty.strength": "treaties.*.strength",
     "treaty.delay.median": "treaties.*.delay.median",
 }
+ALIAS_MEANINGS = {
+    "deliberation.median": "median deliberation before each vote, every stage of every institution",
+    "deliberation.spread": "dispersion of every stage's deliberation delay",
+    "support": "scales every member's chance of voting yes, every stage",
+    "referral.median": "median days until the crisis reaches each institution",
+    "declaration.median": "median days from a decision to each member's declaration",
+    "quit_if_condemned": "chance the aggressor quits each institution when condemned",
+    "willingness": "every state's willingness to commit forces",
+    "resolve": "every state's loss share at which its side breaks",
+    "projection": "every state's strength left after projection to the theatre",
+    "capability.spread": "uncertainty of every state's capability across runs",
+    "treaty.strength": "chance a called party honours its treaty, every treaty",
+    "treaty.delay.median": "median days for a called party to act, every treaty",
+}
 for _sub in ("organski", "morgenthau"):
     _model = scenario_mod.Organski if _sub == "organski" else scenario_mod.Morgenthau
     for _leaf in _model.model_fields:
@@ -224,7 +238,9 @@ def _merge(name: str, found: list[Parameter]) -> Parameter:
         lo_open=any(p.lo_open for p in found),
         kind=first.kind,
         unit=first.unit,
-        meaning=first.meaning if len(found) == 1 else f"{first.meaning} (every one)",
+        meaning=ALIAS_MEANINGS.get(
+            name, first.meaning if len(found) == 1 else f"{first.meaning} (all)"
+        ),
     )
 
 

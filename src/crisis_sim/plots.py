@@ -1,0 +1,340 @@
+"""Figures of result and sweep files, in the domain's words (matplotlib, Agg: no display needed).
+
+Each function draws one kind of figure into a new matplotlib Figure and returns it; :func:`save`
+writes it. Kinds: ``outcomes`` (how crises end, with 95% intervals), ``timeline`` (when help
+comes: share of attacked crises by day), ``sweep`` (an outcome over one or two swept parameters)
+and ``sensitivity`` (Sobol indices).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from crisis_sim import store
+from crisis_sim.analysis import shares
+from crisis_sim.errors import InputError
+from crisis_sim.outcomes import OUTCOMES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from crisis_sim.outputs import PointOutputs
+    from crisis_sim.sensitivity import SobolIndex
+
+Kind = Literal["outcomes", "timeline", "sweep", "sensitivity"]
+KINDS: tuple[Kind, ...] = ("outcomes", "timeline", "sweep", "sensitivity")
+
+OUTCOME_LABELS = {
+    "deterred": "deterred (no attack)",
+    "backed_down": "aggressor backed down",
+    "aggressor_defeated": "aggressor defeated",
+    "fait_accompli": "fait accompli (help too late)",
+    "stalemate": "still fighting at horizon",
+    "no_response": "no response (target fell alone)",
+    "defenders_defeated": "target and helpers defeated",
+}
+OUTCOME_COLOURS = {
+    "deterred": "#1b9e77",
+    "backed_down": "#66a61e",
+    "aggressor_defeated": "#7570b3",
+    "fait_accompli": "#d95f02",
+    "stalemate": "#a6761d",
+    "no_response": "#e7298a",
+    "defenders_defeated": "#666666",
+}
+
+
+def _figure(width: float = 7.5, height: float = 4.5) -> Figure:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    return fig
+
+
+def save(fig: Figure, out: Path) -> Path:
+    """Write a figure (format from the suffix: .png, .pdf, .svg)."""
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise InputError(f"--out {out}: give a .png, .pdf or .svg file name")
+    try:
+        fig.savefig(out)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write the figure: {exc}") from None
+    return out
+
+
+def file_kind(path: Path) -> Literal["run", "sweep"]:
+    """Whether a file is a single run or a sweep (refusing anything else)."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such result file")
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            fmt = f.attrs.get("format")
+    except OSError:
+        raise InputError(f"{path}: not a readable HDF5 file") from None
+    if fmt == store.SWEEP_FORMAT:
+        return "sweep"
+    if fmt == store.FORMAT:
+        return "run"
+    raise InputError(f"{path}: not a crisis_sim result file")
+
+
+def _subtitle(info: dict[str, object], n: int) -> str:
+    sc = json.loads(str(info["scenario"]))
+    note = "" if info.get("complete") else " (INCOMPLETE file)"
+    return f"scenario '{sc['name']}': {n:,} replications, seed {info['seed']}{note}"
+
+
+def outcomes(path: Path) -> Figure:
+    """How the crises ended: share of replications per outcome with 95% Wilson intervals."""
+    info = store.read_info(path)
+    runs = store.read_runs(path, ["outcome", "committed"])
+    codes = runs["outcome"][runs["committed"].astype(bool)]
+    rows = shares(codes, OUTCOMES)
+    fig = _figure(7.5, 4.2)
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))[::-1]
+    vals = np.array([r.share for r in rows])
+    err = np.clip([[r.share - r.low for r in rows], [r.high - r.share for r in rows]], 0, None)
+    ax.barh(y, vals, color=[OUTCOME_COLOURS[r.name] for r in rows], height=0.65)
+    ax.errorbar(vals, y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
+    for yi, r in zip(y, rows, strict=True):
+        ax.text(r.high + 0.01, yi, f"{r.share:.1%}", va="center", fontsize=9)
+    ax.set_yticks(y, [OUTCOME_LABELS[r.name] for r in rows])
+    ax.set_xlim(0, min(1.0, max(r.high for r in rows) + 0.12))
+    ax.xaxis.set_major_formatter(_percent())
+    ax.set_xlabel("share of replications (bars: 95% interval)")
+    ax.set_title(f"How the crisis ends\n{_subtitle(info, len(codes))}", fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def _percent() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=0)
+
+
+def _ecdf(ax: Any, days: np.ndarray, n: int, horizon: int, **style: object) -> None:
+    """Step curve: share of ``n`` crises in which the event happened by each day."""
+    xs = np.sort(days)
+    ys = np.arange(1, len(xs) + 1) / max(n, 1)
+    ax.step(
+        np.concatenate(([0], xs, [horizon])),
+        np.concatenate(([0], ys, ys[-1:] if len(ys) else [0])),
+        where="post",
+        **style,
+    )
+
+
+def timeline(path: Path) -> Figure:
+    """When help comes: share of attacked crises in which each event happened by each day."""
+    info = store.read_info(path)
+    runs = store.read_runs(
+        path,
+        ["outcome", "committed", "side", "entry_day", "decision_day", "target_fell_day", "end_day"],
+    )
+    ok = runs["committed"].astype(bool)
+    attacked = ok & (runs["outcome"] != 0)
+    n = int(attacked.sum())
+    if n == 0:
+        raise InputError(f"{path}: no replication has an attack, so there is no timeline to draw")
+    sc = json.loads(str(info["scenario"]))
+    codes = list(info["states"])
+    a, g = codes.index(sc["aggressor"]), codes.index(sc["target"])
+    side, entry = runs["side"][attacked], runs["entry_day"][attacked]
+    helper = side == 2
+    helper[:, [a, g]] = False
+    never = np.iinfo(np.int32).max
+    first_help = np.where(helper, entry, never).min(axis=1)
+    horizon = int(sc["horizon_days"])
+    fig = _figure(8, 4.6)
+    ax = fig.add_subplot()
+    _ecdf(
+        ax,
+        first_help[first_help < never],
+        n,
+        horizon,
+        color="#1b9e77",
+        lw=2.2,
+        label="first third state at war on the target's side",
+    )
+    palette = ["#7570b3", "#e6ab02", "#66a61e", "#a6761d"]
+    for i, name in enumerate(info["institutions"]):
+        dd = runs["decision_day"][attacked][:, i]
+        _ecdf(
+            ax,
+            dd[dd >= 0],
+            n,
+            horizon,
+            color=palette[i % len(palette)],
+            lw=1.6,
+            ls="--",
+            label=f"{name}: last vote taken",
+        )
+    fell = runs["target_fell_day"][attacked]
+    _ecdf(ax, fell[fell >= 0], n, horizon, color="#d95f02", lw=1.8, label="target fell")
+    end = runs["end_day"][attacked]
+    _ecdf(
+        ax,
+        end[end < horizon],
+        n,
+        horizon,
+        color="#444444",
+        lw=1.2,
+        ls=":",
+        label="crisis over (before the horizon)",
+    )
+    ax.set_xlim(0, horizon)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_xlabel("days after the attack")
+    ax.set_ylabel("share of attacked crises, by that day")
+    ax.set_title(f"When help comes\n{_subtitle(info, n)} with an attack", fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8.5, framealpha=0.9)
+    return fig
+
+
+def _param_label(name: str, info: dict[str, object]) -> str:
+    ranges = {r["name"]: r for r in json.loads(str(info.get("ranges", "[]")))}
+    r = ranges.get(name)
+    if not r:
+        return name
+    unit = "" if r["unit"] in ("", "switch") else f" ({r['unit']})"
+    return f"{name}{unit}\n{r['meaning']}"
+
+
+def sweep(outputs: PointOutputs, x: str | None = None, by: str | None = None) -> Figure:
+    """An output over one swept parameter (``x``), optionally one line per value of ``by``.
+
+    Without ``by`` and with two or more parameters, points are coloured by the second one.
+    """
+    from crisis_sim.outputs import label
+
+    names = outputs.names
+    x = x or names[0]
+    for name in (x, by):
+        if name is not None and name not in names:
+            raise InputError(f"--param {name}: not swept in this file (swept: {', '.join(names)})")
+    rest = [n for n in names if n != x]
+    fig = _figure(8, 4.8)
+    ax = fig.add_subplot()
+    xv = outputs.values[:, names.index(x)]
+    y, lo, hi = outputs.y, outputs.low, outputs.high
+    is_share = outputs.output not in _means()
+    by = by or (
+        rest[0] if rest and len(np.unique(outputs.values[:, names.index(rest[0])])) <= 6 else None
+    )
+    if by is not None:
+        bv = outputs.values[:, names.index(by)]
+        levels = np.unique(bv)
+        from matplotlib import colormaps
+
+        cmap = colormaps["viridis"]
+        for k, lev in enumerate(levels):
+            sel = bv == lev
+            order = np.argsort(xv[sel])
+            colour = cmap(k / max(1, len(levels) - 1) * 0.85)
+            ax.fill_between(
+                xv[sel][order], lo[sel][order], hi[sel][order], color=colour, alpha=0.18
+            )
+            ax.plot(
+                xv[sel][order],
+                y[sel][order],
+                "o-",
+                color=colour,
+                ms=4,
+                lw=1.6,
+                label=f"{by} = {lev:g}",
+            )
+        ax.legend(fontsize=8.5, title="95% bands", title_fontsize=8)
+    elif rest:
+        cv = outputs.values[:, names.index(rest[0])]
+        ax.errorbar(
+            xv,
+            y,
+            yerr=np.clip([y - lo, hi - y], 0, None),
+            fmt="none",
+            ecolor="#bbbbbb",
+            lw=0.8,
+            zorder=1,
+        )
+        sc = ax.scatter(xv, y, c=cv, cmap="viridis", s=22, zorder=2)
+        fig.colorbar(sc, ax=ax, label=_param_label(rest[0], outputs.info))
+    else:
+        order = np.argsort(xv)
+        ax.fill_between(
+            xv[order], lo[order], hi[order], color="#1b9e77", alpha=0.2, label="95% interval"
+        )
+        ax.plot(xv[order], y[order], "o-", color="#1b9e77", ms=4, lw=1.6)
+        ax.legend(fontsize=8.5)
+    if is_share:
+        ax.yaxis.set_major_formatter(_percent())
+    ax.set_xlabel(_param_label(x, outputs.info))
+    ax.set_ylabel(label(outputs.output))
+    n_runs = int(outputs.n.max()) if len(outputs.n) else 0
+    sc_name = json.loads(str(outputs.info["scenario"]))["name"]
+    ax.set_title(
+        f"{label(outputs.output).capitalize()} across the sweep\nscenario '{sc_name}', "
+        f"{outputs.info['design']} design, {len(y)} points × {n_runs:,} replications "
+        f"(same random numbers at every point)",
+        fontsize=10.5,
+    )
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _means() -> dict[str, str]:
+    from crisis_sim.outputs import MEANS
+
+    return MEANS
+
+
+def sensitivity(indices: list[SobolIndex], outputs: PointOutputs) -> Figure:
+    """Sobol first-order and total indices per parameter, with 95% confidence bars."""
+    from crisis_sim.outputs import label
+
+    order = sorted(range(len(indices)), key=lambda j: indices[j].st)
+    rows = [indices[j] for j in order]
+    fig = _figure(8, 1.6 + 0.55 * len(rows))
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))
+    h = 0.38
+    ax.barh(
+        y + h / 2,
+        [r.st for r in rows],
+        h,
+        xerr=[r.st_conf for r in rows],
+        color="#7570b3",
+        capsize=3,
+        label="total (with interactions)",
+    )
+    ax.barh(
+        y - h / 2,
+        [r.s1 for r in rows],
+        h,
+        xerr=[r.s1_conf for r in rows],
+        color="#1b9e77",
+        capsize=3,
+        label="first order (alone)",
+    )
+    ax.set_yticks(y, [r.name for r in rows])
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("share of the output's variance explained (bars: 95% confidence)")
+    sc_name = json.loads(str(outputs.info["scenario"]))["name"]
+    ax.set_title(
+        f"What drives the {label(outputs.output)}: Sobol indices\nscenario '{sc_name}', "
+        f"{len(outputs.y)} points × {int(outputs.n.max()):,} replications",
+        fontsize=10.5,
+    )
+    ax.legend(fontsize=8.5, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return fig

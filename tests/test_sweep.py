@@ -1,0 +1,115 @@
+"""Parameter sweeps: designs, the point dimension, common random numbers, resume."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+from inproc import main
+
+from crisis_sim import design, experiment, params, runner, scenario, store, sweep
+from crisis_sim.compiled import compile_scenario
+
+RUNS = 120
+SWEPT = ["decision.misperception=0.1:0.8", "theory.great_power_unity"]
+
+
+@pytest.fixture(scope="module")
+def base():
+    return scenario.load("default")
+
+
+@pytest.fixture(scope="module")
+def grid_sweep(tmp_path_factory):
+    """A 2 x 2 grid sweep written by the real CLI on the local pool with 2 workers."""
+    out = tmp_path_factory.mktemp("sweep") / "grid.h5"
+    from conftest import cli
+
+    cli("sweep", "--param", SWEPT[0], "--param", SWEPT[1], "--design", "grid", "--points", "2",
+        "--runs", str(RUNS), "--seed", "5", "--chunk-size", "50", "--workers", "2",
+        "--out", str(out), "-q", check=True)
+    return out
+
+
+def test_sweep_file_has_a_point_dimension_with_parameter_coordinates(grid_sweep):
+    with xr.open_dataset(grid_sweep, group="runs", engine="h5netcdf") as ds:
+        assert ds["outcome"].dims == ("point", "run")
+        assert ds["side"].dims == ("point", "run", "state")
+        assert ds.sizes["point"] == 4 and ds.sizes["run"] == RUNS
+        assert "decision.misperception" in ds.coords and "theory.great_power_unity" in ds.coords
+        assert ds["decision.misperception"].values.tolist() == [0.1, 0.1, 0.8, 0.8]
+        assert ds["theory.great_power_unity"].values.tolist() == [0.0, 1.0, 0.0, 1.0]
+        assert int(ds["committed"].sum()) == 4 * RUNS
+    with h5py.File(grid_sweep, "r") as f:
+        assert f.attrs["complete"] == 1 and f.attrs["design"] == "grid" and f.attrs["seed"] == 5
+
+
+def test_each_point_equals_a_single_run_at_its_values(grid_sweep, base, tmp_path):
+    info, data = store.read_sweep(grid_sweep)
+    names = info["parameters"]
+    for k in range(info["n_points"]):
+        sc = params.apply(base, {n: float(data[n][k]) for n in names})
+        single = tmp_path / f"point{k}.h5"
+        plan = experiment.start(single, sc, 5, RUNS, overwrite=False)
+        experiment.execute(single, plan, 5, runner.InProcess(), chunk_size=1000)
+        ref = store.read_runs(single)
+        for field in store.FIELDS:
+            np.testing.assert_array_equal(data[field][k], ref[field], err_msg=f"point {k} {field}")
+    # and the points do differ: the values were applied
+    assert not np.array_equal(data["p_win_estimate"][0], data["p_win_estimate"][2])
+
+
+def test_an_interrupted_sweep_resumes_to_the_same_file(grid_sweep, base, tmp_path, capsys):
+    info, _ = store.read_sweep(grid_sweep)
+    values = np.column_stack([store.read_sweep(grid_sweep)[1][n] for n in info["parameters"]])
+    ranges = [design.parse_range(params.find(base, s.split("=")[0]), s.partition("=")[2] or None)
+              for s in SWEPT]
+    d = design.sample(ranges, "grid", 2, 5)
+    np.testing.assert_array_equal(d.values, values)
+    part = tmp_path / "part.h5"
+    plans = sweep.start(part, base, d, 5, RUNS, overwrite=False)
+    with store.SweepWriter(part) as w:  # commit point 0 and the first 50 of point 3, as if killed
+        w.commit(0, 0, runner._run_chunk(plans[0], 5, (0, RUNS))[1])
+        w.commit(3, 0, runner._run_chunk(plans[3], 5, (0, 50))[1])
+        assert w.missing() == [(1, 0, RUNS), (2, 0, RUNS), (3, 50, RUNS)]
+    assert store.read_sweep(part)[0]["complete"] == 0
+    res = main(capsys, "sweep", "--resume", "--out", str(part), "-q")
+    assert res.code == 0, res.err
+    a, b = store.read_sweep(part)[1], store.read_sweep(grid_sweep)[1]
+    for field in [*store.FIELDS, "committed"]:
+        np.testing.assert_array_equal(a[field], b[field], err_msg=field)
+    assert store.read_sweep(part)[0]["complete"] == 1
+
+
+def test_design_sizes_follow_salib_and_switches_are_rounded(base):
+    mis = design.parse_range(params.find(base, "decision.misperception"), "0.1:0.8")
+    gpu = design.parse_range(params.find(base, "theory.great_power_unity"), None)
+    hz = design.parse_range(params.find(base, "horizon_days"), "100:200")
+    assert design.sample([mis, gpu, hz], "sobol", 8, 1).values.shape == (8 * (3 + 2), 3)
+    assert design.sample([mis, gpu, hz], "morris", 4, 1).values.shape == (4 * (3 + 1), 3)
+    lhs = design.sample([mis, gpu, hz], "lhs", 10, 1)
+    assert lhs.values.shape == (10, 3)
+    assert set(lhs.values[:, 1]) <= {0.0, 1.0}
+    assert np.all(lhs.values[:, 2] == np.round(lhs.values[:, 2]))
+    assert not np.array_equal(lhs.sample[:, 1], lhs.values[:, 1])  # raw sample kept for SALib
+    assert design.sample([mis, gpu], "grid", 3, 1).values.shape == (3 * 2, 2)
+
+
+def test_sobol_design_needs_a_power_of_two(capsys, tmp_path):
+    res = main(capsys, "sweep", "--param", "decision.misperception", "--design", "sobol",
+               "--points", "6", "--out", str(tmp_path / "s.h5"), "-q")
+    assert res.code == 2 and "--points 6: a sobol design needs a power of 2" in res.err
+
+
+def test_summarize_refuses_a_sweep_file_with_a_pointer(capsys, grid_sweep):
+    res = main(capsys, "summarize", str(grid_sweep))
+    assert res.code == 2 and "a parameter sweep, not a single run" in res.err
+
+
+def test_plans_compile_from_the_stored_base_scenario(grid_sweep):
+    plans, seed = sweep.reopen(grid_sweep)
+    assert seed == 5 and len(plans) == 4
+    assert plans[3].scenario.theory.great_power_unity is True
+    assert plans[2].scenario.decision.misperception == pytest.approx(0.8)
+    assert compile_scenario(plans[0].scenario).codes == plans[0].codes
