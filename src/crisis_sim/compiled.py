@@ -111,7 +111,13 @@ def _vote_propensity(sc: Scenario, members: np.ndarray) -> np.ndarray:
 
 
 def _commit_propensity(sc: Scenario, members: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Chance each member commits, and the share it commits (free-riding, unequal commitment)."""
+    """Chance each member commits, and the share it commits.
+
+    Equal commitment (Organski's second assumption) is about the will to act: imposed, every
+    third state is as ready to commit as the most committed one. Free-riding is about the burden:
+    a member commits ``(capability / largest) ** free_riding`` of its capability. The two are
+    separate switches so that an experiment can relax one without the other.
+    """
     th = sc.theory
     will = np.array([sc.states[m].willingness for m in members])
     aff_a = np.array([sc.states[m].affinity_aggressor for m in members])
@@ -119,11 +125,11 @@ def _commit_propensity(sc: Scenario, members: np.ndarray, cap: np.ndarray) -> tu
         p = np.maximum(will, 0.9)
     else:
         p = will * (1.0 - np.clip(aff_a, 0.0, 1.0))
-    if th.organski.equal_commitment:
-        share = np.ones(len(members))
-    else:
-        biggest = cap[members].max() if len(members) else 1.0
-        share = (cap[members] / biggest) ** th.free_riding
+    third = np.array([sc.states[m].code not in (sc.aggressor, sc.target) for m in members], dtype=bool)
+    if th.organski.equal_commitment and third.any():
+        p = np.full(len(members), p[third].max())
+    biggest = cap[members].max() if len(members) else 1.0
+    share = (cap[members] / biggest) ** th.free_riding
     return p, share
 
 
