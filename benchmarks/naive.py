@@ -40,7 +40,9 @@ from crisis_sim.outcomes import (
 from crisis_sim.rules import FAILED_MAJORITY, NO_DECISION, PASSED, VETOED
 
 A_SIDE, D_SIDE = 1, 2
-CONDEMNATION, SANCTIONS, MILITARY = (LEVEL_CODE[k] for k in ("condemnation", "sanctions", "military"))
+CONDEMNATION, SANCTIONS, MILITARY = (
+    LEVEL_CODE[k] for k in ("condemnation", "sanctions", "military")
+)
 LEVEL_NAMES = ("none", "condemnation", "sanctions", "military")
 
 
@@ -59,7 +61,8 @@ class Replication:
         self.env = simpy.Environment()
         n = plan.n_states
         self.cap = [
-            float(plan.cap_mean[s]) * math.exp(float(plan.cap_spread[s]) * self.rng.standard_normal())
+            float(plan.cap_mean[s])
+            * math.exp(float(plan.cap_spread[s]) * self.rng.standard_normal())
             for s in range(n)
         ]
         self.side = [0] * n
@@ -144,7 +147,7 @@ class Replication:
         named = {}
         for j, s in enumerate(inst.covered.tolist()):
             u = self.rng.random()
-            named[s] = True if s == p.target else False if s == p.aggressor else u < inst.p_identify[j]
+            named[s] = s == p.target or (s != p.aggressor and u < inst.p_identify[j])
         can_vote = voters(inst, p.aggressor, p.target).tolist()
         for k, st in enumerate(inst.stages):
             yield self.env.timeout(lognormal_days(self.rng, st.median, st.spread))
@@ -169,7 +172,9 @@ class Replication:
             if not (self.end_day is None or self.end_day >= day + 1):
                 return
 
-    def decide(self, inst: Any, procedural: bool, yes: list[bool], voting: list[bool]) -> tuple[int, int]:
+    def decide(
+        self, inst: Any, procedural: bool, yes: list[bool], voting: list[bool]
+    ) -> tuple[int, int]:
         """Qualified majority with permanent vetoes, or unanimity/consensus."""
         ayes = sum(1 for y, v in zip(yes, voting, strict=True) if y and v)
         if inst.rule_name == "qualified_majority":
@@ -331,7 +336,8 @@ class Replication:
             a_now = max(a_mob - self.loss_a, 0.0)
             d_now = max(d_mob - self.loss_d, 0.0)
             eff_a = math.exp(c.effectiveness_sd * self.rng.standard_normal() - half_var)
-            eff_d = c.defender_advantage * math.exp(c.effectiveness_sd * self.rng.standard_normal() - half_var)
+            z_d = self.rng.standard_normal()
+            eff_d = c.defender_advantage * math.exp(c.effectiveness_sd * z_d - half_var)
             hit_a = c.attrition * eff_d * d_now
             hit_d = c.attrition * eff_a * a_now
             if p.law == 1:

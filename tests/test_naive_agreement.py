@@ -45,13 +45,17 @@ def test_outcome_distribution_agrees(both):
     table = np.vstack([np.append(a[keep], a[~keep].sum()), np.append(b[keep], b[~keep].sum())])
     table = table[:, table.sum(axis=0) > 0]
     p = chi2_contingency(table).pvalue
-    assert p > 1e-3, f"outcome counts differ: crisis_sim {a.tolist()} vs naive {b.tolist()} (p={p:.2g})"
+    assert p > 1e-3, f"outcomes differ: crisis_sim {a.tolist()}, naive {b.tolist()} (p={p:.2g})"
 
 
-@pytest.mark.parametrize("name", ["end_day", "n_belligerents", "n_cascade_entries", "losses_defenders"])
+MEANS = ["end_day", "n_belligerents", "n_cascade_entries", "losses_defenders"]
+
+
+@pytest.mark.parametrize("name", MEANS)
 def test_means_agree(both, name):
     fast, slow = both
     x = fast[name][fast["outcome"] != 0].astype(float)
     y = slow[name][slow["outcome"] != 0].astype(float)
     se = np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y))
-    assert abs(x.mean() - y.mean()) < 4 * se, f"{name}: {x.mean():.4g} vs naive {y.mean():.4g} (se {se:.2g})"
+    msg = f"{name}: {x.mean():.4g} vs naive {y.mean():.4g} (se {se:.2g})"
+    assert abs(x.mean() - y.mean()) < 4 * se, msg

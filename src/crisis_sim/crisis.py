@@ -2,8 +2,9 @@
 
 A chunk of replications shares one SimPy Environment. Every step of the crisis (MODEL.md's
 twelve) is a handler; all replications of the chunk whose next step of a kind falls on the same
-day are handled by one SimPy event, and the Numba kernel fights every active replication from
-one event day to the next. A chunk of one replication is the same code: that is ``trace``.
+day are handled by one SimPy event, and the Numba kernel fights each replication's war from one
+of its own event days to the next (lazily, just before the event, and at the horizon). A chunk of
+one replication is the same code: that is ``trace``.
 
 Determinism across chunkings rests on three rules: every consequence comes at least one day
 after its cause; a decision on day ``t`` sees the war as it stood at the start of day ``t``; and
@@ -62,6 +63,7 @@ class Crisis:
         self.sanction_day = np.full(n, STILL_RUNNING, dtype=np.int64)
         self.loss_a = np.zeros(n)
         self.loss_d = np.zeros(n)
+        self.fought_to = np.zeros(n, dtype=np.int64)  # the war is fought up to this day (excl.)
         # Per replication and state.
         z = rng.normal_draws(self.seed, self.rep, rng.CAPABILITY, np.arange(s_count))
         self.cap = plan.cap_mean[None, :] * np.exp(plan.cap_spread[None, :] * z)
@@ -84,8 +86,8 @@ class Crisis:
     def run(self) -> dict[str, np.ndarray]:
         """Simulate the chunk to the horizon and return its results as arrays."""
         self.env.process(self.crisis())
-        self.env.process(self.war())
         self.env.run(until=self.plan.horizon + 1)
+        self.advance(np.arange(self.n), self.plan.horizon + 1)
         return self.results()
 
     def crisis(self) -> Generator[simpy.Event, Any, None]:
@@ -96,27 +98,29 @@ class Crisis:
         for inst in self.plan.institutions:  # 3 (treaties are checked as states enter)
             self.refer(inst, attackers)
 
-    def war(self) -> Generator[simpy.Event, Any, None]:
-        """Steps 9 and 12: between event days the kernel fights every active replication."""
+    def advance(self, reps: np.ndarray, day: int) -> None:
+        """Steps 9 and 12: fight these replications' wars up to the start of ``day``.
+
+        Called just before any event of a replication and once at the horizon, so each war is
+        cut only at its own event days (fewer, longer kernel calls than cutting at every event
+        day of the chunk), and a decision on day ``t`` still sees the war as it stood at the
+        start of day ``t``: bit-identical to fighting day by day.
+        """
         p, c = self.plan, self.plan.scenario.combat
-        yield self.env.timeout(0.5)  # after the attack of day 0
-        while True:
-            today = int(self.env.now)
-            upcoming = self.env.peek()
-            until = p.horizon + 1 if upcoming == float("inf") else min(int(upcoming), p.horizon + 1)
-            active = np.flatnonzero(self.at_war(today))
-            if active.size:
-                kernel.advance_war(
-                    active, today, until, self.rep, self.side, self.entry, self.force,
-                    p.ready, p.full_days, p.transit, p.target, self.sanction_day,
-                    self.loss_a, self.loss_d, self.end_day, self.ending, self.helpers_in,
-                    self.seed, p.law, c.attrition, c.effectiveness_sd, c.defender_advantage,
-                    c.sanctions_effect, p.resolve_a, p.resolve_d,
-                )
-                self._tell_war_ends(active, today, until)
-            if until > p.horizon or (not active.size and upcoming == float("inf")):
-                return
-            yield self.env.timeout(until + 0.5 - self.env.now)
+        if len(reps) > 1:  # distinct replications (a day's entries may repeat one), sorted
+            reps = np.sort(reps)
+            reps = reps[np.concatenate(([True], reps[1:] != reps[:-1]))]
+        before = self.ending[reps].copy() if self.story is not None else None
+        kernel.advance_war(
+            reps, day, self.rep, self.side, self.entry, self.force,
+            p.ready, p.full_days, p.transit, p.target, self.sanction_day,
+            self.loss_a, self.loss_d, self.end_day, self.ending, self.helpers_in,
+            self.fought_to, self.deterred, self.backed_down,
+            self.seed, p.law, c.attrition, c.effectiveness_sd, c.defender_advantage,
+            c.sanctions_effect, p.resolve_a, p.resolve_d,
+        )
+        if before is not None:
+            self._tell_war_ends(reps[(before == 0) & (self.ending[reps] != 0)])
 
     # ------------------------------------------------------------------ 1-2
 
@@ -435,10 +439,9 @@ class Crisis:
 
     # ------------------------------------------------------------------ 12
 
-    def _tell_war_ends(self, active: np.ndarray, today: int, until: int) -> None:
+    def _tell_war_ends(self, done: np.ndarray) -> None:
         if self.story is None:
             return
-        done = active[(self.ending[active] != 0) & (self.end_day[active] < until)]
         for r in done:
             who = self.plan.target if self.ending[r] == kernel.DEFENDERS_BROKE else self.plan.aggressor
             self.story.append((int(self.end_day[r]), 11, f"the forces of {self._n(who)}'s side break"))
@@ -528,6 +531,7 @@ class Crisis:
     def _fire(self, key: tuple[str, int], step: Callable[..., None], _event: simpy.Event) -> None:
         parts = self._agenda.pop(key)
         cols = parts[0] if len(parts) == 1 else tuple(np.concatenate(c) for c in zip(*parts, strict=True))
+        self.advance(cols[0], key[1])  # every step's first column holds the replications
         step(key[1], *cols)
 
     def tell(self, step: int, reps: np.ndarray, line: Callable[[int], str], day: int | None = None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from crisis_sim.rng import COMBAT, normal_pair
+from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
 
 # Combat laws, by the name used in scenario files.
 LAWS = {"lanchester_square": 0, "lanchester_linear": 1}
@@ -39,8 +39,7 @@ def _mobilized(t: int, entry: int, ready: float, full_days: float, transit: floa
 
 @njit(cache=True, parallel=True)
 def advance_war(
-    active: np.ndarray,
-    day_from: int,
+    reps: np.ndarray,
     day_to: int,
     rep_id: np.ndarray,
     side: np.ndarray,
@@ -56,6 +55,9 @@ def advance_war(
     end_day: np.ndarray,
     ending: np.ndarray,
     helpers_in: np.ndarray,
+    fought_to: np.ndarray,
+    deterred: np.ndarray,
+    backed_down: np.ndarray,
     seed: int,
     law: int,
     attrition: float,
@@ -65,7 +67,12 @@ def advance_war(
     resolve_a: float,
     resolve_d: float,
 ) -> None:
-    """Fight days ``day_from .. day_to - 1`` for the replications in ``active``.
+    """Fight each replication of ``reps`` (distinct) from day ``fought_to[r]`` to ``day_to - 1``.
+
+    A replication is fought only while its war runs (not deterred, not backed down, no side
+    broken); ``fought_to`` records how far it got. The crisis calls this lazily, just before an
+    event of the replication and once at the end, so a replication's war is cut only at its own
+    event days: the result is the same as fighting every day in turn.
 
     Lanchester square law (default): each side loses ``attrition * effectiveness * enemy``
     per day; linear law scales that by the side's own share of its strength. A side breaks when
@@ -73,17 +80,22 @@ def advance_war(
     """
     n_states = side.shape[1]
     half_var = 0.5 * eff_sd * eff_sd
-    for k in prange(active.shape[0]):
-        r = active[k]
-        if ending[r] != RUNNING:
+    # One scratch row per active replication, allocated once per call (not per replication).
+    idx = np.empty((reps.shape[0], n_states), dtype=np.int64)
+    for k in prange(reps.shape[0]):
+        r = reps[k]
+        day_from = fought_to[r]
+        if ending[r] != RUNNING or deterred[r] or backed_down[r] or day_from >= day_to:
             continue
+        fought_to[r] = day_to
         # Belligerents of this replication (fixed between two event days).
-        idx = np.empty(n_states, dtype=np.int64)
         nb = 0
         for s in range(n_states):
             if side[r, s] != 0 and entry[r, s] < day_to:
-                idx[nb] = s
+                idx[k, nb] = s
                 nb += 1
+        key = rep_key(seed, rep_id[r])  # the draw-independent part of the random hash chain
+        sanctioned_from = sanction_day[r]
         la = loss_a[r]
         ld = loss_d[r]
         for t in range(day_from, day_to):
@@ -91,7 +103,7 @@ def advance_war(
             d_mob = 0.0
             helpers = 0.0
             for j in range(nb):
-                s = idx[j]
+                s = idx[k, j]
                 f = force[r, s] * _mobilized(t, entry[r, s], ready[s], full_days[s], transit[s])
                 if side[r, s] == AGGRESSOR_SIDE:
                     a_mob += f
@@ -99,7 +111,7 @@ def advance_war(
                     d_mob += f
                     if s != target:
                         helpers += f
-            if t >= sanction_day[r]:
+            if t >= sanctioned_from:
                 a_mob *= 1.0 - sanctions_effect
             a_now = a_mob - la
             d_now = d_mob - ld
@@ -107,7 +119,7 @@ def advance_war(
                 a_now = 0.0
             if d_now < 0.0:
                 d_now = 0.0
-            za, zd = normal_pair(seed, rep_id[r], COMBAT, t)
+            za, zd = normal_pair_at(key, COMBAT, t)
             eff_a = np.exp(eff_sd * za - half_var)
             eff_d = defender_advantage * np.exp(eff_sd * zd - half_var)
             hit_a = attrition * eff_d * d_now

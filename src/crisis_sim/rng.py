@@ -47,21 +47,46 @@ def _mix(z: np.uint64) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
+def rep_key(seed: int, rep: int) -> np.uint64:
+    """The first two links of the hash chain, shared by every draw of one replication."""
+    h = _mix(np.uint64(seed) + _GOLDEN)
+    return _mix(h ^ (np.uint64(rep) + _GOLDEN))
+
+
+@njit(cache=True, inline="always")
+def uniform_at(key: np.uint64, stream: int, draw: int) -> float:
+    """The uniform for (stream, draw) of the replication whose :func:`rep_key` is ``key``."""
+    h = _mix(key ^ (np.uint64(stream) * _GOLDEN + np.uint64(draw)))
+    return float(h >> _S11) * _INV53
+
+
+@njit(cache=True, inline="always")
 def uniform(seed: int, rep: int, stream: int, draw: int) -> float:
     """One uniform number in [0, 1) for (seed, replication, stream, draw)."""
-    h = _mix(np.uint64(seed) + _GOLDEN)
-    h = _mix(h ^ (np.uint64(rep) + _GOLDEN))
-    h = _mix(h ^ (np.uint64(stream) * _GOLDEN + np.uint64(draw)))
-    return float(h >> _S11) * _INV53
+    return uniform_at(rep_key(seed, rep), stream, draw)
+
+
+@njit(cache=True, inline="always")
+def normal_pair_at(key: np.uint64, stream: int, draw: int) -> tuple[float, float]:
+    """Two independent standard normals (Box-Muller) for one draw of a keyed replication."""
+    u1 = 1.0 - uniform_at(key, stream, 2 * draw)
+    u2 = uniform_at(key, stream, 2 * draw + 1)
+    r = np.sqrt(-2.0 * np.log(u1))
+    return r * np.cos(2.0 * np.pi * u2), r * np.sin(2.0 * np.pi * u2)
 
 
 @njit(cache=True, inline="always")
 def normal_pair(seed: int, rep: int, stream: int, draw: int) -> tuple[float, float]:
     """Two independent standard normals (Box-Muller) for one key."""
-    u1 = 1.0 - uniform(seed, rep, stream, 2 * draw)
-    u2 = uniform(seed, rep, stream, 2 * draw + 1)
-    r = np.sqrt(-2.0 * np.log(u1))
-    return r * np.cos(2.0 * np.pi * u2), r * np.sin(2.0 * np.pi * u2)
+    return normal_pair_at(rep_key(seed, rep), stream, draw)
+
+
+@njit(cache=True, inline="always")
+def normal_at(key: np.uint64, stream: int, draw: int) -> float:
+    """The first normal of :func:`normal_pair_at` (the one the batch functions return)."""
+    u1 = 1.0 - uniform_at(key, stream, 2 * draw)
+    u2 = uniform_at(key, stream, 2 * draw + 1)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
 @njit(cache=True, parallel=True)
@@ -69,8 +94,9 @@ def uniforms(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.
     """Uniforms for each replication (rows) and draw index (columns)."""
     out = np.empty((reps.shape[0], draws.shape[0]))
     for i in prange(reps.shape[0]):
+        key = rep_key(seed, reps[i])
         for j in range(draws.shape[0]):
-            out[i, j] = uniform(seed, reps[i], stream, draws[j])
+            out[i, j] = uniform_at(key, stream, draws[j])
     return out
 
 
@@ -79,8 +105,9 @@ def normals(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.n
     """Standard normals for each replication (rows) and draw index (columns)."""
     out = np.empty((reps.shape[0], draws.shape[0]))
     for i in prange(reps.shape[0]):
+        key = rep_key(seed, reps[i])
         for j in range(draws.shape[0]):
-            out[i, j] = normal_pair(seed, reps[i], stream, draws[j])[0]
+            out[i, j] = normal_at(key, stream, draws[j])
     return out
 
 
