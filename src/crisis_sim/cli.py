@@ -106,21 +106,26 @@ def run(
         raise InputError(f"--workers {workers}: must be at least 1")
     if append < 0:
         raise InputError(f"--append {append}: must be positive")
-    if resume or append:
-        if out is None:
-            raise InputError("--resume and --append need --out FILE (the file to continue)")
-        if append:
-            from crisis_sim import store
-
-            store.grow(out, append)
-        plan, seed = experiment.reopen(out)
-    else:
-        sc = sc_mod.load(scenario)
-        out = out or Path(f"{sc.name}.h5")
-        plan = experiment.start(out, sc, seed, runs, overwrite)
-    _announce_compile(quiet)
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    if not (resume or append) and runs < 1:
+        raise InputError(f"--runs {runs}: must be at least 1")
+    sc = None if resume or append else sc_mod.load(scenario)
+    # Workers (or the scheduler) first: if they cannot start, no result file is left behind.
     backend = runner.backend(workers, scheduler)
     try:
+        if sc is None:
+            if out is None:
+                raise InputError("--resume and --append need --out FILE (the file to continue)")
+            if append:
+                from crisis_sim import store
+
+                store.grow(out, append)
+            plan, seed = experiment.reopen(out)
+        else:
+            out = out or Path(f"{sc.name}.h5")
+            plan = experiment.start(out, sc, seed, runs, overwrite)
+        _announce_compile(quiet)
         report = experiment.execute(out, plan, seed, backend, chunk_size=chunk_size,
                                     progress=_progress_factory(quiet))
     finally:
@@ -350,6 +355,79 @@ def plot(
     _console().print(f"wrote {plots.save(fig, out)}")
 
 
+@app.command()
+def compare(
+    scenario: Annotated[str | None, typer.Argument(
+        help="Scenario file (.toml) or bundled name; default: the bundled 'five_arrangements'.")] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Replications per arrangement.")] = 10_000,
+    arrangements: Annotated[str | None, typer.Option(
+        help="Comma-separated arrangements to play: none, collective_security, collective_defense, "
+        "alliance, balance_of_power, global_government; default: none and every one the scenario has.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed, shared by every arrangement (common random numbers).")] = 1,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Comparison file (HDF5, with an 'arrangement' dimension); default: NAME_compare.h5.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw the comparison (.png, .pdf, .svg).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")] = 1,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing comparison file.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Play the same crisis under each security arrangement, with the same random draws."""
+    from crisis_sim import compare as cmp
+    from crisis_sim import runner, tables
+    from crisis_sim import scenario as sc_mod
+
+    if workers < 1:
+        raise InputError(f"--workers {workers}: must be at least 1")
+    sc = sc_mod.load(scenario or cmp.DEFAULT_SCENARIO)
+    chosen = cmp.parse_arrangements(arrangements, sc)
+    out = out or Path(f"{sc.name}_compare.h5")
+    _announce_compile(quiet)
+    backend = runner.backend(workers, None)
+    try:
+        result = cmp.compare(sc, chosen, runs, seed, out, backend=backend, overwrite=overwrite,
+                             progress=_progress_factory(quiet, "comparing arrangements"))
+    finally:
+        backend.close()
+    con = _console()
+    con.print(tables.comparison(result))
+    con.print(f"wrote {out}")
+    if plot is not None:
+        cmp.plot(result, plot)
+        con.print(f"wrote {plot}")
+
+
+@app.command()
+def assumptions(
+    scenario: ScenarioArg = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Replications per setting (22 settings).")] = 5_000,
+    seed: Annotated[int, typer.Option(help="Seed, shared by every setting (common random numbers).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")] = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Which assumption, when it fails, breaks the arrangement (Organski, Morgenthau, Schuman)."""
+    from crisis_sim import assumptions as exp
+    from crisis_sim import runner, tables
+    from crisis_sim import scenario as sc_mod
+
+    if workers < 1:
+        raise InputError(f"--workers {workers}: must be at least 1")
+    if runs < 1:
+        raise InputError(f"--runs {runs}: must be at least 1")
+    sc = sc_mod.load(scenario)
+    _announce_compile(quiet)
+    factory = _progress_factory(quiet, "testing assumptions")
+    settings = len(exp.variants(sc))
+    backend = runner.backend(workers, None)
+    try:
+        result = exp.run(sc, runs, seed, backend=backend,
+                         progress=factory(runs * settings, runs) if factory else None)
+    finally:
+        backend.close()
+    con = _console()
+    for t in tables.experiment(result):
+        con.print(t)
+
+
 def _print_summary(s: Summary) -> None:
     from rich.table import Table
 
@@ -379,8 +457,12 @@ def _print_summary(s: Summary) -> None:
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2."""
+    import signal
+
     from crisis_sim.errors import Interrupted
 
+    if hasattr(signal, "SIGXFSZ"):  # a file size limit becomes an error we report, not a crash
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         app(standalone_mode=False)
     except InputError as exc:
@@ -396,10 +478,10 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors of click (or of the click that typer vendors)
+        code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "format_message") and isinstance(code, int):
+            text = " ".join(str(exc.format_message()).split())
+            print(f"crisis-sim: error: {text}", file=sys.stderr)
+            sys.exit(code)
         raise

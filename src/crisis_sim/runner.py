@@ -141,6 +141,31 @@ def _bounded(submit: Callable[[Any], Any], todo: list[Any], limit: int) -> Itera
             fut.cancel()
 
 
+def _check_reachable(address: str) -> None:
+    """Fail at once, not after Dask's retry loop, when nothing answers at a tcp:// address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from crisis_sim.errors import InputError
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        return  # other transports: let distributed judge
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise InputError(f"--scheduler {address}: not a scheduler address (expected 'local' or "
+                         "tcp://HOST:PORT)")
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise InputError(f"--scheduler {address}: cannot reach the Dask scheduler "
+                         f"({reason})") from None
+
+
 class DaskBackend:
     """Chunks on a Dask cluster: a LocalCluster on localhost, or an existing scheduler."""
 
@@ -159,6 +184,7 @@ class DaskBackend:
             )
             self.client = Client(self.cluster)
         else:
+            _check_reachable(scheduler)
             try:
                 self.client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:

@@ -39,9 +39,9 @@ def _num(
 
 
 class Strict(BaseModel):
-    """Base for every scenario table: unknown keys are errors, not silently ignored."""
+    """Base for every scenario table: unknown keys and wrong types are errors, never converted."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class Delay(Strict):
@@ -244,7 +244,7 @@ class Scenario(Strict):
             if getattr(self, key) not in codes:
                 raise ValueError(f"{key} {getattr(self, key)!r} is not a state of the scenario")
         if self.aggressor == self.target:
-            raise ValueError("aggressor and target must differ")
+            raise ValueError(f"target {self.target!r} is also the aggressor; they must differ")
         for i, s in enumerate(self.states):
             for c in s.attacks_on_entry:
                 if c not in codes or c == s.code:
@@ -340,8 +340,13 @@ def load(source: str | Path | None = None) -> Scenario:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: TOML syntax error: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read scenario: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a TOML text file (not UTF-8: {exc.reason} at byte "
+                         f"{exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read scenario: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: TOML syntax error: arrays or tables nested too deeply") from None
     return from_dict(raw, origin=str(path))
 
 
@@ -388,17 +393,23 @@ def _one_line(origin: str, exc: ValidationError, raw: dict[str, Any]) -> str:
     err = exc.errors(include_url=False)[0]
     loc = _format_loc(err.get("loc", ()))
     value = err.get("input")
-    if isinstance(value, dict | list):
-        shown = "" if not loc else " (a table)" if isinstance(value, dict) else " (a list)"
+    if isinstance(value, dict):
+        shown = " (a table)" if loc else ""
+    elif isinstance(value, float) and not math.isfinite(value):
+        shown = f" = {value}"
     else:
-        if isinstance(value, float) and not math.isfinite(value):
-            shown = f" = {value}"
-        else:
-            shown = f" = {value!r}"
-    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        shown = f" = {_short(repr(value))}"
+        if isinstance(value, list) and len(shown) > 40:
+            shown = f" (a list of {len(value)})"
+    msg = _short(str(err.get("msg", "invalid")).removeprefix("Value error, "), 300)
     key = f" {loc}{shown}:" if loc else ""
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{origin}:{key} {msg}{more}".replace("\n", " ")
+    return " ".join(f"{origin}:{key} {msg}{more}".splitlines())
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters, so one bad value cannot flood the message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

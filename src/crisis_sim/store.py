@@ -91,6 +91,8 @@ def create(path: Path, *, scenario_json: str, seed: int, n_runs: int, states: li
     if path.exists() and not overwrite:
         raise StoreError(f"{path}: file exists; pass --overwrite to replace it, --resume to finish it"
                          " or --append N to add replications")
+    if path.exists():
+        refuse_if_in_use(path)
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
@@ -104,8 +106,36 @@ def create(path: Path, *, scenario_json: str, seed: int, n_runs: int, states: li
             _layout(f.create_group("runs"), n_runs, states, institutions)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise StoreError(f"{path}: cannot create result file: {_reason(exc)}") from None
+    except BaseException:  # Ctrl-C while creating: leave nothing half-made behind
+        _remove(tmp)
+        raise
+
+
+def _remove(path: Path) -> None:
+    """Delete a temporary file if it is there (and never fail doing so)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def refuse_if_in_use(path: Path) -> None:
+    """Raise if another process holds ``path`` open for writing (HDF5's exclusive lock)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # nothing we can open is nothing another process is writing through us
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        raise StoreError(f"{path}: file is in use by another process (locked); "
+                         "wait for it to finish or stop it first") from None
+    finally:
+        os.close(fd)
 
 
 def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[str],
@@ -151,13 +181,20 @@ def _early() -> h5py.h5p.PropDCID:
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    if isinstance(exc, OSError) and exc.errno == 28 or "No space" in text:
+    errno = exc.errno if isinstance(exc, OSError) else None
+    if errno == 28 or "No space" in text:
         return "disk full"
-    if "File too large" in text or (isinstance(exc, OSError) and exc.errno == 27):
+    if "File too large" in text or errno == 27:
         return "file size limit reached (disk full)"
-    if "lock" in text.lower():
+    if "unable to lock file" in text.lower():
         return "file is in use by another process (locked)"
-    return text.splitlines()[0] if text else type(exc).__name__
+    if "truncated file" in text:
+        return "the file is truncated (damaged or still being copied)"
+    if "file signature not found" in text:
+        return "not an HDF5 file"
+    if errno is not None and errno > 0:
+        return os.strerror(errno)
+    return " ".join(text.split()) if text else type(exc).__name__
 
 
 class ResultWriter:
@@ -267,15 +304,21 @@ def grow(path: Path, extra_runs: int) -> int:
     """
     path = Path(path)
     info = read_info(path)
+    refuse_if_in_use(path)
     old = int(info["n_runs"])
     tmp = path.with_name(path.name + ".grow")
     keep = {k: v for k, v in info.items()
             if k not in ("states", "institutions", "n_committed", "n_runs", "seed", "scenario",
                          "created", "complete", "format")}
-    create(tmp, scenario_json=str(info["scenario"]), seed=int(info["seed"]), n_runs=old + extra_runs,
-           states=info["states"], institutions=info["institutions"], overwrite=True, extra=keep)
     try:
-        with h5py.File(path, "r", locking=False) as src, h5py.File(tmp, "r+") as dst:
+        create(tmp, scenario_json=str(info["scenario"]), seed=int(info["seed"]),
+               n_runs=old + extra_runs, states=info["states"], institutions=info["institutions"],
+               overwrite=True, extra=keep)
+    except StoreError as exc:
+        raise StoreError(f"{path}: cannot append: {str(exc).split(': ')[-1]}; "
+                         "the file is unchanged") from None
+    try:
+        with h5py.File(path, "r", locking=True) as src, h5py.File(tmp, "r+") as dst:
             step = 1 << 20
             for a in range(0, old, step):
                 b = min(old, a + step)
@@ -284,8 +327,11 @@ def grow(path: Path, extra_runs: int) -> int:
             dst.attrs["created"] = src.attrs["created"]
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"{path}: cannot append: {_reason(exc)}") from None
+        _remove(tmp)
+        raise StoreError(f"{path}: cannot append: {_reason(exc)}; the file is unchanged") from None
+    except BaseException:
+        _remove(tmp)
+        raise
     return old
 
 

@@ -1,0 +1,456 @@
+"""Bad input of every kind gives exit status 2 and one line naming file, key and value.
+
+Scenario files are checked in-process by the thousand (``scenario.from_dict`` and ``load``
+on files) and a handful go through the real ``crisis-sim validate`` and ``run``. CLI values
+and result files that are not ours, or corrupt, follow the same rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import math
+import re
+import socket
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import h5py
+import pytest
+from conftest import cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from inproc import main, one_error_line
+
+from crisis_sim import scenario
+from crisis_sim.errors import InputError
+
+# --------------------------------------------------------------------------- helpers
+
+
+def bundled_raw() -> dict[str, dict[str, Any]]:
+    """Every bundled scenario as the dictionary ``tomllib`` reads from it."""
+    return {name: tomllib.loads(scenario.bundled_path(name).read_text(encoding="utf-8"))
+            for name in scenario.bundled_names()}
+
+
+RAW = bundled_raw()
+DEFAULT = RAW["default"]
+
+
+def toml_value(v: Any) -> str:
+    """``v`` as a TOML value (inline tables and arrays; enough to write any scenario back)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        items = (f"{json.dumps(str(k))} = {toml_value(x)}" for k, x in v.items())
+        return "{" + ", ".join(items) + "}"
+    raise TypeError(type(v))
+
+
+def toml_text(raw: dict[str, Any]) -> str:
+    """A scenario dictionary written back as a TOML document."""
+    return "".join(f"{json.dumps(str(k))} = {toml_value(v)}\n" for k, v in raw.items())
+
+
+KEY_PATH = re.compile(r"[a-z_]+(\[\d+\]|\.[a-z_]+)*")
+
+
+def assert_one_line_naming(message: str, origin: str) -> None:
+    """The message is one line: ``ORIGIN: KEY.PATH ...``."""
+    assert "\n" not in message and "\r" not in message, repr(message)
+    assert message.startswith(f"{origin}: "), message
+    rest = message[len(origin) + 2:]
+    assert KEY_PATH.match(rest) or rest.startswith("TOML syntax error"), message
+    assert len(message) < 600, f"message too long ({len(message)} chars)"
+
+
+def write(tmp_path: Path, name: str, raw: dict[str, Any]) -> Path:
+    path = tmp_path / name
+    path.write_text(toml_text(raw), encoding="utf-8")
+    return path
+
+
+def test_toml_writer_round_trips_every_bundled_scenario(tmp_path):
+    for name, raw in RAW.items():
+        path = write(tmp_path, f"{name}.toml", raw)
+        assert tomllib.loads(path.read_text()) == raw
+        assert scenario.load(path).name == raw["name"]
+
+
+# --------------------------------------------------------------------------- the named cases
+
+
+def _set(path: tuple[Any, ...], value: Any):
+    def mutate(raw: dict[str, Any]) -> None:
+        node = raw
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return mutate
+
+
+def _append(path: tuple[Any, ...], value: Any):
+    def mutate(raw: dict[str, Any]) -> None:
+        node = raw
+        for key in path:
+            node = node[key]
+        node.append(copy.deepcopy(value) if not callable(value) else value(raw))
+    return mutate
+
+
+NAMED_CASES = {
+    # case: (mutation, key path the message must name, value the message must show)
+    "unknown key": (_set(("colour",), "red"), "colour", "'red'"),
+    "unknown nested key": (_set(("states", 2, "size"), 3), "states[2].size", "3"),
+    "wrong type": (_set(("horizon_days",), "a year"), "horizon_days", "'a year'"),
+    "bool for a number": (_set(("combat", "attrition"), True), "combat.attrition", "True"),
+    "out of bounds": (_set(("horizon_days",), 100_000), "horizon_days", "100000"),
+    "probability 1.5": (_set(("states", 2, "willingness"), 1.5), "states[2].willingness", "1.5"),
+    "negative delay": (_set(("institutions", 0, "referral", "median"), -3.0),
+                       "institutions[0].referral.median", "-3.0"),
+    "NaN": (_set(("combat", "attrition"), math.nan), "combat.attrition", "nan"),
+    "infinity": (_set(("decision", "misperception"), math.inf), "decision.misperception", "inf"),
+    "huge number": (_set(("combat", "defender_advantage"), 1e300), "combat.defender_advantage",
+                    "1e+300"),
+    "huge integer": (_set(("horizon_days",), 10**40), "horizon_days", "1" + "0" * 40),
+    "state in a missing institution": (_append(("institutions", 0, "members"), "ATLANTIS"),
+                                       "institutions[0].members", "'ATLANTIS'"),
+    "treaty party not a state": (_set(("treaties", 0, "parties"), ["BLUE", "NOWHERE"]),
+                                 "treaties[0].parties", "'NOWHERE'"),
+    "veto for a non-member": (_set(("institutions", 0, "permanent"), ["WEST", "RED"]),
+                              "institutions[0].permanent", "'RED'"),
+    "empty membership": (_set(("institutions", 0, "members"), []), "institutions[0].members = []",
+                         "at least 1"),
+    "duplicate state": (_append(("states",), lambda raw: copy.deepcopy(raw["states"][3])),
+                        "states", "'PURPLE'"),
+    "aggressor not a state": (_set(("aggressor",), "ZZZ"), "aggressor", "'ZZZ'"),
+    "aggressor attacks itself": (_set(("target",), "RED"), "target", "'RED'"),
+    "bad state code": (_set(("states", 0, "code"), "red land"), "states[0].code", "'red land'"),
+    "table instead of list": (_set(("states",), {"code": "RED"}), "states", "table"),
+    "missing required key": (lambda raw: raw["states"][0].pop("capability"),
+                             "states[0].capability", "required"),
+    "no capability data": (_set(("states", 0, "capability"), {"cow": "ZZZ", "year": 1900}),
+                           "states[0].capability", "'ZZZ'"),
+    "quota above members": (_set(("institutions", 0, "quota"), 99), "institutions[0].quota", "99"),
+    "date for a number": (_set(("horizon_days",), dt.date(1914, 7, 28)), "horizon_days", "1914"),
+}
+
+
+@pytest.mark.parametrize("case", list(NAMED_CASES))
+def test_each_malformed_scenario_is_one_line_naming_file_key_and_value(case, tmp_path):
+    mutate, key, value = NAMED_CASES[case]
+    raw = copy.deepcopy(DEFAULT)
+    mutate(raw)
+    path = write(tmp_path, "broken.toml", raw)
+    with pytest.raises(InputError) as err:
+        scenario.load(path)
+    message = str(err.value)
+    assert_one_line_naming(message, str(path))
+    assert key in message, f"{case}: key {key!r} not named in {message!r}"
+    assert value in message, f"{case}: value {value!r} not shown in {message!r}"
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    path = tmp_path / "syntax.toml"
+    path.write_text('name = "x"\nhorizon_days = = 3\n')
+    with pytest.raises(InputError, match=r"syntax\.toml: TOML syntax error: .*line 2"):
+        scenario.load(path)
+
+
+@pytest.mark.parametrize("text", [
+    "a = " + "[" * 3000 + "]" * 3000,
+    "a = " + "{b = " * 3000 + "1" + "}" * 3000,
+    "\x00\x01\x02",
+    "name = \"\ud7ff\"\n",
+])
+def test_pathological_toml_is_an_input_error_not_a_crash(tmp_path, text):
+    path = tmp_path / "odd.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    with pytest.raises(InputError) as err:
+        scenario.load(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert "\n" not in str(err.value)
+
+
+def test_unreadable_scenario_files_are_input_errors(tmp_path):
+    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00name")
+    (tmp_path / "dir.toml").mkdir()
+    for name in ("binary.toml", "dir.toml", "missing.toml"):
+        with pytest.raises(InputError, match=re.escape(str(tmp_path / name))):
+            scenario.load(tmp_path / name)
+
+
+def test_python_code_in_a_scenario_is_only_a_string(tmp_path):
+    marker = tmp_path / "pwned"
+    code = f"__import__('pathlib').Path({str(marker)!r}).write_text('x')"
+    raw = copy.deepcopy(DEFAULT)
+    raw["title"] = code
+    raw["description"] = f"!!python/object/apply:os.system ['touch {marker}']"
+    raw["states"][0]["name"] = "{{ " + code + " }}"
+    path = write(tmp_path, "code.toml", raw)
+    sc = scenario.load(path)
+    assert sc.title == code
+    assert sc.states[0].name == "{{ " + code + " }}"
+    assert not marker.exists()
+    # and a code string where a number belongs is refused, not evaluated
+    raw["horizon_days"] = code
+    with pytest.raises(InputError, match="horizon_days"):
+        scenario.load(write(tmp_path, "code2.toml", raw))
+    assert not marker.exists()
+
+
+def test_only_toml_is_read_as_a_scenario(tmp_path):
+    pickled = tmp_path / "scenario.pkl"
+    import pickle
+
+    pickled.write_bytes(pickle.dumps(DEFAULT))
+    with pytest.raises(InputError, match="not a TOML text file|TOML syntax error"):
+        scenario.load(pickled)
+    as_json = tmp_path / "scenario.json"
+    as_json.write_text(json.dumps(DEFAULT))
+    with pytest.raises(InputError, match="TOML syntax error"):
+        scenario.load(as_json)
+
+
+# --------------------------------------------------------------------------- generated breakage
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+PATHS = {name: _paths(raw) for name, raw in RAW.items()}
+CODES = sorted({s["code"] for raw in RAW.values() for s in raw["states"]})
+
+weird_values = st.one_of(
+    st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -1e308, 10**30, -(10**30), 2**63,
+                     -1, 0, 1, -0.5, 1.5, 1e-320, 3651, 0.0, True, False, "", "nan", "1e999",
+                     "ZZZ", "RED", "__import__('os').system('true')", [], {}, [[]], [{}],
+                     dt.date(1914, 7, 28), dt.time(12, 0), "x" * 5000]),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.lists(st.sampled_from(CODES + ["ZZZ", "", "red"]), max_size=4),
+    st.dictionaries(st.sampled_from(["mean", "median", "code", "level", "x", "cow", "year"]),
+                    st.one_of(st.integers(-5, 5000), st.floats(), st.text(max_size=5)),
+                    max_size=3),
+)
+
+
+@st.composite
+def broken_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """A bundled scenario with one to three mutations: delete, retype, rescale, add, re-point."""
+    name = draw(st.sampled_from(sorted(RAW)))
+    raw = copy.deepcopy(RAW[name])
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(raw)
+        path = draw(st.sampled_from(paths))
+        parent: Any = raw
+        for key in path[:-1]:
+            parent = parent[key]
+        last = path[-1]
+        if last not in (parent if isinstance(parent, dict) else range(len(parent))):
+            continue
+        kind = draw(st.sampled_from(["delete", "replace", "scale", "unknown_key", "reference",
+                                     "duplicate"]))
+        old = parent[last]
+        if kind == "delete":
+            del parent[last]
+        elif kind == "replace":
+            parent[last] = draw(weird_values)
+        elif kind == "scale" and isinstance(old, int | float) and not isinstance(old, bool):
+            parent[last] = old * draw(st.sampled_from([-1, 10, 1000, 1e6, 1e300, 0.5, 0]))
+        elif kind == "unknown_key" and isinstance(old, dict):
+            old[draw(st.text(min_size=1, max_size=12))] = draw(weird_values)
+        elif kind == "reference" and isinstance(old, str):
+            parent[last] = draw(st.sampled_from(CODES + ["ZZZ", "NOPE_1"]))
+        elif kind == "reference" and isinstance(old, list) and all(isinstance(x, str) for x in old):
+            parent[last] = draw(st.lists(st.sampled_from(CODES + ["ZZZ"]), max_size=5))
+        elif kind == "duplicate" and isinstance(parent, list):
+            parent.append(copy.deepcopy(old))
+        else:
+            parent[last] = draw(weird_values)
+    return raw
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(raw=broken_scenarios())
+def test_thousands_of_broken_scenarios_give_one_line_input_errors(raw):
+    origin = "mutant.toml"
+    try:
+        sc = scenario.from_dict(raw, origin=origin)
+    except InputError as exc:
+        assert_one_line_naming(str(exc), origin)
+    else:  # a mutation that happens to be valid must give a usable, storable scenario
+        assert scenario.from_json(sc.to_json()).to_json() == sc.to_json()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(raw=broken_scenarios(), cut=st.integers(0, 20_000), junk=st.text(max_size=8))
+def test_broken_scenario_files_give_one_line_input_errors(tmp_path, raw, cut, junk):
+    path = tmp_path / "mutant.toml"
+    text = toml_text(raw)
+    cut = cut % (len(text) + 1)
+    if junk:  # also damage the text itself: an insertion at a random place
+        text = text[:cut] + junk + text[cut:]
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        scenario.load(path)
+    except InputError as exc:
+        assert_one_line_naming(str(exc), str(path))
+
+
+def test_broken_scenarios_through_the_real_command(tmp_path):
+    """A handful through the installed command: validate and run, exit 2, one line, no file."""
+    cases = ["probability 1.5", "veto for a non-member", "NaN", "duplicate state"]
+    for i, case in enumerate(cases):
+        mutate, key, value = NAMED_CASES[case]
+        raw = copy.deepcopy(DEFAULT)
+        mutate(raw)
+        path = write(tmp_path, f"broken{i}.toml", raw)
+        command = ("validate", str(path)) if i % 2 == 0 else (
+            "run", str(path), "--runs", "10", "--out", str(tmp_path / "x.h5"), "-q")
+        proc = cli(*command)
+        assert proc.returncode == 2, (case, proc.stderr)
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert str(path) in lines[0] and key in lines[0] and value in lines[0], lines[0]
+    (tmp_path / "syntax.toml").write_text("name = 'x\n")
+    proc = cli("validate", str(tmp_path / "syntax.toml"))
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+    assert "syntax.toml: TOML syntax error" in proc.stderr
+    assert not (tmp_path / "x.h5").exists()
+
+
+# --------------------------------------------------------------------------- CLI values
+
+
+@pytest.mark.parametrize("args,named", [
+    (("--runs", "0"), "--runs 0"),
+    (("--runs", "-5"), "--runs -5"),
+    (("--workers", "0"), "--workers 0"),
+    (("--workers", "-2"), "--workers -2"),
+    (("--chunk-size", "0"), "--chunk-size 0"),
+    (("--chunk-size", "-100"), "--chunk-size -100"),
+    (("--append", "-3"), "--append -3"),
+    (("--runs", "many"), "--runs"),
+    (("--no-such-option",), "--no-such-option"),
+])
+def test_bad_option_values_are_one_line_and_leave_no_file(capsys, tmp_path, args, named):
+    out = tmp_path / "r.h5"
+    line = one_error_line(main(capsys, "run", "--out", str(out), "-q", *args))
+    assert named in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:{port}", "nonsense", "tcp://no-such-host.invalid:8786"])
+def test_unreachable_scheduler_fails_fast_with_one_line(capsys, tmp_path, address):
+    address = address.format(port=_closed_port())
+    t0 = time.monotonic()
+    line = one_error_line(main(capsys, "run", "--runs", "10", "--scheduler", address,
+                               "--out", str(tmp_path / "r.h5"), "-q"))
+    assert time.monotonic() - t0 < 8, "an unreachable scheduler must fail fast"
+    assert address in line and "scheduler" in line
+    assert list(tmp_path.iterdir()) == [], "a failed start must leave no result file"
+
+
+def test_unwritable_output_paths_are_one_line(capsys, tmp_path):
+    afile = tmp_path / "plain"
+    afile.write_text("x")
+    for out in (tmp_path / "no" / "such" / "dir" / "r.h5", afile / "r.h5"):
+        line = one_error_line(main(capsys, "run", "--runs", "10", "--out", str(out), "-q"))
+        assert str(out) in line and "cannot create" in line
+    adir = tmp_path / "adir.h5"
+    adir.mkdir()
+    line = one_error_line(
+        main(capsys, "run", "--runs", "10", "--out", str(adir), "--overwrite", "-q"))
+    assert str(adir) in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.h5", "plain"]
+
+
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("good") / "good.h5"
+    from crisis_sim import experiment
+    from crisis_sim.runner import InProcess
+
+    plan = experiment.start(out, scenario.load("default"), 3, 200, overwrite=False)
+    experiment.execute(out, plan, 3, InProcess(), chunk_size=100)
+    return out
+
+
+def _foreign_files(tmp_path: Path, good: Path) -> dict[str, Path]:
+    text = tmp_path / "text.h5"
+    text.write_text("outcome,deterred\n1,0\n")
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f.create_dataset("runs/outcome", data=[1, 2, 3])
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    data = good.read_bytes()
+    files = {"text": text, "other": other, "empty": empty}
+    for frac in (0.01, 0.3, 0.9):
+        cut = tmp_path / f"truncated{int(frac * 100)}.h5"
+        cut.write_bytes(data[: int(len(data) * frac)])
+        files[cut.stem] = cut
+    return files
+
+
+def test_result_files_not_ours_or_corrupt_are_one_line(capsys, tmp_path, good_file):
+    for kind, path in _foreign_files(tmp_path, good_file).items():
+        before = path.read_bytes()
+        for args in (("summarize", str(path)), ("trace", str(path), "--run", "1"),
+                     ("run", "--resume", "--out", str(path), "-q"),
+                     ("run", "--append", "5", "--out", str(path), "-q")):
+            line = one_error_line(main(capsys, *args))
+            assert str(path) in line, (kind, args, line)
+            assert "lock" not in line, f"{kind}: a damaged file is not a locked file: {line}"
+        assert path.read_bytes() == before, f"{kind}: a refused file must not be touched"
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob("*.grow"))
+
+
+def test_foreign_files_through_the_real_command(tmp_path, good_file):
+    files = _foreign_files(tmp_path, good_file)
+    for path, command in ((files["text"], "summarize"), (files["truncated30"], "trace")):
+        proc = cli(command, str(path))
+        assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert proc.stderr.startswith(f"crisis-sim: error: {path}")
+
+
+def test_trace_of_a_replication_out_of_range_is_one_line(capsys, good_file):
+    for run in ("-1", "200", "99999999999"):
+        line = one_error_line(main(capsys, "trace", str(good_file), "--run", run))
+        assert str(good_file) in line
