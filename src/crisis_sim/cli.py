@@ -428,6 +428,92 @@ def assumptions(
         con.print(t)
 
 
+@app.command()
+def compare(
+    scenario: Annotated[str | None, typer.Argument(
+        help="Scenario file (.toml) or bundled name; default: the bundled 'five_arrangements'.",
+    )] = None,
+    runs: Annotated[int, typer.Option(
+        "--runs", "-n", help="Replications per arrangement.")] = 10_000,
+    arrangements: Annotated[str | None, typer.Option(
+        help="Comma-separated arrangements to play: none, collective_security, collective_defense, "
+        "alliance, balance_of_power, global_government; default: none and every one the scenario "
+        "has.")] = None,
+    seed: Annotated[int, typer.Option(
+        help="Seed, shared by every arrangement (common random numbers).")] = 1,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o",
+        help="Comparison file (HDF5, with an 'arrangement' dimension); default: NAME_compare.h5.",
+    )] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Also draw the comparison (.png, .pdf, .svg).")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", help="Local worker processes (1: this process).")] = 1,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing comparison file.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Play the same crisis under each security arrangement, with the same random draws."""
+    from crisis_sim import compare as cmp
+    from crisis_sim import runner, tables
+    from crisis_sim import scenario as sc_mod
+
+    if workers < 1:
+        raise InputError(f"--workers {workers}: must be at least 1")
+    sc = sc_mod.load(scenario or cmp.DEFAULT_SCENARIO)
+    chosen = cmp.parse_arrangements(arrangements, sc)
+    out = out or Path(f"{sc.name}_compare.h5")
+    _announce_compile(quiet)
+    backend = runner.backend(workers, None)
+    try:
+        result = cmp.compare(sc, chosen, runs, seed, out, backend=backend, overwrite=overwrite,
+                             progress=_progress_factory(quiet, "comparing arrangements"))
+    finally:
+        backend.close()
+    con = _console()
+    con.width = max(con.width, 120)  # a wide table: do not squeeze it into 80 columns when piped
+    con.print(tables.comparison(result))
+    con.print(f"wrote {out}")
+    if plot is not None:
+        cmp.plot(result, plot)
+        con.print(f"wrote {plot}")
+
+
+@app.command()
+def assumptions(
+    scenario: ScenarioArg = None,
+    runs: Annotated[int, typer.Option(
+        "--runs", "-n", help="Replications per setting (22 settings).")] = 5_000,
+    seed: Annotated[int, typer.Option(
+        help="Seed, shared by every setting (common random numbers).")] = 1,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", help="Local worker processes (1: this process).")] = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Which assumption, when it fails, breaks the arrangement (Organski, Morgenthau, Schuman)."""
+    from crisis_sim import assumptions as exp
+    from crisis_sim import runner, tables
+    from crisis_sim import scenario as sc_mod
+
+    if workers < 1:
+        raise InputError(f"--workers {workers}: must be at least 1")
+    if runs < 1:
+        raise InputError(f"--runs {runs}: must be at least 1")
+    sc = sc_mod.load(scenario)
+    _announce_compile(quiet)
+    factory = _progress_factory(quiet, "testing assumptions")
+    settings = len(exp.variants(sc))
+    backend = runner.backend(workers, None)
+    try:
+        result = exp.run(sc, runs, seed, backend=backend,
+                         progress=factory(runs * settings, runs) if factory else None)
+    finally:
+        backend.close()
+    con = _console()
+    con.width = max(con.width, 120)
+    for t in tables.experiment(result):
+        con.print(t)
+
+
 def _print_summary(s: Summary) -> None:
     from rich.table import Table
 

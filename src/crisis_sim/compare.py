@@ -1,0 +1,415 @@
+"""The same crisis under each security arrangement, with common random numbers.
+
+A scenario may combine arrangements (a League and a bilateral alliance). ``compare`` plays it
+once per arrangement, keeping only that arrangement's institutions (and the treaties, for
+``alliance``), plus ``none`` (no institution, no treaty) as the baseline. Every variant has the
+same states in the same order, the same seed and the same replication numbers, so the
+counter-based generator gives each replication the same capabilities, perception and combat
+draws under every arrangement: differences between rows are the arrangement's doing, not noise.
+
+The result is one HDF5 file whose ``runs`` group has an ``arrangement`` dimension in front of
+the usual ``run``, ``state`` and ``institution`` dimensions (readable with
+``xarray.open_dataset(path, group="runs", engine="h5netcdf")``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import get_args
+
+import h5py
+import numpy as np
+
+from crisis_sim import store
+from crisis_sim.analysis import Z95, wilson
+from crisis_sim.compiled import compile_scenario
+from crisis_sim.errors import InputError, StoreError
+from crisis_sim.outcomes import AGGRESSOR_DEFEATED, DETERRED, FAIT_ACCOMPLI, NO_RESPONSE
+from crisis_sim.runner import DEFAULT_CHUNK, Backend, InProcess, chunks
+from crisis_sim.scenario import Arrangement, Scenario
+
+FORMAT = "crisis_sim.compare/1"
+NONE = "none"
+ARRANGEMENTS: tuple[str, ...] = (NONE, *get_args(Arrangement))
+DEFAULT_SCENARIO = "five_arrangements"
+
+Progress = Callable[[int, int], Callable[[int], None]]
+
+
+# ----------------------------------------------------------------------------- variants
+
+
+def present(sc: Scenario) -> list[str]:
+    """Arrangements the scenario holds (with ``none`` first), in canonical order."""
+    have = {inst.arrangement for inst in sc.institutions}
+    if sc.treaties:
+        have.add("alliance")
+    return [a for a in ARRANGEMENTS if a == NONE or a in have]
+
+
+def parse_arrangements(text: str | None, sc: Scenario) -> list[str]:
+    """The ``--arrangements`` option: a comma-separated list, checked against the scenario."""
+    if text is None or not text.strip():
+        return present(sc)
+    chosen = [t.strip() for t in text.split(",") if t.strip()]
+    have = present(sc)
+    for a in chosen:
+        if a not in ARRANGEMENTS:
+            raise InputError(
+                f"--arrangements: unknown arrangement {a!r} (choose from {', '.join(ARRANGEMENTS)})"
+            )
+        if a not in have:
+            raise InputError(
+                f"--arrangements: scenario '{sc.name}' has no institution or treaty "
+                f"of arrangement {a!r} (it has: {', '.join(have)})"
+            )
+    if len(set(chosen)) != len(chosen):
+        raise InputError(f"--arrangements {text}: an arrangement is listed twice")
+    return chosen
+
+
+def variant(sc: Scenario, arrangement: str) -> Scenario:
+    """The scenario with only one arrangement's institutions (treaties count as ``alliance``)."""
+    out = sc.model_copy(deep=True)
+    out.institutions = [i for i in out.institutions if i.arrangement == arrangement]
+    out.treaties = out.treaties if arrangement == "alliance" else []
+    return out
+
+
+def run_variants(
+    variants: dict[str, Scenario],
+    n_runs: int,
+    seed: int,
+    backend: Backend | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[tuple[str, int, dict[str, np.ndarray]]]:
+    """Replications ``0 .. n_runs - 1`` of every variant, same seed: ``(name, start, arrays)``."""
+    if n_runs < 1:
+        raise InputError(f"--runs {n_runs}: must be at least 1")
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    backend = backend or InProcess()
+    todo = chunks([(0, n_runs)], chunk_size)
+    for name, sc in variants.items():
+        plan = compile_scenario(sc)
+        for start, arrays in backend.map(plan, seed, todo):
+            yield name, start, arrays
+
+
+# ----------------------------------------------------------------------------- the file
+
+
+def _create(
+    path: Path,
+    sc: Scenario,
+    arrangements: list[str],
+    variants: dict[str, Scenario],
+    seed: int,
+    n_runs: int,
+    overwrite: bool,
+) -> None:
+    if path.exists() and not overwrite:
+        raise StoreError(f"{path}: file exists; pass --overwrite to replace it")
+    states = [s.code for s in sc.states]
+    institutions = [i.name for i in sc.institutions]
+    sizes = {
+        "arrangement": len(arrangements),
+        "run": n_runs,
+        "state": len(states),
+        "institution": len(institutions),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with h5py.File(tmp, "w") as f:
+            attrs = {
+                "format": FORMAT,
+                "seed": int(seed),
+                "n_runs": int(n_runs),
+                "scenario": sc.to_json(),
+                "arrangements": json.dumps(arrangements),
+                "variants": json.dumps({a: v.to_json() for a, v in variants.items()}),
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "complete": 0,
+                **store.versions(),
+            }
+            for k, v in attrs.items():
+                f.attrs[k] = v
+            g = f.create_group("runs")
+            text = h5py.string_dtype()
+            scales = {
+                "arrangement": g.create_dataset(
+                    "arrangement", data=np.array(arrangements, dtype=object), dtype=text
+                ),
+                "run": g.create_dataset("run", data=np.arange(n_runs, dtype=np.int64)),
+                "state": g.create_dataset("state", data=np.array(states, dtype=object), dtype=text),
+                "institution": g.create_dataset(
+                    "institution", data=np.array(institutions, dtype=object), dtype=text
+                ),
+            }
+            for name, ds in scales.items():
+                ds.make_scale(name)
+            for name, spec in store.FIELDS.items():
+                dims = ("arrangement", *spec.dims)
+                ds = g.create_dataset(
+                    name, shape=tuple(sizes[d] for d in dims), dtype=spec.dtype, fillvalue=spec.fill
+                )
+                for i, d in enumerate(dims):
+                    ds.dims[i].attach_scale(scales[d])
+                ds.attrs["_FillValue"] = np.array(spec.fill, dtype=spec.dtype)
+                ds.attrs["long_name"] = spec.doc
+                if spec.units:
+                    ds.attrs["units"] = spec.units
+                if spec.meanings:
+                    ds.attrs["flag_values"] = np.arange(len(spec.meanings), dtype=spec.dtype)
+                    ds.attrs["flag_meanings"] = " ".join(spec.meanings)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"{path}: cannot create comparison file: {exc}") from None
+
+
+def _institution_columns(sc: Scenario, v: Scenario) -> np.ndarray:
+    """Where each of the variant's institutions sits in the full scenario's institution list."""
+    names = [i.name for i in sc.institutions]
+    return np.array([names.index(i.name) for i in v.institutions], dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic with its 95% interval (NaN when undefined, e.g. no run responded)."""
+
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Row:
+    """One arrangement's results."""
+
+    arrangement: str
+    n: int
+    deterred: Estimate
+    aggressor_defeated: Estimate
+    fait_accompli: Estimate
+    no_response: Estimate
+    response_day: Estimate  # median day the first third state entered, attacked runs that got help
+    belligerents: Estimate  # mean number of states at war, attacked runs
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What ``crisis-sim compare`` prints and plots."""
+
+    path: Path
+    scenario: str
+    seed: int
+    n_runs: int
+    rows: list[Row]
+
+
+def share(hits: np.ndarray) -> Estimate:
+    """Share of ``True`` with its Wilson interval."""
+    n = len(hits)
+    lo, hi = wilson(int(hits.sum()), max(n, 1))
+    return Estimate(float(hits.mean()) if n else float("nan"), float(lo), float(hi))
+
+
+def median_interval(x: np.ndarray) -> Estimate:
+    """Median with a distribution-free 95% interval (binomial order statistics)."""
+    n = len(x)
+    if n == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"))
+    s = np.sort(x)
+    half = Z95 * np.sqrt(n) / 2
+    lo = int(max(0, np.floor(n / 2 - half)))
+    hi = int(min(n - 1, np.ceil(n / 2 + half)))
+    return Estimate(float(np.median(s)), float(s[lo]), float(s[hi]))
+
+
+def mean_interval(x: np.ndarray) -> Estimate:
+    """Mean with a normal 95% interval."""
+    n = len(x)
+    if n == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"))
+    m = float(x.mean())
+    half = Z95 * float(x.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
+    return Estimate(m, m - half, m + half)
+
+
+def first_help_day(
+    side: np.ndarray, entry_day: np.ndarray, aggressor: int, target: int
+) -> np.ndarray:
+    """Day the first third state entered on the target's side (-1: none did)."""
+    helper = side == 2
+    helper[:, [aggressor, target]] = False
+    big = np.iinfo(np.int32).max
+    first = np.where(helper, entry_day, big).min(axis=1)
+    return np.where(first == big, -1, first)
+
+
+def row(
+    name: str,
+    outcome: np.ndarray,
+    side: np.ndarray,
+    entry_day: np.ndarray,
+    n_belligerents: np.ndarray,
+    aggressor: int,
+    target: int,
+) -> Row:
+    """Summarise one arrangement's replications."""
+    attacked = outcome != DETERRED
+    help_day = first_help_day(side, entry_day, aggressor, target)
+    helped = attacked & (help_day >= 0)
+    return Row(
+        arrangement=name,
+        n=len(outcome),
+        deterred=share(outcome == DETERRED),
+        aggressor_defeated=share(outcome == AGGRESSOR_DEFEATED),
+        fait_accompli=share(outcome == FAIT_ACCOMPLI),
+        no_response=share(outcome == NO_RESPONSE),
+        response_day=median_interval(help_day[helped].astype(float)),
+        belligerents=mean_interval(n_belligerents[attacked].astype(float)),
+    )
+
+
+def summarize(path: Path) -> Comparison:
+    """Read a comparison file and summarise each arrangement."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            if f.attrs.get("format") != FORMAT:
+                raise StoreError(
+                    f"{path}: not a crisis_sim comparison file (no '{FORMAT}' format attribute)"
+                )
+            sc = json.loads(str(f.attrs["scenario"]))
+            arrangements = json.loads(str(f.attrs["arrangements"]))
+            states = [s.decode() if isinstance(s, bytes) else s for s in f["runs/state"][...]]
+            a, g = states.index(sc["aggressor"]), states.index(sc["target"])
+            rows = [
+                row(
+                    name,
+                    f["runs/outcome"][k],
+                    f["runs/side"][k],
+                    f["runs/entry_day"][k],
+                    f["runs/n_belligerents"][k],
+                    a,
+                    g,
+                )
+                for k, name in enumerate(arrangements)
+            ]
+            return Comparison(path, sc["name"], int(f.attrs["seed"]), int(f.attrs["n_runs"]), rows)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read comparison file: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def compare(
+    sc: Scenario,
+    arrangements: list[str],
+    n_runs: int,
+    seed: int,
+    out: Path,
+    *,
+    backend: Backend | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Run the crisis under each arrangement into one file at ``out`` and summarise it."""
+    variants = {a: variant(sc, a) for a in arrangements}
+    _create(Path(out), sc, arrangements, variants, seed, n_runs, overwrite)
+    columns = {a: _institution_columns(sc, v) for a, v in variants.items()}
+    index = {a: k for k, a in enumerate(arrangements)}
+    advance = progress(n_runs * len(arrangements), n_runs) if progress else None
+    with h5py.File(out, "r+") as f:
+        runs = f["runs"]
+        for name, start, arrays in run_variants(variants, n_runs, seed, backend, chunk_size):
+            k, stop = index[name], start + len(arrays["outcome"])
+            for field, spec in store.FIELDS.items():
+                data = np.asarray(arrays[field]).astype(spec.dtype, copy=False)
+                if spec.dims == ("run", "institution"):
+                    full = np.full(
+                        (stop - start, len(sc.institutions)), spec.fill, dtype=spec.dtype
+                    )
+                    full[:, columns[name]] = data
+                    data = full
+                runs[field][k, start:stop] = data
+            if advance:
+                advance(stop - start)
+        f.attrs["complete"] = 1
+    return summarize(Path(out))
+
+
+LABELS = {
+    NONE: "no arrangement",
+    "collective_security": "collective security",
+    "collective_defense": "collective defense",
+    "alliance": "alliances",
+    "balance_of_power": "balance of power",
+    "global_government": "global government",
+}
+
+
+def plot(comparison: Comparison, path: Path) -> None:
+    """Bar chart of the outcome shares (95% intervals) and the response day, per arrangement."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = comparison.rows
+    measures = [
+        ("deterred", "deterred"),
+        ("aggressor_defeated", "aggressor defeated"),
+        ("fait_accompli", "fait accompli"),
+        ("no_response", "no response"),
+    ]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [3, 1.3]})
+    x = np.arange(len(rows))
+    width = 0.8 / len(measures)
+    for j, (key, label) in enumerate(measures):
+        est = [getattr(r, key) for r in rows]
+        val = np.array([e.value for e in est])
+        err = np.clip(
+            np.array([[e.value - e.low for e in est], [e.high - e.value for e in est]]), 0, None
+        )
+        ax.bar(
+            x + (j - (len(measures) - 1) / 2) * width, val, width, yerr=err, capsize=2, label=label
+        )
+    names = [LABELS.get(r.arrangement, r.arrangement) for r in rows]
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_ylabel("share of replications (95% interval)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{comparison.scenario}: outcome by security arrangement")
+    ax.legend(frameon=False, fontsize=8)
+    day = [r.response_day for r in rows]
+    ok = np.array([d.value == d.value for d in day])
+    shown = [d for d, o in zip(day, ok, strict=True) if o]
+    day_err = np.clip(
+        np.array([[d.value - d.low for d in shown], [d.high - d.value for d in shown]]), 0, None
+    )
+    ax2.errorbar(x[ok], [d.value for d in shown], yerr=day_err.reshape(2, -1), fmt="o", capsize=3)
+    ax2.set_xticks(x, names, rotation=20, ha="right")
+    ax2.set_ylabel("day the first helper entered (median, 95% interval)")
+    ax2.set_title("speed of the response")
+    fig.text(
+        0.01,
+        0.01,
+        f"{comparison.n_runs:,} replications per arrangement, seed {comparison.seed}, "
+        "common random numbers",
+        fontsize=8,
+    )
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

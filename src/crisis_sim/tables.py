@@ -1,0 +1,106 @@
+"""Rich tables for the experiments (``compare``, ``assumptions``), in the domain's words."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crisis_sim.assumptions import Effect, Experiment
+    from crisis_sim.compare import Comparison, Estimate
+
+
+def _pct(e: Estimate) -> str:
+    """A share over its interval, on two lines to keep tables narrow."""
+    if e.value != e.value:
+        return "–"
+    return f"{100 * e.value:.1f}%\n[dim]{100 * e.low:.1f}–{100 * e.high:.1f}[/dim]"
+
+
+def _num(e: Estimate, digits: int) -> str:
+    if e.value != e.value:
+        return "–"
+    return f"{e.value:.{digits}f}\n[dim]{e.low:.{digits}f}–{e.high:.{digits}f}[/dim]"
+
+
+def _pp(e: Estimate) -> str:
+    """A change in percentage points over its interval."""
+    return f"{100 * e.value:+.1f}\n[dim]{100 * e.low:+.1f} to {100 * e.high:+.1f}[/dim]"
+
+
+def comparison(c: Comparison) -> Any:
+    """One row per arrangement: outcome shares, response day and belligerents (95% intervals)."""
+    from rich.table import Table
+
+    from crisis_sim.compare import LABELS
+
+    t = Table(
+        title=f"{c.scenario}: the same crisis under each arrangement; {c.n_runs:,} replications "
+        f"each, seed {c.seed}, common random numbers; shares of replications, 95% intervals below",
+        show_lines=True,
+    )
+    for col in (
+        "arrangement",
+        "deterred",
+        "aggressor defeated",
+        "fait accompli",
+        "no response",
+        "response day (median)",
+        "belligerents (mean)",
+    ):
+        t.add_column(col, justify="left" if col == "arrangement" else "right")
+    for r in c.rows:
+        t.add_row(
+            LABELS.get(r.arrangement, r.arrangement),
+            _pct(r.deterred),
+            _pct(r.aggressor_defeated),
+            _pct(r.fait_accompli),
+            _pct(r.no_response),
+            _num(r.response_day, 0),
+            _num(r.belligerents, 2),
+        )
+    return t
+
+
+COLUMNS = (
+    ("works", "works"),
+    ("deterred", "deterred"),
+    ("aggressor_defeated", "aggressor defeated"),
+    ("fait_accompli", "fait accompli"),
+    ("no_response", "no response"),
+)
+
+
+def _effects(title: str, first: Effect, rows: list[Effect], reference: str) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, show_lines=True)
+    t.add_column("assumption")
+    for _, label in COLUMNS:
+        t.add_column(label, justify="right")
+    t.add_row(f"[bold]{reference}[/bold]", *(_pct(first.shares[k]) for k, _ in COLUMNS))
+    for e in sorted(rows, key=lambda e: e.change["works"].value):
+        t.add_row(e.label, *(_pp(e.change[k]) for k, _ in COLUMNS))
+    return t
+
+
+def experiment(e: Experiment) -> list[Any]:
+    """Two tables: each assumption failing alone, and each imposed alone."""
+    head = (
+        f"{e.scenario}, {e.n_runs:,} replications per setting, seed {e.seed}, common random numbers"
+    )
+    return [
+        _effects(
+            f"When one assumption fails ({head}): change from all imposed, in points "
+            "[95% paired interval]; 'works' = deterred, backed down or defeated",
+            e.baseline,
+            e.relaxed,
+            "all imposed (shares)",
+        ),
+        _effects(
+            f"When one assumption holds alone ({head}): change from none imposed, in points "
+            "[95% paired interval]",
+            e.none,
+            e.alone,
+            "none imposed (shares)",
+        ),
+    ]
