@@ -1,0 +1,63 @@
+"""Sobol indices: right on a function with known answers, and end to end on a small sweep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from inproc import main
+from SALib.sample import sobol as sobol_sample
+from SALib.test_functions import Ishigami
+
+from crisis_sim import sensitivity
+
+# Ishigami (a=7, b=0.1): analytic first-order and total indices.
+ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
+ISHIGAMI_ST = [0.5576, 0.4424, 0.2437]
+
+
+def test_recovers_the_analytic_ishigami_indices():
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
+    x = sobol_sample.sample(problem, 4096, calc_second_order=False, seed=3)
+    got = sensitivity.sobol(problem, Ishigami.evaluate(x), seed=3, resamples=200)
+    for ix, s1, st in zip(got, ISHIGAMI_S1, ISHIGAMI_ST, strict=True):
+        assert ix.s1 == pytest.approx(s1, abs=0.03), ix.name
+        assert ix.st == pytest.approx(st, abs=0.03), ix.name
+        assert 0 < ix.s1_conf < 0.1 and 0 < ix.st_conf < 0.1
+
+
+@pytest.fixture(scope="module")
+def sobol_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sens") / "sobol.h5"
+    from conftest import cli
+
+    cli("sweep", "--param", "decision.attack_threshold=0.3:0.7",
+        "--param", "combat.sanctions_effect", "--design", "sobol", "--points", "8",
+        "--runs", "60", "--seed", "2", "--out", str(out), "-q", check=True)
+    return out
+
+
+def test_end_to_end_on_a_small_sobol_sweep(capsys, sobol_sweep, tmp_path):
+    res = main(capsys, "sensitivity", str(sobol_sweep), "--output", "deterred",
+               "--plot", str(tmp_path / "s.png"))
+    assert res.code == 0, res.err
+    assert "decision.attack_threshold" in res.out and "combat.sanctions_effect" in res.out
+    assert (tmp_path / "s.png").stat().st_size > 10_000
+    idx = {i.name: i for i in sensitivity.from_sweep(sobol_sweep, "deterred")[0]}
+    # The aggressor's decision reads its threshold, never the effect of sanctions: with the
+    # same random numbers at every point, the latter's indices are exactly zero.
+    assert idx["combat.sanctions_effect"].st == 0.0 and idx["combat.sanctions_effect"].s1 == 0.0
+    assert idx["decision.attack_threshold"].st > 0.2
+
+
+def test_sensitivity_needs_a_sobol_design(capsys, tmp_path):
+    out = tmp_path / "grid.h5"
+    assert main(capsys, "sweep", "--param", "decision.attack_threshold=0.3:0.7", "--points", "2",
+                "--runs", "10", "--out", str(out), "-q").code == 0
+    res = main(capsys, "sensitivity", str(out))
+    assert res.code == 2
+    assert "design is 'grid'; Sobol indices need a sweep made with --design sobol" in res.err
+
+
+def test_unknown_output_is_refused(capsys, sobol_sweep):
+    res = main(capsys, "sensitivity", str(sobol_sweep), "--output", "victory")
+    assert res.code == 2 and "--output victory: unknown output" in res.err
