@@ -1,0 +1,205 @@
+"""The bundled historical scenarios reproduce the facts of their crises in stated shares of runs.
+
+Each scenario file states the shares asserted here and why. Runs are small (a few hundred to
+1,500 replications, in process), so a share's 95% interval is a few points wide: thresholds sit
+well inside what the scenarios give, and a broken cascade, vote or timeline fails them.
+"""
+
+from __future__ import annotations
+
+import collections
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crisis_sim import data, history, scenario
+from crisis_sim.assumptions import paired_change
+from crisis_sim.compiled import compile_scenario
+from crisis_sim.crisis import simulate_chunk
+from crisis_sim.outcomes import AGGRESSOR_DEFEATED, FAIT_ACCOMPLI, NO_RESPONSE
+from crisis_sim.rules import PASSED, VETOED
+
+ROOT = Path(__file__).resolve().parents[1]
+HISTORICAL = ("manchuria_1931", "july_1914", "eastern_pact_1934", "eastern_pact_1934_without",
+              "munich_1938", "poland_1939", "poland_1939_mr", "nato_2001", "five_arrangements")
+SEED = 2024
+CONDEMNATION, MILITARY = 1, 3
+
+
+@cache
+def runs(name: str, n: int) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
+    """State codes, institution names and the results of ``n`` replications of a scenario."""
+    plan = compile_scenario(scenario.load(name))
+    return plan.codes, [i.name for i in plan.institutions], simulate_chunk(plan, SEED, 0, n)
+
+
+def attacked(r: dict[str, np.ndarray]) -> np.ndarray:
+    return ~r["deterred"].astype(bool)
+
+
+# --------------------------------------------------------------------------- all scenarios
+
+
+@pytest.mark.parametrize("name", HISTORICAL)
+def test_bundled_and_configs_copies_are_identical(name: str) -> None:
+    bundled = scenario.bundled_path(name).read_bytes()
+    assert (ROOT / "configs" / f"{name}.toml").read_bytes() == bundled
+
+
+@pytest.mark.parametrize("name", HISTORICAL)
+def test_scenario_round_trips_through_its_stored_json(name: str) -> None:
+    sc = scenario.load(name)
+    again = scenario.from_json(sc.to_json())
+    assert again.to_json() == sc.to_json()
+
+
+def test_capabilities_come_from_the_data_with_documented_factors() -> None:
+    sc = scenario.load("manchuria_1931")
+    caps = {s.code: s.capability for s in sc.states}
+    assert caps["JPN"].mean == pytest.approx(data.cinc("JPN", 1931))
+    assert caps["CHN"].mean == pytest.approx(0.25 * data.cinc("CHN", 1931))
+    serbia = {s.code: s.capability for s in scenario.load("july_1914").states}["SRB"]
+    assert serbia.mean == pytest.approx(data.cinc("YUG", 1914))  # COW codes Serbia as YUG
+
+
+def test_a_mean_that_contradicts_the_data_is_rejected() -> None:
+    raw = scenario.Scenario.model_validate_json(scenario.load("munich_1938").to_json()).model_dump()
+    raw["states"][0]["capability"]["mean"] = 0.5
+    with pytest.raises(scenario.InputError, match=r"states\[0\]\.capability\.mean"):
+        scenario.from_dict(raw, origin="edited")
+
+
+# --------------------------------------------------------------------------- Manchuria
+
+
+def test_manchuria_league_condemns_never_authorizes_force_and_japan_quits() -> None:
+    codes, insts, r = runs("manchuria_1931", 1500)
+    hit = attacked(r)
+    assert hit.mean() >= 0.80
+    council, assembly = insts.index("League Council"), insts.index("League Assembly")
+    level = r["response_level"][hit]
+    condemned = (r["vote_result"][hit, assembly] == PASSED) & (level[:, assembly] == CONDEMNATION)
+    no_force = (level < MILITARY).all(axis=1)
+    assert (condemned & no_force).mean() >= 0.90
+    assert no_force.all()
+    vetoed_by_japan = (r["vote_result"][hit, council] == VETOED) & (
+        r["vetoed_by"][hit, council] == codes.index("JPN"))
+    assert vetoed_by_japan.mean() >= 0.90
+    assert r["aggressor_quit"][hit].mean() >= 0.80
+    alone = r["n_belligerents"][hit] == 2
+    assert alone.mean() >= 0.95
+    facts = collections.Counter(zip(condemned & no_force, vetoed_by_japan, r["aggressor_quit"][hit],
+                                    alone, strict=True))
+    assert facts.most_common(1)[0][0] == (True, True, True, True)  # the modal replication
+
+
+def test_manchuria_decision_takes_about_a_year() -> None:
+    _, insts, r = runs("manchuria_1931", 1500)
+    day = r["decision_day"][attacked(r), insts.index("League Assembly")]
+    assert 450 <= np.median(day[day >= 0]) <= 600  # the report was adopted on day 525
+
+
+# --------------------------------------------------------------------------- July 1914
+
+COW_NAMES = {"AUH": "Austria-Hungary", "SRB": "Yugoslavia", "RUS": "Russia", "GMY": "Germany",
+             "FRN": "France", "UKG": "United Kingdom", "BEL": "Belgium", "ITA": "Italy"}
+
+
+def test_1914_five_great_powers_within_ten_days_and_italy_stays_out() -> None:
+    codes, _, r = runs("july_1914", 1500)
+    hit = attacked(r)
+    entry = r["entry_day"][hit]
+    great = [codes.index(c) for c in ("AUH", "GMY", "RUS", "FRN", "UKG")]
+    first = entry[:, [codes.index("AUH"), codes.index("SRB")]].min(axis=1)
+    within = ((entry[:, great] >= 0) & (entry[:, great] <= first[:, None] + 10)).all(axis=1)
+    assert within.mean() > 0.60
+    assert (entry[:, codes.index("ITA")] == -1).all()
+
+
+def test_1914_modal_order_of_entry_is_the_historical_one() -> None:
+    codes, _, r = runs("july_1914", 1500)
+    entry = r["entry_day"][attacked(r)]
+
+    def ranks(row: np.ndarray) -> tuple[int, ...]:
+        days = sorted({d for d in row if d >= 0})
+        return tuple(days.index(d) if d >= 0 else -1 for d in row)
+
+    modal = collections.Counter(ranks(row) for row in entry.tolist()).most_common(1)[0][0]
+    cow = history.entry_dates(106)
+    in_1914 = {c for c in codes if cow[COW_NAMES[c]].year == 1914}
+    assert {c for c, k in zip(codes, modal, strict=True) if k >= 0} == in_1914
+    for i in in_1914:
+        for j in in_1914:
+            if cow[COW_NAMES[i]] < cow[COW_NAMES[j]]:
+                assert modal[codes.index(i)] <= modal[codes.index(j)], (i, j, modal)
+    assert modal[codes.index("UKG")] > modal[codes.index("GMY")] > modal[codes.index("SRB")]
+
+
+# --------------------------------------------------------------------------- Eastern Pact
+
+
+def test_eastern_pact_with_germany_and_poland_deters_more_and_helps_sooner() -> None:
+    codes, _, with_ = runs("eastern_pact_1934", 800)
+    _, _, without = runs("eastern_pact_1934_without", 800)
+    assert np.array_equal(with_["capability"], without["capability"])  # common random numbers
+    more = paired_change(with_["deterred"], without["deterred"])
+    assert more.low > 0
+    rus = codes.index("RUS")
+
+    def soviet_arrival(r: dict[str, np.ndarray]) -> float:
+        day = r["arrival_day"][attacked(r), rus]
+        return float(np.median(day[day >= 0]))
+
+    assert soviet_arrival(with_) < soviet_arrival(without)
+
+
+# --------------------------------------------------------------------------- Munich, Poland
+
+
+def test_munich_ends_without_a_response() -> None:
+    _, _, r = runs("munich_1938", 1000)
+    assert attacked(r).mean() >= 0.90
+    assert (r["outcome"] == NO_RESPONSE).mean() >= 0.75
+
+
+@pytest.mark.parametrize("name", ["poland_1939", "poland_1939_mr"])
+def test_poland_guarantees_honoured_but_poland_falls_first(name: str) -> None:
+    codes, _, r = runs(name, 1500)
+    hit = attacked(r)
+    assert hit.mean() >= 0.90
+    entry = r["entry_day"][hit]
+    both = ((entry[:, [codes.index("UKG"), codes.index("FRN")]] >= 0)
+            & (entry[:, [codes.index("UKG"), codes.index("FRN")]] <= 5)).all(axis=1)
+    assert both.mean() >= 0.80
+    assert (r["outcome"] == FAIT_ACCOMPLI).mean() > 0.50
+
+
+def test_molotov_ribbentrop_brings_the_soviet_union_in_and_poland_falls_sooner() -> None:
+    codes, _, plain = runs("poland_1939", 1500)
+    _, _, pact = runs("poland_1939_mr", 1500)
+    assert np.array_equal(plain["capability"], pact["capability"])
+    rus = codes.index("RUS")
+    assert (pact["side"][attacked(pact), rus] == 1).mean() >= 0.80
+    assert (plain["side"][:, rus] == 0).all()
+    fell = (plain["target_fell_day"] >= 0) & (pact["target_fell_day"] >= 0)
+    sooner = paired_change(pact["target_fell_day"][fell], plain["target_fell_day"][fell])
+    assert sooner.high < 0
+
+
+# --------------------------------------------------------------------------- NATO
+
+
+def test_nato_decides_within_two_days_and_allies_commit_unequally() -> None:
+    codes, insts, r = runs("nato_2001", 1500)
+    nac = insts.index("North Atlantic Council")
+    passed = r["vote_result"][:, nac] == PASSED
+    assert passed.mean() >= 0.90
+    assert (r["decision_day"][:, nac] <= 2).all() and (r["decision_day"][:, nac] >= 1).all()
+    assert (r["outcome"] == AGGRESSOR_DEFEATED).mean() >= 0.80
+    allies = [i for i, c in enumerate(codes) if c not in ("AFG", "USA")]
+    at_war = r["side"][:, allies] == 2
+    assert at_war.sum(axis=1).mean() < len(allies) / 2
+    share = {c: (r["side"][:, codes.index(c)] == 2).mean() for c in ("UKG", "GMY")}
+    assert share["UKG"] > share["GMY"]
