@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 Kind = Literal["outcomes", "timeline", "sweep", "sensitivity"]
 KINDS: tuple[Kind, ...] = ("outcomes", "timeline", "sweep", "sensitivity")
+WIDE = 0.1  # half-width of a Sobol index's interval above which more points are advised
 
 OUTCOME_LABELS = {
     "deterred": "deterred (no attack)",
@@ -139,7 +140,16 @@ def timeline(path: Path) -> Figure:
     info = store.read_info(path)
     runs = store.read_runs(
         path,
-        ["outcome", "committed", "side", "entry_day", "decision_day", "target_fell_day", "end_day"],
+        [
+            "outcome",
+            "committed",
+            "side",
+            "entry_day",
+            "arrival_day",
+            "decision_day",
+            "target_fell_day",
+            "end_day",
+        ],
     )
     ok = runs["committed"].astype(bool)
     attacked = ok & (runs["outcome"] != 0)
@@ -154,6 +164,8 @@ def timeline(path: Path) -> Figure:
     helper[:, [a, g]] = False
     never = np.iinfo(np.int32).max
     first_help = np.where(helper, entry, never).min(axis=1)
+    arrival = runs["arrival_day"][attacked]
+    first_arrival = np.where(helper & (arrival >= 0), arrival, never).min(axis=1)
     horizon = int(sc["horizon_days"])
     fig = _figure(8, 4.6)
     ax = fig.add_subplot()
@@ -165,6 +177,16 @@ def timeline(path: Path) -> Figure:
         color="#1b9e77",
         lw=2.2,
         label="first third state at war on the target's side",
+    )
+    _ecdf(
+        ax,
+        first_arrival[first_arrival < never],
+        n,
+        horizon,
+        color="#1b9e77",
+        lw=1.4,
+        ls="-.",
+        label="first helping forces in the theatre",
     )
     palette = ["#7570b3", "#e6ab02", "#66a61e", "#a6761d"]
     for i, name in enumerate(info["institutions"]):
@@ -192,12 +214,22 @@ def timeline(path: Path) -> Figure:
         ls=":",
         label="crisis over (before the horizon)",
     )
-    ax.set_xlim(0, horizon)
+    last = max(
+        [
+            int(x.max())
+            for x in (first_help[first_help < never], fell[fell >= 0], end[end < horizon])
+            if x.size
+        ]
+        + [0]
+    )
+    ax.set_xlim(0, min(horizon, max(30, int(last * 1.15) + 1)))
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(_percent())
-    ax.set_xlabel("days after the attack")
+    ax.set_xlabel(f"days after the attack (horizon: {horizon} days)")
     ax.set_ylabel("share of attacked crises, by that day")
-    ax.set_title(f"When help comes\n{_subtitle(info, n)} with an attack", fontsize=11)
+    ax.set_title(
+        f"When help comes\n{_subtitle(info, int(ok.sum()))}, {n:,} with an attack", fontsize=11
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8.5, framealpha=0.9)
     return fig
@@ -304,7 +336,7 @@ def sensitivity(indices: list[SobolIndex], outputs: PointOutputs) -> Figure:
 
     order = sorted(range(len(indices)), key=lambda j: indices[j].st)
     rows = [indices[j] for j in order]
-    fig = _figure(8, 1.6 + 0.55 * len(rows))
+    fig = _figure(8, max(3.2, 1.6 + 0.55 * len(rows)))
     ax = fig.add_subplot()
     y = np.arange(len(rows))
     h = 0.38
@@ -337,4 +369,8 @@ def sensitivity(indices: list[SobolIndex], outputs: PointOutputs) -> Figure:
     )
     ax.legend(fontsize=8.5, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
+    if max(max(r.s1_conf, r.st_conf) for r in rows) > WIDE:
+        ax.set_xlabel(
+            f"{ax.get_xlabel()}\nwide intervals: a larger --points (base sample N) narrows them"
+        )
     return fig

@@ -1,0 +1,104 @@
+"""Figures: each kind is drawn from the file's numbers, and the CLI writes a real image."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image as mpimg  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from inproc import main  # noqa: E402
+
+from crisis_sim import (  # noqa: E402
+    design,
+    experiment,
+    params,
+    plots,
+    runner,
+    scenario,
+    sensitivity,
+    sweep,
+)
+from crisis_sim.analysis import summarize  # noqa: E402
+from crisis_sim.outputs import by_point  # noqa: E402
+
+
+def _sweep(path, specs, method, points, runs):
+    base = scenario.load("default")
+    ranges = [design.parse_range(params.find(base, n), r) for n, r in specs]
+    plans = sweep.start(path, base, design.sample(ranges, method, points, 1), 1, runs, False)
+    sweep.execute(path, plans, 1, runner.InProcess(), chunk_size=runs)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A small run, a small grid sweep and a small sobol sweep."""
+    d = tmp_path_factory.mktemp("plots")
+    plan = experiment.start(d / "run.h5", scenario.load("default"), 8, 400, overwrite=False)
+    experiment.execute(d / "run.h5", plan, 8, runner.InProcess(), chunk_size=400)
+    gpu = ("theory.great_power_unity", None)
+    _sweep(d / "grid.h5", [("willingness", "0:1"), gpu], "grid", 3, 60)
+    _sweep(d / "sobol.h5", [("decision.attack_threshold", "0.3:0.7")], "sobol", 4, 40)
+    return d
+
+
+def test_outcome_bars_are_the_summarized_shares(files):
+    fig = plots.outcomes(files / "run.h5")
+    widths = [p.get_width() for p in fig.axes[0].patches]
+    assert widths == pytest.approx([s.share for s in summarize(files / "run.h5").outcomes])
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "fait accompli (help too late)" in labels and "deterred (no attack)" in labels
+
+
+def test_timeline_ends_at_the_share_of_crises_with_help(files):
+    fig = plots.timeline(files / "run.h5")
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    first = lines["first third state at war on the target's side"].get_ydata()
+    s = summarize(files / "run.h5")
+    attacked = sum(o.count for o in s.outcomes if o.name != "deterred")
+    assert attacked > 0
+    responded = first[-1] * attacked
+    assert responded == pytest.approx(round(responded))  # a count of crises
+    assert np.all(np.diff(first) >= 0) and 0 < first[-1] <= 1
+    assert "Security Council: last vote taken" in lines
+
+
+def test_sweep_lines_are_the_point_values(files):
+    out = by_point(files / "grid.h5", "aggressor_defeated")
+    fig = plots.sweep(out)
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("theory.")]
+    assert [ln.get_label() for ln in lines] == ["theory.great_power_unity = 0",
+                                                "theory.great_power_unity = 1"]
+    for level, ln in enumerate(lines):
+        sel = out.values[:, 1] == level
+        order = np.argsort(out.values[sel, 0])
+        np.testing.assert_allclose(ln.get_ydata(), out.y[sel][order])
+        np.testing.assert_allclose(ln.get_xdata(), [0.0, 0.5, 1.0])
+
+
+def test_sensitivity_bars_are_the_indices(files):
+    indices, outputs = sensitivity.from_sweep(files / "sobol.h5", "deterred")
+    fig = plots.sensitivity(indices, outputs)
+    widths = sorted(p.get_width() for p in fig.axes[0].patches)
+    assert widths == pytest.approx(sorted([indices[0].s1, indices[0].st]))
+
+
+@pytest.mark.parametrize(("name", "kind"), [("run.h5", "outcomes"), ("run.h5", "timeline"),
+                                            ("grid.h5", "sweep"), ("sobol.h5", "sensitivity")])
+def test_cli_writes_a_real_png(capsys, files, tmp_path, name, kind):
+    out = tmp_path / f"{kind}.png"
+    res = main(capsys, "plot", str(files / name), "--kind", kind, "--out", str(out))
+    assert res.code == 0, res.err
+    image = mpimg.imread(out)
+    assert image.shape[0] > 300 and image.shape[1] > 600
+    assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+def test_cli_refuses_a_kind_that_does_not_fit_the_file(capsys, files, tmp_path):
+    res = main(capsys, "plot", str(files / "run.h5"), "--kind", "sweep",
+               "--out", str(tmp_path / "x.png"))
+    assert res.code == 2 and "--kind sweep: needs a sweep file" in res.err
+    res = main(capsys, "plot", str(files / "run.h5"), "--out", str(tmp_path / "x.txt"))
+    assert res.code == 2 and "give a .png, .pdf or .svg file name" in res.err
