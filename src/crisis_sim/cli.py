@@ -257,6 +257,10 @@ def sweep(
 
     if workers < 1:
         raise InputError(f"--workers {workers}: must be at least 1")
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    if runs < 1:
+        raise InputError(f"--runs {runs}: must be at least 1")
     if resume:
         if out is None:
             raise InputError("--resume needs --out FILE (the sweep to finish)")
@@ -270,11 +274,13 @@ def sweep(
             ranges.append(design_mod.parse_range(p, bounds.strip() if bounds else None))
         d = design_mod.sample(ranges, design, points, seed)
         out = out or Path(f"{sc.name}-sweep.h5")
-        plans = sweep_mod.start(out, sc, d, seed, runs, overwrite)
-    _announce_compile(quiet)
+    # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
     backend = runner.backend(workers, scheduler)
     try:
-        report = sweep_mod.execute(out, plans, seed, backend, chunk_size=min(chunk_size, 50_000),
+        if not resume:
+            plans = sweep_mod.start(out, sc, d, seed, runs, overwrite)
+        _announce_compile(quiet)
+        report = sweep_mod.execute(out, plans, seed, backend, chunk_size=chunk_size,
                                    progress=_progress_factory(quiet, "sweeping"))
     finally:
         backend.close()
@@ -300,14 +306,17 @@ def sensitivity(
     from crisis_sim.outputs import label
 
     indices, outputs = sens.from_sweep(result, output)
-    t = Table(title=f"Sobol indices of the {label(output)} ({len(outputs.y)} points; "
-                    "± half-width of the 95% confidence interval)")
+    t = Table(title=f"Sobol indices: {label(output)}",
+              caption=f"{len(outputs.y)} points × {int(outputs.n.max()):,} replications; "
+              "± half-width of the 95% confidence interval")
     for col in ("parameter", "first order S1", "total ST"):
         t.add_column(col, justify="left" if col == "parameter" else "right")
     for ix in sorted(indices, key=lambda i: -i.st):
         t.add_row(ix.name, f"{ix.s1:.3f} ± {ix.s1_conf:.3f}", f"{ix.st:.3f} ± {ix.st_conf:.3f}")
     con = _console()
     con.print(t)
+    if max(max(i.s1_conf, i.st_conf) for i in indices) > 0.1:
+        con.print("wide intervals: a sweep with a larger --points (base sample N) narrows them")
     if plot is not None:
         from crisis_sim import plots
 
