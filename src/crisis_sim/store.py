@@ -105,7 +105,7 @@ def create(path: Path, *, scenario_json: str, seed: int, n_runs: int, states: li
                 f.attrs[k] = v
             _layout(f.create_group("runs"), n_runs, states, institutions)
         os.replace(tmp, path)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         _remove(tmp)
         raise StoreError(f"{path}: cannot create result file: {_reason(exc)}") from None
     except BaseException:  # Ctrl-C while creating: leave nothing half-made behind
@@ -179,6 +179,21 @@ def _early() -> h5py.h5p.PropDCID:
     return dcpl
 
 
+def open_for_writing(path: Path) -> h5py.File:
+    """Open an existing file read-write, locked against other writers, without a sieve buffer.
+
+    HDF5 buffers small raw-data writes and reports a failed write (a full disk) only when the
+    dataset is closed, where h5py can merely print it, and the process may crash at exit.
+    Without that buffer the write itself fails, before its chunk is marked committed.
+    """
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
+    fapl.set_sieve_buf_size(0)
+    if hasattr(fapl, "set_file_locking"):
+        fapl.set_file_locking(True, True)
+    return h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDWR, fapl=fapl))
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc)
     errno = exc.errno if isinstance(exc, OSError) else None
@@ -203,10 +218,10 @@ class ResultWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
-            self.file = h5py.File(self.path, "r+", locking=True)
+            self.file = open_for_writing(self.path)
         except FileNotFoundError:
             raise StoreError(f"{self.path}: no such result file") from None
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise StoreError(f"{self.path}: cannot open for writing: {_reason(exc)}") from None
         check_ours(self.file, self.path)
         self.runs = self.file["runs"]
@@ -225,15 +240,19 @@ class ResultWriter:
             self.file.flush()
             self.runs["committed"][start:stop] = 1
             self.file.flush()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise StoreError(f"{self.path}: cannot write replications {start}..{stop - 1}: "
                              f"{_reason(exc)}; chunks committed before are intact") from None
 
     def finish(self) -> bool:
         """Mark the file complete if every replication is committed."""
         complete = not self.missing()
-        self.file.attrs["complete"] = int(complete)
-        self.file.flush()
+        try:
+            self.file.attrs["complete"] = int(complete)
+            self.file.flush()
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"{self.path}: cannot mark the file complete: {_reason(exc)}; every "
+                             "replication is written, run --resume to finish") from None
         return complete
 
     def close(self) -> None:
@@ -279,7 +298,7 @@ def read_info(path: Path) -> dict[str, Any]:
             ]
             info["n_committed"] = int(f["runs/committed"][...].sum())
             return info
-    except OSError as exc:
+    except (OSError, RuntimeError, KeyError) as exc:
         raise StoreError(f"{path}: not a readable HDF5 file: {_reason(exc)}") from None
 
 
@@ -292,7 +311,7 @@ def read_runs(path: Path, names: list[str] | None = None, rows: slice | None = N
             keys = names or [*FIELDS, "committed"]
             sel = rows if rows is not None else slice(None)
             return {k: f["runs"][k][sel] for k in keys}
-    except (OSError, KeyError) as exc:
+    except (OSError, RuntimeError, KeyError) as exc:
         raise StoreError(f"{path}: cannot read results: {_reason(exc)}") from None
 
 
@@ -318,7 +337,7 @@ def grow(path: Path, extra_runs: int) -> int:
         raise StoreError(f"{path}: cannot append: {str(exc).split(': ')[-1]}; "
                          "the file is unchanged") from None
     try:
-        with h5py.File(path, "r", locking=True) as src, h5py.File(tmp, "r+") as dst:
+        with h5py.File(path, "r", locking=True) as src, open_for_writing(tmp) as dst:
             step = 1 << 20
             for a in range(0, old, step):
                 b = min(old, a + step)
@@ -326,7 +345,7 @@ def grow(path: Path, extra_runs: int) -> int:
                     dst["runs"][name][a:b] = src["runs"][name][a:b]
             dst.attrs["created"] = src.attrs["created"]
         os.replace(tmp, path)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         _remove(tmp)
         raise StoreError(f"{path}: cannot append: {_reason(exc)}; the file is unchanged") from None
     except BaseException:
@@ -391,7 +410,7 @@ class SweepWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
-            self.file = h5py.File(self.path, "r+", locking=True)
+            self.file = open_for_writing(self.path)
         except FileNotFoundError:
             raise StoreError(f"{self.path}: no such sweep file") from None
         except OSError as exc:

@@ -1,0 +1,324 @@
+"""Faults lose nothing: kill -9, a full disk, a second writer, a dead Dask worker, Ctrl-C.
+
+Every test here uses real processes and real signals: ``crisis-sim run`` in a subprocess,
+``os.kill`` with SIGKILL or SIGINT, ``RLIMIT_FSIZE`` set in the child, a Dask worker process
+killed while its chunk runs. Results are compared bit for bit with an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from inproc import main, one_error_line
+
+from crisis_sim import experiment, scenario, store
+from crisis_sim.runner import InProcess, chunks
+
+SEED = 7
+RUNS = 120
+CHUNK = 20
+
+
+def command(out: Path, *extra: str, runs: int = RUNS, chunk: int = CHUNK) -> list[str]:
+    """The real ``crisis-sim run`` of the default scenario, as a subprocess argument list."""
+    return [sys.executable, "-m", "crisis_sim", "run", "--runs", str(runs), "--seed", str(SEED),
+            "--chunk-size", str(chunk), "--out", str(out), "--quiet", *extra]
+
+
+def runs_group(path: Path) -> dict[str, np.ndarray]:
+    """Every variable of group ``runs`` (dimension scales included), exactly as stored."""
+    with h5py.File(path, "r", locking=False) as f:
+        return {name: f["runs"][name][...] for name in f["runs"]}
+
+
+def assert_bit_identical(path: Path, reference: dict[str, np.ndarray],
+                         rows: np.ndarray | None = None) -> None:
+    """Group ``runs`` of ``path`` equals the reference byte for byte (on ``rows`` if given).
+
+    A file with fewer replications than the reference is compared with the reference's first
+    replications: a replication's result does not depend on how many were asked for.
+    """
+    got = runs_group(path)
+    assert sorted(got) == sorted(reference)
+    n = len(got["run"])
+    for name, ref in reference.items():
+        a, b = got[name], ref if name in ("state", "institution") else ref[:n]
+        if rows is not None and a.ndim and a.shape[0] == len(rows) and name not in ("run",):
+            a, b = a[rows], b[rows]
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        if a.dtype.kind == "O":  # names (dimension scales) are strings, compared as such
+            assert a.tolist() == b.tolist(), f"{path}: variable {name!r} differs"
+        else:
+            assert a.tobytes() == b.tobytes(), f"{path}: variable {name!r} differs"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that caps the size of any file the child writes (a full disk)."""
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, dict[str, np.ndarray], float]:
+    """An uninterrupted run by the real command: its file, its ``runs`` group, its wall time."""
+    out = tmp_path_factory.mktemp("reference") / "reference.h5"
+    t0 = time.monotonic()
+    proc = subprocess.run(command(out), capture_output=True, text=True, timeout=300)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1
+    return out, runs_group(out), elapsed
+
+
+def partial_file(path: Path, n_chunks: int) -> None:
+    """A result file of the reference run with only its first ``n_chunks`` chunks committed."""
+    plan = experiment.start(path, scenario.load("default"), SEED, RUNS, overwrite=False)
+    todo = chunks([(0, RUNS)], CHUNK)[:n_chunks]
+    with store.ResultWriter(path) as writer:
+        for start, arrays in InProcess().map(plan, SEED, todo):
+            writer.commit(start, arrays)
+
+
+def committed(path: Path) -> np.ndarray:
+    with h5py.File(path, "r", locking=False) as f:
+        return f["runs/committed"][...].astype(bool)
+
+
+# --------------------------------------------------------------------------- overwrite
+
+
+def test_existing_output_is_never_replaced_without_overwrite(capsys, tmp_path, reference):
+    ref_path, ref, _ = reference
+    out = tmp_path / "mine.h5"
+    out.write_bytes(ref_path.read_bytes())
+    before = sha(out)
+    for args in (("run", "--runs", "10", "--out", str(out), "-q"),
+                 ("run", "--runs", "10", "--seed", "9", "--out", str(out), "-q")):
+        line = one_error_line(main(capsys, *args))
+        assert "--overwrite" in line and str(out) in line
+    assert sha(out) == before
+    assert main(capsys, "run", "--runs", "10", "--out", str(out), "--overwrite", "-q").code == 0
+    with h5py.File(out, "r") as f:
+        assert f.attrs["n_runs"] == 10 and f.attrs["complete"] == 1
+
+
+# --------------------------------------------------------------------------- kill -9
+
+
+def test_kill_9_at_random_moments_never_loses_or_fakes_results(capsys, tmp_path, reference):
+    """Six real SIGKILLs at random moments of a run: readable, honest ``complete``, exact resume.
+
+    A moment is drawn as a number of chunks to let through plus a random extra delay, so the
+    kills land during start-up, file creation, computing and committing alike.
+    """
+    _, ref, _ = reference
+    rng = random.Random(20261125)
+    runs, chunk = RUNS, 10
+    outcomes = []
+    for i in range(6):
+        out = tmp_path / f"killed{i}.h5"
+        wait_for = 0 if i == 0 else rng.randrange(1, runs // chunk) * chunk
+        proc = subprocess.Popen(command(out, runs=runs, chunk=chunk), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while wait_for and proc.poll() is None and time.monotonic() < deadline:
+            if out.exists() and committed(out).sum() >= wait_for:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.5 if i == 0 else 0.1))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        if not out.exists():  # killed before the file was moved into place: nothing claims anything
+            outcomes.append("before the file existed")
+            assert main(capsys, "run", "--runs", str(runs), "--seed", str(SEED), "--chunk-size",
+                        str(CHUNK), "--out", str(out), "-q").code == 0
+            assert_bit_identical(out, ref)
+            continue
+        done = committed(out)
+        with h5py.File(out, "r", locking=False) as f:  # always readable, never falsely complete
+            assert f.attrs["complete"] in (0, 1)
+            assert not f.attrs["complete"] or done.all(), f"trial {i}: complete but rows missing"
+        outcomes.append(f"{done.sum()} of {runs} committed")
+        assert_bit_identical(out, ref, rows=done)  # what was committed is exactly right
+        result = main(capsys, "run", "--resume", "--out", str(out), "-q")
+        assert result.code == 0, result.err
+        assert_bit_identical(out, ref)
+    print("kill -9 trials:", outcomes)
+    mid = [o for o in outcomes if o.endswith("committed") and not o.startswith(f"{runs} ")]
+    assert len(mid) >= 3, f"too few kills landed mid-run: {outcomes}"
+    assert not list(tmp_path.glob("*.grow"))
+
+
+# --------------------------------------------------------------------------- disk full
+
+
+def test_disk_full_at_creation_is_one_line_and_leaves_nothing(tmp_path):
+    out = tmp_path / "big.h5"
+    proc = subprocess.run(command(out, runs=50_000), capture_output=True, text=True, timeout=120,
+                          preexec_fn=file_size_limit(256 * 1024))
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert str(out) in proc.stderr and "disk full" in proc.stderr
+    assert list(tmp_path.iterdir()) == [], "no half-made file may stay behind"
+
+
+def test_disk_full_while_appending_leaves_the_original_intact(tmp_path, reference):
+    ref_path, ref, _ = reference
+    out = tmp_path / "grow.h5"
+    out.write_bytes(ref_path.read_bytes())
+    before = sha(out)
+    limit = out.stat().st_size + 64 * 1024  # room for the original, not for a copy with 10x more
+    proc = subprocess.run(
+        [sys.executable, "-m", "crisis_sim", "run", "--append", str(10 * RUNS), "--out", str(out),
+         "-q"], capture_output=True, text=True, timeout=120, preexec_fn=file_size_limit(limit))
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "disk full" in proc.stderr and "unchanged" in proc.stderr
+    assert sha(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grow.h5"]
+
+
+def test_disk_full_while_writing_chunks_keeps_every_committed_chunk(capsys, tmp_path, reference):
+    _, ref, _ = reference
+    out = tmp_path / "partial.h5"
+    partial_file(out, 3)
+    kept = committed(out)
+    assert kept.sum() == 3 * CHUNK
+    proc = subprocess.run(
+        [sys.executable, "-m", "crisis_sim", "run", "--resume", "--out", str(out), "-q"],
+        capture_output=True, text=True, timeout=120,
+        preexec_fn=file_size_limit(out.stat().st_size // 2))
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "disk full" in proc.stderr and "committed before are intact" in proc.stderr
+    assert (committed(out) == kept).all(), "a failed write must not mark anything committed"
+    assert_bit_identical(out, ref, rows=kept)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 0
+    assert main(capsys, "run", "--resume", "--out", str(out), "-q").code == 0  # space again
+    assert_bit_identical(out, ref)
+
+
+# --------------------------------------------------------------------------- two writers
+
+
+def test_second_writer_is_refused_at_once_and_the_first_is_unharmed(capsys, tmp_path, reference):
+    _, ref, _ = reference
+    out = tmp_path / "shared.h5"
+    first = subprocess.Popen(command(out, chunk=10), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out.exists() and committed(out).any()):
+            assert first.poll() is None, "the first writer ended too early"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        attempts = {
+            "resume": ("run", "--resume", "--out", str(out), "-q"),
+            "overwrite": ("run", "--runs", "10", "--out", str(out), "--overwrite", "-q"),
+            "append": ("run", "--append", "10", "--out", str(out), "-q"),
+        }
+        for name, args in attempts.items():
+            t0 = time.monotonic()
+            line = one_error_line(main(capsys, *args))
+            assert time.monotonic() - t0 < 5, f"{name}: the second writer must be refused at once"
+            assert "in use by another process" in line, f"{name}: {line}"
+        assert first.poll() is None, "inconclusive: the first writer ended before the attempts"
+    finally:
+        _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert_bit_identical(out, ref)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.h5"]
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_is_exact(capsys, tmp_path, reference):
+    _, ref, _ = reference
+    out = tmp_path / "interrupted.h5"
+    proc = subprocess.Popen(command(out, chunk=10), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out.exists() and committed(out).any()):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 20, "Ctrl-C must stop the run promptly"
+    assert proc.returncode == 130, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert f"crisis-sim run --resume --out {out}" in lines[0]
+    done = committed(out)
+    assert 0 < done.sum() < RUNS
+    assert f"{done.sum()} of {RUNS} replications are safe" in lines[0]
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 0
+    assert_bit_identical(out, ref, rows=done)
+    resume = lines[0].split("finish with: ")[1].split()
+    assert main(capsys, *resume[1:], "-q").code == 0
+    assert_bit_identical(out, ref)
+
+
+# --------------------------------------------------------------------------- Dask worker lost
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """One LocalCluster for this module: two single-threaded worker processes on localhost."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=40)
+    yield cluster
+    cluster.close()
+
+
+def test_dask_worker_killed_mid_batch_still_gives_the_identical_result(dask_cluster, reference):
+    from crisis_sim.compiled import compile_scenario
+    from crisis_sim.runner import DaskBackend
+
+    _, ref, _ = reference
+    plan = compile_scenario(scenario.load("default"))
+    backend = DaskBackend(dask_cluster.scheduler_address, 2)
+    client = backend.client
+    pids = client.run(os.getpid)  # worker address -> process id
+    killed: list[str] = []
+    results: dict[int, dict[str, np.ndarray]] = {}
+    try:
+        for start, arrays in backend.map(plan, SEED, chunks([(0, RUNS)], CHUNK)):
+            results[start] = arrays
+            if not killed:
+                busy = [w for w, tasks in client.processing().items() if tasks and w in pids]
+                assert busy, "no worker was busy: nothing in flight to lose"
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(busy[0])
+    finally:
+        backend.client.close()
+    assert killed and sorted(results) == [a for a, _ in chunks([(0, RUNS)], CHUNK)]
+    for name in store.FIELDS:
+        got = np.concatenate([results[s][name] for s in sorted(results)])
+        want = ref[name]
+        assert got.astype(want.dtype).tobytes() == want.tobytes(), name
+    assert client.status == "closed"
