@@ -219,8 +219,11 @@ class Comparison:
 def share(hits: np.ndarray) -> Estimate:
     """Share of ``True`` with its Wilson interval."""
     n = len(hits)
-    lo, hi = wilson(int(hits.sum()), max(n, 1))
-    return Estimate(float(hits.mean()) if n else float("nan"), float(lo), float(hi))
+    if n == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"))
+    p = float(hits.mean())
+    lo, hi = wilson(int(hits.sum()), n)
+    return Estimate(p, min(float(lo), p), max(float(hi), p))  # no rounding past 0 or 1 shares
 
 
 def median_interval(x: np.ndarray) -> Estimate:
