@@ -82,3 +82,17 @@ def test_sweep_refuses_a_range_outside_bounds_with_exit_status_2(capsys, tmp_pat
         "crisis-sim: error: --param decision.misperception=0:5: decision.misperception = 5 is "
         "outside its bounds [0, 3] (log-sd)"]
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_setting_any_parameter_to_its_value_changes_nothing(sc):
+    for p in params.sweepable(sc):
+        assert params.apply(sc, {p.name: p.values[0]}) == sc, p.name
+
+
+@pytest.mark.parametrize("name", scenario.bundled_names())
+def test_every_bundled_scenario_lists_and_sets_its_parameters(name):
+    sc = scenario.load(name)
+    listed = params.sweepable(sc)
+    assert listed and all(p.lo <= v <= p.hi for p in listed for v in p.values)
+    new = params.apply(sc, {"willingness": 0.25})
+    assert {s.willingness for s in new.states} == {0.25}

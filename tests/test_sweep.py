@@ -113,3 +113,38 @@ def test_plans_compile_from_the_stored_base_scenario(grid_sweep):
     assert plans[3].scenario.theory.great_power_unity is True
     assert plans[2].scenario.decision.misperception == pytest.approx(0.8)
     assert compile_scenario(plans[0].scenario).codes == plans[0].codes
+
+
+def _stderr_in_a_terminal(*args: str) -> str:
+    """Run the CLI with stderr on a pseudo-terminal, as a person at a shell would see it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crisis_sim", *args], stdout=subprocess.DEVNULL,
+                            stderr=follower, env={**os.environ, "COLUMNS": "120"})
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            block = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not block:
+            break
+        seen += block
+    proc.wait(timeout=120)
+    os.close(leader)
+    assert proc.returncode == 0
+    return seen.decode(errors="replace")
+
+
+def test_progress_bar_in_a_terminal_and_not_with_quiet(tmp_path):
+    args = ["sweep", "--param", "decision.attack_threshold=0.3:0.7", "--points", "3",
+            "--runs", "200", "--chunk-size", "40"]
+    shown = _stderr_in_a_terminal(*args, "--out", str(tmp_path / "a.h5"))
+    assert "sweeping" in shown and "replications/s" in shown and "600/600" in shown
+    quiet = _stderr_in_a_terminal(*args, "--out", str(tmp_path / "b.h5"), "--quiet")
+    assert "sweeping" not in quiet and "replications/s" not in quiet
