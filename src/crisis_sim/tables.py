@@ -84,23 +84,32 @@ def _effects(title: str, first: Effect, rows: list[Effect], reference: str) -> A
 
 
 def experiment(e: Experiment) -> list[Any]:
-    """Two tables: each assumption failing alone, and each imposed alone."""
+    """Two tables: each assumption failing alone, and each imposed alone (with a note on overlap)."""
     head = (
         f"{e.scenario}, {e.n_runs:,} replications per setting, seed {e.seed}, common random numbers"
     )
-    return [
+    out: list[Any] = [
         _effects(
             f"When one assumption fails ({head}): change from all imposed, in points "
             "[95% paired interval]; 'works' = deterred, backed down or defeated",
             e.baseline,
             e.relaxed,
             "all imposed (shares)",
-        ),
+        )
+    ]
+    if all(x.change["works"].low <= 0.0 <= x.change["works"].high for x in e.relaxed):
+        out.append(
+            "No single failure changes whether the arrangement works: the assumptions overlap "
+            "(for example Organski's fourth and Morgenthau's first each guarantee a deterring "
+            "coalition). The next table shows what each one does on its own."
+        )
+    out.append(
         _effects(
             f"When one assumption holds alone ({head}): change from none imposed, in points "
             "[95% paired interval]",
             e.none,
             e.alone,
             "none imposed (shares)",
-        ),
-    ]
+        )
+    )
+    return out
