@@ -105,7 +105,8 @@ class Replication:
         own = self.cap[a] * p.projection[a]
         help_total = sum(
             self.cap[s] * p.projection[s] * p.belief_help[s] * p.belief_share[s]
-            for s in range(p.n_states) if s not in (a, g)
+            for s in range(p.n_states)
+            if s not in (a, g)
         )
         if p.coalition_ratio > 0:
             help_total = max(help_total, p.coalition_ratio * own)
@@ -220,8 +221,12 @@ class Replication:
             if not th.organski.equal_freedom_of_action:
                 willing = willing and self.rng.random() >= th.organski.constraint
             entered = self.entry[s]
-            if (willing and named[s] and s not in (p.aggressor, p.target)
-                    and not (entered is not None and entered < day)):
+            if (
+                willing
+                and named[s]
+                and s not in (p.aggressor, p.target)
+                and not (entered is not None and entered < day)
+            ):
                 chosen.append((s, float(inst.share[j])))
         committed = sum(self.cap[s] * p.projection[s] * share for s, share in chosen)
         own = self.cap[p.aggressor] * p.projection[p.aggressor]
@@ -270,8 +275,9 @@ class Replication:
                 self.cascade(t, day, s, side)
         for s, side in new:
             for victim in self.p.invades[s].tolist():
-                self.request_entry(day + 1, victim, D_SIDE if side == A_SIDE else A_SIDE,
-                                   Reason.ATTACKED, 1.0)
+                self.request_entry(
+                    day + 1, victim, D_SIDE if side == A_SIDE else A_SIDE, Reason.ATTACKED, 1.0
+                )
 
     def cascade(self, t: Any, day: int, s_new: int, side: int) -> None:
         """Step 10: a state entering calls its treaty partners."""
@@ -288,8 +294,10 @@ class Replication:
                         if o != q:
                             self.call_partner(t, day, o, enemy)
         if t.casus == 1 and s_new in parties:
-            if any(self.side[x] == enemy and self.entry[x] is not None and self.entry[x] <= day
-                   for x in t.against.tolist()):
+            if any(
+                self.side[x] == enemy and self.entry[x] is not None and self.entry[x] <= day
+                for x in t.against.tolist()
+            ):
                 for o in parties:
                     if o != s_new:
                         self.call_partner(t, day, o, side)
@@ -317,7 +325,7 @@ class Replication:
     def war(self) -> Any:
         """Fight each day after that day's events (Lanchester, resolve thresholds)."""
         p, c = self.p, self.sc.combat
-        half_var = 0.5 * c.effectiveness_sd ** 2
+        half_var = 0.5 * c.effectiveness_sd**2
         yield self.env.timeout(0.5)
         for t in range(0, p.horizon + 1):
             if self.backed_down or (self.end_day is not None and self.end_day <= t):
@@ -363,19 +371,31 @@ class Replication:
     def record(self) -> dict[str, Any]:
         """Classify the outcome and count belligerents."""
         if self.deterred:
-            return {"outcome": DETERRED, "end_day": -1, "n_belligerents": 0, "n_cascade_entries": 0,
-                    "losses_aggressor": 0.0, "losses_defenders": 0.0}
+            return {
+                "outcome": DETERRED,
+                "end_day": -1,
+                "n_belligerents": 0,
+                "n_cascade_entries": 0,
+                "losses_aggressor": 0.0,
+                "losses_defenders": 0.0,
+            }
         outcome = STALEMATE
         if self.ending == 1:
-            outcome = DEFENDERS_DEFEATED if self.helpers_in else (
-                FAIT_ACCOMPLI if self.help_promised else NO_RESPONSE)
+            outcome = (
+                DEFENDERS_DEFEATED
+                if self.helpers_in
+                else (FAIT_ACCOMPLI if self.help_promised else NO_RESPONSE)
+            )
         elif self.ending == 2:
             outcome = AGGRESSOR_DEFEATED
         elif self.backed_down:
             outcome = BACKED_DOWN
         end = self.p.horizon if self.end_day is None else self.end_day
-        entered = [s for s in range(self.p.n_states)
-                   if self.entry[s] is not None and self.entry[s] <= end and self.side[s] > 0]  # type: ignore[operator]
+        entered = [
+            s
+            for s in range(self.p.n_states)
+            if self.entry[s] is not None and self.entry[s] <= end and self.side[s] > 0
+        ]  # type: ignore[operator]
         return {
             "outcome": outcome,
             "end_day": end,

@@ -21,6 +21,10 @@ RUNNING = 0
 DEFENDERS_BROKE = 1
 AGGRESSOR_BROKE = 2
 
+# Cohorts at least this large are fought on all of Numba's threads (advance_war), smaller ones
+# on the calling thread (advance_war_serial): a parallel launch costs more than a small cohort.
+PARALLEL_MIN = 4096
+
 AGGRESSOR_SIDE = 1
 DEFENDER_SIDE = 2
 NOT_ENTERED = 1 << 30
@@ -35,6 +39,103 @@ def _mobilized(t: int, entry: int, ready: float, full_days: float, transit: floa
         return 1.0
     m = ready + (1.0 - ready) * (t - entry) / full_days
     return 1.0 if m > 1.0 else m
+
+
+@njit(cache=True, inline="always")
+def _fight(
+    k: int,
+    idx: np.ndarray,
+    half_var: float,
+    reps: np.ndarray,
+    day_to: int,
+    rep_id: np.ndarray,
+    side: np.ndarray,
+    entry: np.ndarray,
+    force: np.ndarray,
+    ready: np.ndarray,
+    full_days: np.ndarray,
+    transit: np.ndarray,
+    target: int,
+    sanction_day: np.ndarray,
+    loss_a: np.ndarray,
+    loss_d: np.ndarray,
+    end_day: np.ndarray,
+    ending: np.ndarray,
+    helpers_in: np.ndarray,
+    fought_to: np.ndarray,
+    deterred: np.ndarray,
+    backed_down: np.ndarray,
+    seed: int,
+    law: int,
+    attrition: float,
+    eff_sd: float,
+    defender_advantage: float,
+    sanctions_effect: float,
+    resolve_a: float,
+    resolve_d: float,
+) -> None:
+    """Fight replication ``reps[k]`` up to ``day_to`` (``idx[k]``: scratch for its belligerents)."""
+    n_states = side.shape[1]
+    r = reps[k]
+    day_from = fought_to[r]
+    if ending[r] != RUNNING or deterred[r] or backed_down[r] or day_from >= day_to:
+        return
+    fought_to[r] = day_to
+    # Belligerents of this replication (fixed between two event days).
+    nb = 0
+    for s in range(n_states):
+        if side[r, s] != 0 and entry[r, s] < day_to:
+            idx[k, nb] = s
+            nb += 1
+    key = rep_key(seed, rep_id[r])  # the draw-independent part of the random hash chain
+    sanctioned_from = sanction_day[r]
+    la = loss_a[r]
+    ld = loss_d[r]
+    for t in range(day_from, day_to):
+        a_mob = 0.0
+        d_mob = 0.0
+        helpers = 0.0
+        for j in range(nb):
+            s = idx[k, j]
+            f = force[r, s] * _mobilized(t, entry[r, s], ready[s], full_days[s], transit[s])
+            if side[r, s] == AGGRESSOR_SIDE:
+                a_mob += f
+            else:
+                d_mob += f
+                if s != target:
+                    helpers += f
+        if t >= sanctioned_from:
+            a_mob *= 1.0 - sanctions_effect
+        a_now = a_mob - la
+        d_now = d_mob - ld
+        if a_now < 0.0:
+            a_now = 0.0
+        if d_now < 0.0:
+            d_now = 0.0
+        za, zd = normal_pair_at(key, COMBAT, t)
+        eff_a = np.exp(eff_sd * za - half_var)
+        eff_d = defender_advantage * np.exp(eff_sd * zd - half_var)
+        hit_a = attrition * eff_d * d_now
+        hit_d = attrition * eff_a * a_now
+        if law == 1:
+            hit_a *= a_now / (a_mob + 1e-300)
+            hit_d *= d_now / (d_mob + 1e-300)
+        la += min(hit_a, a_now)
+        ld += min(hit_d, d_now)
+        frac_a = la / a_mob if a_mob > 0.0 else 1.0
+        frac_d = ld / d_mob if d_mob > 0.0 else 1.0
+        broke_a = frac_a >= resolve_a
+        broke_d = frac_d >= resolve_d
+        if broke_a or broke_d:
+            end_day[r] = t
+            helpers_in[r] = helpers > 0.0
+            if broke_d and (not broke_a or frac_d / resolve_d >= frac_a / resolve_a):
+                ending[r] = DEFENDERS_BROKE
+            else:
+                ending[r] = AGGRESSOR_BROKE
+            break
+    loss_a[r] = la
+    loss_d[r] = ld
 
 
 @njit(cache=True, parallel=True)
@@ -78,71 +179,110 @@ def advance_war(
     per day; linear law scales that by the side's own share of its strength. A side breaks when
     its cumulative losses pass its resolve share of its mobilized strength.
     """
-    n_states = side.shape[1]
     half_var = 0.5 * eff_sd * eff_sd
-    # One scratch row per active replication, allocated once per call (not per replication).
-    idx = np.empty((reps.shape[0], n_states), dtype=np.int64)
+    # One small scratch row per replication, allocated once per call (not per replication).
+    idx = np.empty((reps.shape[0], side.shape[1]), dtype=np.int16)
     for k in prange(reps.shape[0]):
-        r = reps[k]
-        day_from = fought_to[r]
-        if ending[r] != RUNNING or deterred[r] or backed_down[r] or day_from >= day_to:
-            continue
-        fought_to[r] = day_to
-        # Belligerents of this replication (fixed between two event days).
-        nb = 0
-        for s in range(n_states):
-            if side[r, s] != 0 and entry[r, s] < day_to:
-                idx[k, nb] = s
-                nb += 1
-        key = rep_key(seed, rep_id[r])  # the draw-independent part of the random hash chain
-        sanctioned_from = sanction_day[r]
-        la = loss_a[r]
-        ld = loss_d[r]
-        for t in range(day_from, day_to):
-            a_mob = 0.0
-            d_mob = 0.0
-            helpers = 0.0
-            for j in range(nb):
-                s = idx[k, j]
-                f = force[r, s] * _mobilized(t, entry[r, s], ready[s], full_days[s], transit[s])
-                if side[r, s] == AGGRESSOR_SIDE:
-                    a_mob += f
-                else:
-                    d_mob += f
-                    if s != target:
-                        helpers += f
-            if t >= sanctioned_from:
-                a_mob *= 1.0 - sanctions_effect
-            a_now = a_mob - la
-            d_now = d_mob - ld
-            if a_now < 0.0:
-                a_now = 0.0
-            if d_now < 0.0:
-                d_now = 0.0
-            za, zd = normal_pair_at(key, COMBAT, t)
-            eff_a = np.exp(eff_sd * za - half_var)
-            eff_d = defender_advantage * np.exp(eff_sd * zd - half_var)
-            hit_a = attrition * eff_d * d_now
-            hit_d = attrition * eff_a * a_now
-            if law == 1:
-                hit_a *= a_now / (a_mob + 1e-300)
-                hit_d *= d_now / (d_mob + 1e-300)
-            la += min(hit_a, a_now)
-            ld += min(hit_d, d_now)
-            frac_a = la / a_mob if a_mob > 0.0 else 1.0
-            frac_d = ld / d_mob if d_mob > 0.0 else 1.0
-            broke_a = frac_a >= resolve_a
-            broke_d = frac_d >= resolve_d
-            if broke_a or broke_d:
-                end_day[r] = t
-                helpers_in[r] = helpers > 0.0
-                if broke_d and (not broke_a or frac_d / resolve_d >= frac_a / resolve_a):
-                    ending[r] = DEFENDERS_BROKE
-                else:
-                    ending[r] = AGGRESSOR_BROKE
-                break
-        loss_a[r] = la
-        loss_d[r] = ld
+        _fight(
+            k,
+            idx,
+            half_var,
+            reps,
+            day_to,
+            rep_id,
+            side,
+            entry,
+            force,
+            ready,
+            full_days,
+            transit,
+            target,
+            sanction_day,
+            loss_a,
+            loss_d,
+            end_day,
+            ending,
+            helpers_in,
+            fought_to,
+            deterred,
+            backed_down,
+            seed,
+            law,
+            attrition,
+            eff_sd,
+            defender_advantage,
+            sanctions_effect,
+            resolve_a,
+            resolve_d,
+        )
+
+
+@njit(cache=True)
+def advance_war_serial(
+    reps: np.ndarray,
+    day_to: int,
+    rep_id: np.ndarray,
+    side: np.ndarray,
+    entry: np.ndarray,
+    force: np.ndarray,
+    ready: np.ndarray,
+    full_days: np.ndarray,
+    transit: np.ndarray,
+    target: int,
+    sanction_day: np.ndarray,
+    loss_a: np.ndarray,
+    loss_d: np.ndarray,
+    end_day: np.ndarray,
+    ending: np.ndarray,
+    helpers_in: np.ndarray,
+    fought_to: np.ndarray,
+    deterred: np.ndarray,
+    backed_down: np.ndarray,
+    seed: int,
+    law: int,
+    attrition: float,
+    eff_sd: float,
+    defender_advantage: float,
+    sanctions_effect: float,
+    resolve_a: float,
+    resolve_d: float,
+) -> None:
+    """:func:`advance_war` on the calling thread (for small cohorts: same bits, no launch cost)."""
+    half_var = 0.5 * eff_sd * eff_sd
+    idx = np.empty((reps.shape[0], side.shape[1]), dtype=np.int16)
+    for k in range(reps.shape[0]):
+        _fight(
+            k,
+            idx,
+            half_var,
+            reps,
+            day_to,
+            rep_id,
+            side,
+            entry,
+            force,
+            ready,
+            full_days,
+            transit,
+            target,
+            sanction_day,
+            loss_a,
+            loss_d,
+            end_day,
+            ending,
+            helpers_in,
+            fought_to,
+            deterred,
+            backed_down,
+            seed,
+            law,
+            attrition,
+            eff_sd,
+            defender_advantage,
+            sanctions_effect,
+            resolve_a,
+            resolve_d,
+        )
 
 
 @njit(cache=True)

@@ -89,25 +89,63 @@ def normal_at(key: np.uint64, stream: int, draw: int) -> float:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
+# Batches of at least this many numbers are drawn on all of Numba's threads; smaller ones on
+# the calling thread (a parallel launch costs more than it saves, and much more when the cores
+# are busy). Each number depends on its key only, so both give the same bits.
+PARALLEL_MIN = 1 << 17
+
+
+@njit(cache=True, inline="always")
+def _fill_uniforms(
+    out: np.ndarray, i: int, seed: int, rep: int, stream: int, draws: np.ndarray
+) -> None:
+    key = rep_key(seed, rep)
+    for j in range(draws.shape[0]):
+        out[i, j] = uniform_at(key, stream, draws[j])
+
+
+@njit(cache=True, inline="always")
+def _fill_normals(
+    out: np.ndarray, i: int, seed: int, rep: int, stream: int, draws: np.ndarray
+) -> None:
+    key = rep_key(seed, rep)
+    for j in range(draws.shape[0]):
+        out[i, j] = normal_at(key, stream, draws[j])
+
+
 @njit(cache=True, parallel=True)
 def uniforms(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
-    """Uniforms for each replication (rows) and draw index (columns)."""
+    """Uniforms for each replication (rows) and draw index (columns), on all threads."""
     out = np.empty((reps.shape[0], draws.shape[0]))
     for i in prange(reps.shape[0]):
-        key = rep_key(seed, reps[i])
-        for j in range(draws.shape[0]):
-            out[i, j] = uniform_at(key, stream, draws[j])
+        _fill_uniforms(out, i, seed, reps[i], stream, draws)
+    return out
+
+
+@njit(cache=True)
+def uniforms_serial(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
+    """:func:`uniforms` on the calling thread."""
+    out = np.empty((reps.shape[0], draws.shape[0]))
+    for i in range(reps.shape[0]):
+        _fill_uniforms(out, i, seed, reps[i], stream, draws)
     return out
 
 
 @njit(cache=True, parallel=True)
 def normals(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
-    """Standard normals for each replication (rows) and draw index (columns)."""
+    """Standard normals for each replication (rows) and draw index (columns), on all threads."""
     out = np.empty((reps.shape[0], draws.shape[0]))
     for i in prange(reps.shape[0]):
-        key = rep_key(seed, reps[i])
-        for j in range(draws.shape[0]):
-            out[i, j] = normal_at(key, stream, draws[j])
+        _fill_normals(out, i, seed, reps[i], stream, draws)
+    return out
+
+
+@njit(cache=True)
+def normals_serial(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
+    """:func:`normals` on the calling thread."""
+    out = np.empty((reps.shape[0], draws.shape[0]))
+    for i in range(reps.shape[0]):
+        _fill_normals(out, i, seed, reps[i], stream, draws)
     return out
 
 
@@ -115,7 +153,9 @@ def uniform_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | 
     """Uniforms shaped (len(reps), len(draws)), or (len(reps),) for a single draw index."""
     single = np.ndim(draws) == 0
     d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
-    out = uniforms(seed, np.ascontiguousarray(reps, dtype=np.int64), stream, d)
+    r = np.ascontiguousarray(reps, dtype=np.int64)
+    fill = uniforms if len(r) * len(d) >= PARALLEL_MIN else uniforms_serial
+    out = fill(seed, r, stream, d)
     return out[:, 0] if single else out
 
 
@@ -123,7 +163,9 @@ def normal_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | i
     """Standard normals shaped like :func:`uniform_draws`."""
     single = np.ndim(draws) == 0
     d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
-    out = normals(seed, np.ascontiguousarray(reps, dtype=np.int64), stream, d)
+    r = np.ascontiguousarray(reps, dtype=np.int64)
+    fill = normals if len(r) * len(d) >= PARALLEL_MIN else normals_serial
+    out = fill(seed, r, stream, d)
     return out[:, 0] if single else out
 
 

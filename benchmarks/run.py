@@ -1,0 +1,362 @@
+"""Run every benchmark of crisis_sim, print one table, save the figures as JSON.
+
+Usage (from the repository root, package installed)::
+
+    python benchmarks/run.py            # the full set (10^7 replications: a few minutes)
+    python benchmarks/run.py --quick    # skips 10^7 and the largest naive runs
+
+What is measured, and how, is in ``benchmarks/README.md``. Every figure is a wall-clock time
+measured here, on this machine, in this run; nothing is extrapolated except where the table says
+so (the naive baseline's rate at 10^5 and 10^6 replications is its rate measured on fewer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+CLI = [sys.executable, "-m", "crisis_sim"]
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def machine() -> dict[str, Any]:
+    """CPU, memory, load and library versions of this machine."""
+    import numba
+    import numpy
+    import psutil
+    import simpy
+
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "simpy": simpy.__version__,
+        "logical_cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average_start": os.getloadavg(),
+    }
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for key in ("Model name", "CPU(s)", "Thread(s) per core", "Core(s) per socket", "L3 cache"):
+            m = re.search(rf"^{re.escape(key)}:\s*(.+)$", lscpu, re.M)
+            if m:
+                info[key.lower().replace("(s)", "s").replace(" ", "_")] = m.group(1).strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    try:
+        import h5py
+
+        info["h5py"] = h5py.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def timed_cli(
+    args: list[str], env: dict[str, str] | None = None, watch_memory: bool = False
+) -> dict[str, float]:
+    """Run ``crisis-sim ARGS`` in a subprocess: wall seconds, and peak RSS of its process tree."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [*CLI, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    peak = 0
+    if watch_memory:
+        ps = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                tree = [ps, *ps.children(recursive=True)]
+                rss = 0
+                for p in tree:
+                    try:
+                        rss += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                peak = max(peak, rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"crisis-sim {' '.join(args)} failed:\n{err}")
+    m = re.search(r"computed in ([\d.]+) s", out.replace("\n", " "))
+    return {
+        "wall_s": wall,
+        "computed_s": float(m.group(1)) if m else float("nan"),
+        "peak_rss_mb": peak / 2**20,
+    }
+
+
+def run_args(n: int, workers: int, out: Path, chunk: int | None = None) -> list[str]:
+    """Arguments of ``crisis-sim run`` for the default scenario."""
+    args = [
+        "run",
+        "--runs",
+        str(n),
+        "--workers",
+        str(workers),
+        "--out",
+        str(out),
+        "--overwrite",
+        "--quiet",
+    ]
+    return args + (["--chunk-size", str(chunk)] if chunk else [])
+
+
+# ---------------------------------------------------------------------- benchmarks
+
+
+def throughput(tmp: Path, sizes: list[int], naive_cap: int) -> list[dict[str, Any]]:
+    """Replications per second, crisis_sim (CLI, end to end) against the naive baseline."""
+    import naive
+
+    from crisis_sim import scenario
+    from crisis_sim.compiled import compile_scenario
+
+    plan = compile_scenario(scenario.load("default"))
+    timed_cli(run_args(1000, 2, tmp / "warm.h5"))  # warm the cache and the page cache
+    naive_rate: dict[tuple[int, int], tuple[float, int]] = {}
+    rows = []
+    for n in sizes:
+        for w in (1, 2):
+            res = timed_cli(run_args(n, w, tmp / "tp.h5"))
+            m = min(n, naive_cap)
+            if (m, w) not in naive_rate:
+                t0 = time.perf_counter()
+                naive.run(plan, 1, m, w)
+                naive_rate[(m, w)] = (m / (time.perf_counter() - t0), m)
+            nr, measured_on = naive_rate[(m, w)]
+            rate = n / res["wall_s"]
+            rows.append(
+                {
+                    "replications": n,
+                    "workers": w,
+                    "crisis_sim_wall_s": res["wall_s"],
+                    "crisis_sim_per_s": rate,
+                    "crisis_sim_compute_per_s": n / res["computed_s"],
+                    "naive_per_s": nr,
+                    "naive_measured_on": measured_on,
+                    "ratio": rate / nr,
+                }
+            )
+            print(
+                f"  {n:>9,} x{w}: crisis_sim {rate:>10,.0f}/s ({res['wall_s']:.2f} s)  "
+                f"naive {nr:>7,.0f}/s (on {measured_on:,})  ratio {rate / nr:,.0f}x",
+                flush=True,
+            )
+    return rows
+
+
+def kernel_vs_bare() -> dict[str, float]:
+    """ns per replication-day, one thread: kernel in a real chunk against the bare loop."""
+    code = (
+        "import json, kernel_bench; from crisis_sim import scenario; "
+        "from crisis_sim.compiled import compile_scenario; "
+        "print(json.dumps(kernel_bench.measure(compile_scenario(scenario.load('default')))))"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(HERE)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def first_result(tmp: Path) -> dict[str, float]:
+    """Time to the first result file: a fresh Numba cache (compiles) and a warm one."""
+    cold_dir = tmp / "numba-cold"
+    cold_dir.mkdir()
+    cold = timed_cli(run_args(1000, 1, tmp / "cold.h5"), env={"NUMBA_CACHE_DIR": str(cold_dir)})
+    warm = min(timed_cli(run_args(1000, 1, tmp / "warm.h5"))["wall_s"] for _ in range(3))
+    return {"cold_s": cold["wall_s"], "warm_s": warm}
+
+
+def hdf5_rate(tmp: Path, n: int = 1_000_000, chunk: int = 100_000) -> dict[str, float]:
+    """Create a result file for ``n`` replications and commit synthetic chunks: rows/s, MB/s."""
+    from crisis_sim import scenario, store
+    from crisis_sim.compiled import compile_scenario
+    from crisis_sim.crisis import simulate_chunk
+
+    plan = compile_scenario(scenario.load("default"))
+    arrays = simulate_chunk(plan, 1, 0, chunk)
+    path = tmp / "write.h5"
+    t0 = time.perf_counter()
+    store.create(
+        path,
+        scenario_json=plan.scenario.to_json(),
+        seed=1,
+        n_runs=n,
+        states=plan.codes,
+        institutions=[i.name for i in plan.institutions],
+        overwrite=True,
+    )
+    t1 = time.perf_counter()
+    with store.ResultWriter(path) as w:
+        for start in range(0, n, chunk):
+            w.commit(start, arrays)
+        w.finish()
+    t2 = time.perf_counter()
+    size_mb = path.stat().st_size / 2**20
+    return {
+        "replications": n,
+        "create_s": t1 - t0,
+        "commit_s": t2 - t1,
+        "commit_rows_per_s": n / (t2 - t1),
+        "file_mb": size_mb,
+        "commit_mb_per_s": size_mb / (t2 - t1),
+        "total_rows_per_s": n / (t2 - t0),
+    }
+
+
+def memory(tmp: Path, sizes: list[int], workers: int = 2) -> list[dict[str, float]]:
+    """Peak RSS of the whole process tree of ``crisis-sim run`` (psutil, sampled every 20 ms)."""
+    rows = []
+    for n in sizes:
+        res = timed_cli(run_args(n, workers, tmp / "mem.h5"), watch_memory=True)
+        rows.append(
+            {
+                "replications": n,
+                "workers": workers,
+                "peak_rss_mb": res["peak_rss_mb"],
+                "wall_s": res["wall_s"],
+            }
+        )
+        print(
+            f"  {n:>11,} x{workers}: peak {res['peak_rss_mb']:,.0f} MB, {res['wall_s']:.1f} s",
+            flush=True,
+        )
+        (tmp / "mem.h5").unlink(missing_ok=True)
+    return rows
+
+
+def help_time() -> dict[str, Any]:
+    """``crisis-sim --help``: best of five, and whether heavy libraries stay unimported."""
+    best = min(timed_cli(["--help"])["wall_s"] for _ in range(5))
+    trace = subprocess.run(
+        [*CLI[:1], "-X", "importtime", *CLI[1:], "--help"], capture_output=True, text=True
+    ).stderr
+    heavy = {
+        lib: bool(re.search(rf"\|\s+{lib}$", trace, re.M)) for lib in ("numba", "h5py", "dask")
+    }
+    return {"help_s": best, "imported": heavy}
+
+
+# ---------------------------------------------------------------------- report
+
+
+def table(res: dict[str, Any]) -> str:
+    """The results as a Markdown table."""
+    lines = ["| measure | value |", "|---|---|"]
+    for r in res["throughput"]:
+        naive_note = (
+            ""
+            if r["naive_measured_on"] == r["replications"]
+            else f" (naive rate measured on {r['naive_measured_on']:,})"
+        )
+        lines.append(
+            f"| {r['replications']:,} replications, {r['workers']} worker(s) | crisis_sim "
+            f"{r['crisis_sim_per_s']:,.0f}/s ({r['crisis_sim_wall_s']:.2f} s wall, CLI); "
+            f"naive {r['naive_per_s']:,.0f}/s; **{r['ratio']:,.0f}x**{naive_note} |"
+        )
+    k = res["kernel"]
+    lines.append(
+        f"| kernel, ns per replication-day (1 thread) | {k['kernel_ns_per_rep_day']:.0f} ns "
+        f"(bare loop {k['bare_ns_per_rep_day']:.0f} ns, ratio {k['ratio']:.2f}; "
+        f"same losses: {bool(k['same_losses'])}) |"
+    )
+    f = res["first_result"]
+    lines.append(
+        f"| time to first result, `run --runs 1000` | cold cache {f['cold_s']:.1f} s, "
+        f"warm {f['warm_s']:.2f} s |"
+    )
+    h = res["hdf5"]
+    lines.append(
+        f"| HDF5 write, {h['replications']:,} replications ({h['file_mb']:,.0f} MB) | "
+        f"create {h['create_s']:.2f} s, commit {h['commit_rows_per_s']:,.0f} rows/s "
+        f"({h['commit_mb_per_s']:,.0f} MB/s) |"
+    )
+    if res["memory"]:
+        base = res["memory"][0]["peak_rss_mb"]
+        parts = ", ".join(
+            f"{m['replications']:.0e}: {m['peak_rss_mb']:,.0f} MB" for m in res["memory"]
+        )
+        growth = res["memory"][-1]["peak_rss_mb"] / base - 1
+        lines.append(f"| peak memory, process tree, 2 workers | {parts} (growth {growth:+.0%}) |")
+    hp = res["help"]
+    lazy = "not imported" if not any(hp["imported"].values()) else f"imported: {hp['imported']}"
+    lines.append(f"| `crisis-sim --help` | {hp['help_s']:.2f} s (numba/h5py/dask {lazy}) |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run the benchmarks, print the table, write ``benchmarks/results/<date>.json``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip 10^7 and the largest naive runs")
+    ap.add_argument(
+        "--naive-cap",
+        type=int,
+        default=None,
+        help="largest naive run (default 20,000; 5,000 with --quick)",
+    )
+    ap.add_argument("--out", type=Path, default=HERE / "results")
+    opts = ap.parse_args()
+    naive_cap = opts.naive_cap or (5_000 if opts.quick else 20_000)
+    mem_sizes = [100_000, 1_000_000] if opts.quick else [100_000, 1_000_000, 10_000_000]
+    res: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "quick": opts.quick,
+    }
+    print(
+        f"machine: {res['machine'].get('model_name', '?')}, {res['machine']['logical_cpus']} CPUs, "
+        f"load {res['machine']['load_average_start']}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="crisis-bench-") as d:
+        tmp = Path(d)
+        print("--help ...", flush=True)
+        res["help"] = help_time()
+        print("time to first result ...", flush=True)
+        res["first_result"] = first_result(tmp)
+        print("throughput ...", flush=True)
+        res["throughput"] = throughput(tmp, [10_000, 100_000, 1_000_000], naive_cap)
+        print("kernel against the bare loop ...", flush=True)
+        res["kernel"] = kernel_vs_bare()
+        print("HDF5 write ...", flush=True)
+        res["hdf5"] = hdf5_rate(tmp)
+        print("peak memory ...", flush=True)
+        res["memory"] = memory(tmp, mem_sizes)
+    res["machine"]["load_average_end"] = os.getloadavg()
+    text = table(res)
+    print()
+    print(text)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    path = opts.out / f"{res['date'].replace(':', '').replace('+0000', 'Z')}.json"
+    path.write_text(json.dumps({**res, "table": text}, indent=2, default=float))
+    print(f"\nresults: {path}")
+
+
+if __name__ == "__main__":
+    main()
