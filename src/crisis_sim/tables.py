@@ -84,7 +84,7 @@ def _effects(title: str, first: Effect, rows: list[Effect], reference: str) -> A
 
 
 def experiment(e: Experiment) -> list[Any]:
-    """Two tables: each assumption failing alone, and each imposed alone (with a note on overlap)."""
+    """Two tables: each assumption failing alone, and each imposed alone (note on overlap)."""
     head = (
         f"{e.scenario}, {e.n_runs:,} replications per setting, seed {e.seed}, common random numbers"
     )
