@@ -125,7 +125,8 @@ def _commit_propensity(sc: Scenario, members: np.ndarray, cap: np.ndarray) -> tu
         p = np.maximum(will, 0.9)
     else:
         p = will * (1.0 - np.clip(aff_a, 0.0, 1.0))
-    third = np.array([sc.states[m].code not in (sc.aggressor, sc.target) for m in members], dtype=bool)
+    parties = (sc.aggressor, sc.target)
+    third = np.array([sc.states[m].code not in parties for m in members], dtype=bool)
     if th.organski.equal_commitment and third.any():
         p = np.full(len(members), p[third].max())
     biggest = cap[members].max() if len(members) else 1.0
