@@ -67,10 +67,13 @@ def execute(path: Path, plan: Plan, seed: int, runner: Backend, *, chunk_size: i
                 if advance:
                     advance(len(arrays["outcome"]))
         except KeyboardInterrupt:
+            import shlex
+
+            safe = n_runs - sum(b - a for a, b in writer.missing())  # as the file says, exactly
             writer.close()
             raise Interrupted(
-                f"interrupted: {n_runs - total + done} of {n_runs} replications are safe in {path}; "
-                f"finish with: crisis-sim run --resume --out {path}"
+                f"interrupted: {safe} of {n_runs} replications are safe in {path}; "
+                f"finish with: crisis-sim run --resume --out {shlex.quote(str(path))}"
             ) from None
         complete = writer.finish()
     return RunReport(path, n_runs, done, time.perf_counter() - t0, complete)

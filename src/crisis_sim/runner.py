@@ -178,10 +178,16 @@ class DaskBackend:
         self.threads = 1  # Numba threads per task: a remote worker runs one task per core
         if scheduler == "local":
             self.threads = _threads_per_worker(workers)
-            self.cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=40,
-            )
+            import dask
+
+            # Localhost only, no dashboard; of the scheduler's HTTP endpoints (info, metrics,
+            # proxy, ...) only the health check, since dashboard_address=None still serves them.
+            only_health = {"distributed.scheduler.http.routes": ["distributed.http.health"]}
+            with dask.config.set(only_health):
+                self.cluster = LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address=None, silence_logs=40,
+                )
             self.client = Client(self.cluster)
         else:
             _check_reachable(scheduler)
