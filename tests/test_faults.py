@@ -167,6 +167,32 @@ def test_kill_9_at_random_moments_never_loses_or_fakes_results(capsys, tmp_path,
     assert not list(tmp_path.glob("*.grow"))
 
 
+def test_kill_9_of_a_pooled_run_takes_its_workers_along(capsys, tmp_path, reference):
+    """The local pool's worker processes end with a killed parent; the file resumes exactly."""
+    import psutil
+
+    _, ref, _ = reference
+    out = tmp_path / "pooled.h5"
+    proc = subprocess.Popen(command(out, "--workers", "2", chunk=10), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (out.exists() and committed(out).sum() >= 20):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert workers, "expected worker processes"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    for p in alive:  # clean up before failing
+        p.kill()
+    assert not alive, f"orphaned workers: {[p.pid for p in alive]}"
+    done = committed(out)
+    assert_bit_identical(out, ref, rows=done)
+    assert main(capsys, "run", "--resume", "--out", str(out), "-q").code == 0
+    assert_bit_identical(out, ref)
+
+
 # --------------------------------------------------------------------------- disk full
 
 

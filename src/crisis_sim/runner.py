@@ -61,6 +61,29 @@ def _init_worker(threads: int) -> None:
     numba.set_num_threads(min(threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", threads))))
 
 
+def _init_pool_worker(threads: int, parent: int) -> None:
+    """Set up a local pool worker: its share of cores, and to end when its parent does."""
+    _die_with_parent(parent)
+    _init_worker(threads)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies, even by ``kill -9``.
+
+    Without it, workers of a killed run would wait forever for chunks that never come.
+    """
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: the pool's own shutdown is all there is
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os._exit(1)
+
+
 def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:
     from crisis_sim.crisis import simulate_chunk
 
@@ -107,7 +130,7 @@ class LocalPool:
         self.workers = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=mp.get_context("spawn"),
-            initializer=_init_worker, initargs=(_threads_per_worker(workers),),
+            initializer=_init_pool_worker, initargs=(_threads_per_worker(workers), os.getpid()),
         )
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
