@@ -255,9 +255,14 @@ def aliases(sc: Scenario) -> list[Parameter]:
     return out
 
 
-def find(sc: Scenario, name: str, origin: str = "--param") -> Parameter:
-    """The parameter called ``name``: a full name, an index or ``*`` pattern, or an alias."""
-    concrete = sweepable(sc)
+def find(
+    sc: Scenario, name: str, origin: str = "--param", concrete: list[Parameter] | None = None
+) -> Parameter:
+    """The parameter called ``name``: a full name, an index or ``*`` pattern, or an alias.
+
+    ``concrete`` is :func:`sweepable` of ``sc`` when the caller has it already.
+    """
+    concrete = sweepable(sc) if concrete is None else concrete
     pattern = ALIASES.get(name, name)
     found = [p for p in concrete if _matches(pattern, p)]
     if not found:
@@ -275,12 +280,17 @@ def find(sc: Scenario, name: str, origin: str = "--param") -> Parameter:
 
 def apply(sc: Scenario, values: dict[str, float], origin: str = "--param") -> Scenario:
     """A copy of the scenario with parameters set, checked against bounds and the whole schema."""
+    concrete = sweepable(sc)
+    return apply_found(sc, [(find(sc, n, origin, concrete), v) for n, v in values.items()], origin)
+
+
+def apply_found(sc: Scenario, settings: list[tuple[Parameter, float]], origin: str) -> Scenario:
+    """Like :func:`apply`, with the parameters already found (a sweep finds them once)."""
     raw = sc.model_dump(mode="json")
     for state in raw["states"]:  # data-derived capabilities are resolved again from the data
         if state["capability"].get("cow"):
             state["capability"]["mean"] = None
-    for name, value in values.items():
-        p = find(sc, name, origin)
+    for p, value in settings:
         p.check(float(value), origin)
         typed: float | int | bool = (
             bool(round(value))

@@ -40,18 +40,18 @@ class SweepReport:
     complete: bool
 
 
-def point_scenario(
-    base: scenario_mod.Scenario, names: list[str], values: np.ndarray, point: int
-) -> scenario_mod.Scenario:
-    """The scenario at one point of a sweep (validated by the schema like a file)."""
-    return params.apply(
-        base, dict(zip(names, values.tolist(), strict=True)), origin=f"sweep point {point}"
-    )
-
-
 def plans_for(base: scenario_mod.Scenario, names: list[str], values: np.ndarray) -> list[Plan]:
-    """One compiled plan per point."""
-    return [compile_scenario(point_scenario(base, names, row, k)) for k, row in enumerate(values)]
+    """One compiled plan per point (parameters are looked up once, not at every point)."""
+    concrete = params.sweepable(base)
+    found = [params.find(base, n, "--param", concrete) for n in names]
+    return [
+        compile_scenario(
+            params.apply_found(
+                base, list(zip(found, row.tolist(), strict=True)), origin=f"sweep point {k}"
+            )
+        )
+        for k, row in enumerate(values)
+    ]
 
 
 def start(
