@@ -172,7 +172,7 @@ class Crisis:
 
     def identify_aggressor(self, inst: Any, day: int, reps: np.ndarray) -> None:
         """Step 4: each member names the aggressor, or not (Organski's first assumption)."""
-        reps = reps[self.alive(reps, day)]
+        reps = reps[self.seized(reps, day)]
         if not len(reps):
             return
         self.referral_day[reps, inst.index] = day
@@ -207,7 +207,7 @@ class Crisis:
 
     def vote(self, inst: Any, stage: int, day: int, reps: np.ndarray) -> None:
         """Step 6: members vote under the institution's rule."""
-        reps = reps[self.alive(reps, day)]
+        reps = reps[self.seized(reps, day)]
         if not len(reps):
             return
         p, sc = self.plan, self.plan.scenario
@@ -235,7 +235,7 @@ class Crisis:
         if len(passed):
             self.respond(inst, stage, day, passed, yes[result == PASSED])
             if stage + 1 < len(inst.stages):
-                self.deliberate(inst, stage + 1, day, passed[self.alive(passed, day + 1)])
+                self.deliberate(inst, stage + 1, day, passed[self.seized(passed, day + 1)])
 
     def threatened(self, inst: Any, reps: np.ndarray) -> np.ndarray:
         """Self-help acts only when the aggressor's gain would threaten predominance."""
@@ -258,6 +258,9 @@ class Crisis:
             self.left[quits, inst.index] = True
             self.aggressor_quit[quits] = True
             self.tell(11, quits, lambda i: f"{self._n(p.aggressor)} quits the {inst.name}")
+        # After a fait accompli the organization may still condemn; no one fights any more.
+        open_ = self.alive(reps, day)
+        reps, yes = reps[open_], yes[open_]
         if level == SANCTIONS:
             self.sanction_day[reps] = np.minimum(self.sanction_day[reps], day)
         overwhelmed = np.zeros(len(reps), dtype=bool)
@@ -497,6 +500,15 @@ class Crisis:
     def alive(self, reps: np.ndarray, day: int) -> np.ndarray:
         """Replications whose crisis is still open on ``day`` (decisions see the day's start)."""
         return (~self.deterred[reps]) & (self.end_day[reps] >= day)
+
+    def seized(self, reps: np.ndarray, day: int) -> np.ndarray:
+        """Replications an institution still deliberates on: open crises, and conquered targets.
+
+        A fait accompli does not end the organization's business (the League condemned Japan
+        after Manchuria had fallen); a defeated aggressor or a back-down does.
+        """
+        fell = self.ending[reps] == kernel.DEFENDERS_BROKE
+        return self.alive(reps, day) | (fell & ~self.deterred[reps])
 
     def at_war(self, day: int) -> np.ndarray:
         """Replications still fighting on ``day``."""
