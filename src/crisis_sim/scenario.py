@@ -343,6 +343,8 @@ def load(source: str | Path | None = None) -> Scenario:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a TOML text file (not UTF-8: {exc.reason} at byte "
                          f"{exc.start})") from None
+    except ValueError as exc:  # e.g. an integer too long for Python to convert
+        raise InputError(f"{path}: TOML syntax error: {_short(str(exc), 200)}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read scenario: {exc.strerror or exc}") from None
     except RecursionError:
@@ -393,18 +395,30 @@ def _one_line(origin: str, exc: ValidationError, raw: dict[str, Any]) -> str:
     err = exc.errors(include_url=False)[0]
     loc = _format_loc(err.get("loc", ()))
     value = err.get("input")
-    if isinstance(value, dict):
+    if err.get("type") == "missing":
+        shown = ""  # the input is the table that lacks the key
+    elif isinstance(value, dict):
         shown = " (a table)" if loc else ""
     elif isinstance(value, float) and not math.isfinite(value):
         shown = f" = {value}"
     else:
-        shown = f" = {_short(repr(value))}"
+        shown = f" = {_short(_repr(value))}"
         if isinstance(value, list) and len(shown) > 40:
             shown = f" (a list of {len(value)})"
     msg = _short(str(err.get("msg", "invalid")).removeprefix("Value error, "), 300)
     key = f" {loc}{shown}:" if loc else ""
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return " ".join(f"{origin}:{key} {msg}{more}".splitlines())
+
+
+def _repr(value: Any) -> str:
+    """``repr`` that cannot fail (Python refuses to print integers of over 4,300 digits)."""
+    try:
+        return repr(value)
+    except ValueError:
+        if isinstance(value, int):
+            return f"<an integer of {int(value.bit_length() * math.log10(2)) + 1} digits>"
+        return f"<{type(value).__name__}>"
 
 
 def _short(text: str, limit: int = 60) -> str:
