@@ -135,15 +135,19 @@ class Replication:
             if applies(inst, p.aggressor, p.target):
                 self.env.process(self.institution(inst))
 
-    def alive(self) -> bool:
-        """The crisis is still open today (decisions see the start of the day)."""
-        return self.end_day is None or self.end_day >= self.env.now
+    def alive(self, day: float | None = None) -> bool:
+        """The crisis is still open on ``day`` (today by default; decisions see the day's start)."""
+        return self.end_day is None or self.end_day >= (self.env.now if day is None else day)
+
+    def seized(self, day: float | None = None) -> bool:
+        """An institution still deliberates: open crises, and conquered targets (fait accompli)."""
+        return self.alive(day) or self.ending == 1
 
     def institution(self, inst: Any) -> Any:
         """Steps 3-8 for one institution: referral, identification, then stage after stage."""
         p = self.p
         yield self.env.timeout(lognormal_days(self.rng, *inst.referral))
-        if not self.alive():
+        if not self.seized():
             return
         named = {}
         for j, s in enumerate(inst.covered.tolist()):
@@ -152,7 +156,7 @@ class Replication:
         can_vote = voters(inst, p.aggressor, p.target).tolist()
         for k, st in enumerate(inst.stages):
             yield self.env.timeout(lognormal_days(self.rng, st.median, st.spread))
-            if not self.alive():
+            if not self.seized():
                 return
             day = int(self.env.now)
             yes, voting = [], []
@@ -170,7 +174,7 @@ class Replication:
             if result != PASSED:
                 return
             self.respond(inst, k, day, named)
-            if not (self.end_day is None or self.end_day >= day + 1):
+            if not self.seized(day + 1):
                 return
 
     def decide(
@@ -202,6 +206,8 @@ class Replication:
             if self.rng.random() < inst.quit_if_condemned:
                 self.left.add(inst.index)
                 self.quit = True
+        if not self.alive():  # after a fait accompli: condemnation only, nobody fights
+            return
         if level == SANCTIONS:
             self.sanction_day = day if self.sanction_day is None else min(self.sanction_day, day)
         overwhelmed = False
