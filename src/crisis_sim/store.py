@@ -425,18 +425,30 @@ class SweepWriter:
 
     def commit(self, point: int, start: int, arrays: dict[str, np.ndarray]) -> None:
         """Write one chunk of one point, flush, then mark it committed and flush again."""
-        stop = start + len(arrays["outcome"])
+        self.commit_many([(point, start, arrays)])
+
+    def commit_many(self, chunks: list[tuple[int, int, dict[str, np.ndarray]]]) -> None:
+        """Write several chunks, flush once, then mark them all committed and flush again.
+
+        Sweeps with few replications per point make many small chunks; two flushes per chunk
+        would then cost more than the simulation.
+        """
+        if not chunks:
+            return
         try:
-            for name, spec in FIELDS.items():
-                chunk = np.asarray(arrays[name]).astype(spec.dtype, copy=False)
-                self.runs[name][point, start:stop] = chunk
+            for point, start, arrays in chunks:
+                stop = start + len(arrays["outcome"])
+                for name, spec in FIELDS.items():
+                    chunk = np.asarray(arrays[name]).astype(spec.dtype, copy=False)
+                    self.runs[name][point, start:stop] = chunk
             self.file.flush()
-            self.runs["committed"][point, start:stop] = 1
+            for point, start, arrays in chunks:
+                self.runs["committed"][point, start:start + len(arrays["outcome"])] = 1
             self.file.flush()
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot write point {point}, replications "
-                             f"{start}..{stop - 1}: {_reason(exc)}; chunks committed before are "
-                             "intact") from None
+            where = ", ".join(f"point {p} from replication {a}" for p, a, _ in chunks)
+            raise StoreError(f"{self.path}: cannot write {where}: {_reason(exc)}; chunks "
+                             "committed before are intact") from None
 
     def finish(self) -> bool:
         """Mark the file complete if every replication of every point is committed."""

@@ -26,6 +26,8 @@ from crisis_sim.errors import InputError, Interrupted
 from crisis_sim.runner import Backend, PointChunk, chunks
 
 Progress = Callable[[int], None]
+COMMIT_SECONDS = 1.0  # commit what has arrived at least this often ...
+COMMIT_CHUNKS = 256  # ... or once this many chunks wait (flushes cost more than small chunks)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,16 @@ def reopen(path: Path) -> tuple[list[Plan], int]:
     return plans_for(base, info["parameters"], values), int(info["seed"])
 
 
+def _commit(
+    writer: store.SweepWriter, pending: list[tuple[int, int, dict[str, np.ndarray]]]
+) -> int:
+    """Commit the waiting chunks in one go; returns how many replications that made safe."""
+    writer.commit_many(pending)
+    n = sum(len(a["outcome"]) for _, _, a in pending)
+    pending.clear()
+    return n
+
+
 def execute(
     path: Path,
     plans: list[Plan],
@@ -117,13 +129,19 @@ def execute(
         total = sum(b - a for _, (a, b) in todo)
         advance = progress(total, n_runs * n_points) if progress else None
         done = 0
+        pending: list[tuple[int, int, dict[str, np.ndarray]]] = []
+        last = time.perf_counter()
         try:
             for point, first, arrays in runner.map_points(plans, seed, todo):
-                writer.commit(point, first, arrays)
-                done += len(arrays["outcome"])
+                pending.append((point, first, arrays))
                 if advance:
                     advance(len(arrays["outcome"]))
+                if time.perf_counter() - last > COMMIT_SECONDS or len(pending) >= COMMIT_CHUNKS:
+                    done += _commit(writer, pending)
+                    last = time.perf_counter()
+            done += _commit(writer, pending)
         except KeyboardInterrupt:
+            done += _commit(writer, pending)  # whole chunks already computed: keep them
             writer.close()
             safe, whole = n_runs * n_points - total + done, n_runs * n_points
             raise Interrupted(
