@@ -278,16 +278,23 @@ def test_second_writer_is_refused_at_once_and_the_first_is_unharmed(capsys, tmp_
 # --------------------------------------------------------------------------- Ctrl-C
 
 
-def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_is_exact(capsys, tmp_path, reference):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_is_exact(capsys, tmp_path, reference,
+                                                                      workers):
+    """SIGINT to the run (1 worker) or, as a terminal does, to its whole process group (2)."""
     _, ref, _ = reference
     out = tmp_path / "interrupted.h5"
-    proc = subprocess.Popen(command(out, chunk=10), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command(out, "--workers", workers, chunk=10),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     deadline = time.monotonic() + 120
     while not (out.exists() and committed(out).any()):
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    if workers == "1":
+        proc.send_signal(signal.SIGINT)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
     t0 = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert time.monotonic() - t0 < 20, "Ctrl-C must stop the run promptly"

@@ -7,7 +7,8 @@ it holds no model and no file layout of its own.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +62,14 @@ def execute(path: Path, plan: Plan, seed: int, runner: Backend, *, chunk_size: i
         advance = progress(total, n_runs) if progress else None
         done = 0
         try:
-            for start_rep, arrays in runner.map(plan, seed, todo):
-                writer.commit(start_rep, arrays)
-                done += len(arrays["outcome"])
-                if advance:
-                    advance(len(arrays["outcome"]))
+            with _stop_on_ctrl_c() as stop_requested:
+                for start_rep, arrays in runner.map(plan, seed, todo):
+                    writer.commit(start_rep, arrays)
+                    done += len(arrays["outcome"])
+                    if advance:
+                        advance(len(arrays["outcome"]))
+                    if stop_requested():
+                        raise KeyboardInterrupt
         except KeyboardInterrupt:
             import shlex
 
@@ -77,3 +81,35 @@ def execute(path: Path, plan: Plan, seed: int, runner: Backend, *, chunk_size: i
             ) from None
         complete = writer.finish()
     return RunReport(path, n_runs, done, time.perf_counter() - t0, complete)
+
+
+@contextmanager
+def _stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
+    """Turn Ctrl-C into a request to stop once the chunk in hand is committed.
+
+    Python's own KeyboardInterrupt can strike anywhere, even inside a garbage-collector
+    callback, where it is printed and ignored and the run goes on. Here the first SIGINT only
+    sets a flag the commit loop checks; a second one stops at once.
+    """
+    import signal
+    import sys
+    import threading
+
+    requested: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(True)
+        if sys.stderr.isatty():
+            print("\ncrisis-sim: stopping after the current chunk (Ctrl-C again: at once)",
+                  file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(requested)
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -62,7 +62,14 @@ def _init_worker(threads: int) -> None:
 
 
 def _init_pool_worker(threads: int, parent: int) -> None:
-    """Set up a local pool worker: its share of cores, and to end when its parent does."""
+    """Set up a local pool worker: its share of cores, and to end when its parent does.
+
+    Ctrl-C at a terminal reaches every process of the group; the run's process decides when
+    to stop (after the chunk in hand), so workers ignore it and finish their chunk.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
     _init_worker(threads)
 
