@@ -61,3 +61,28 @@ def test_sensitivity_needs_a_sobol_design(capsys, tmp_path):
 def test_unknown_output_is_refused(capsys, sobol_sweep):
     res = main(capsys, "sensitivity", str(sobol_sweep), "--output", "victory")
     assert res.code == 2 and "--output victory: unknown output" in res.err
+
+
+def test_morris_effects_of_a_linear_function_are_its_slopes():
+    from SALib.sample import morris as morris_sample
+
+    problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 2.0], [0.0, 1.0]]}
+    x = morris_sample.sample(problem, 20, num_levels=4, seed=1)
+    got = sensitivity.morris(problem, x, 3.0 * x[:, 0] + 0.0 * x[:, 1], seed=1)
+    # SALib scales each step to the unit range: a slope of 3 over a range of 2 is an effect of 6
+    assert got[0].mu_star == pytest.approx(6.0) and got[0].sigma == pytest.approx(0.0, abs=1e-9)
+    assert got[1].mu_star == 0.0
+
+
+def test_end_to_end_morris_screening(capsys, tmp_path):
+    out = tmp_path / "morris.h5"
+    assert main(capsys, "sweep", "--param", "decision.attack_threshold=0.3:0.7",
+                "--param", "combat.sanctions_effect", "--design", "morris", "--points", "3",
+                "--runs", "40", "--out", str(out), "-q").code == 0
+    res = main(capsys, "sensitivity", str(out), "--plot", str(tmp_path / "m.png"))
+    assert res.code == 0, res.err
+    assert "Morris elementary effects: share deterred" in res.out
+    effects = {e.name: e for e in sensitivity.analyze(out, "deterred")[0]}
+    assert effects["combat.sanctions_effect"].mu_star == 0.0
+    assert effects["decision.attack_threshold"].mu_star > 0
+    assert (tmp_path / "m.png").stat().st_size > 10_000

@@ -292,35 +292,50 @@ def sweep(
 
 @app.command()
 def sensitivity(
-    result: Annotated[Path, typer.Argument(help="Sweep file written by 'sweep --design sobol'.")],
+    result: Annotated[Path, typer.Argument(
+        help="Sweep file written by 'sweep --design sobol' (or morris).")],
     output: Annotated[str, typer.Option(
         help="Outcome share (deterred, backed_down, ...) or mean (end_day, losses_aggressor, ...) "
         "to explain.")] = "deterred",
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Also draw the indices to this file (.png, .pdf, .svg).")] = None,
 ) -> None:
-    """Sobol indices: how much of an outcome's variation each swept parameter explains."""
+    """Sobol indices: how much of an outcome's variation each swept parameter explains.
+
+    A sweep made with --design morris gives Morris elementary effects instead.
+    """
     from rich.table import Table
 
     from crisis_sim import sensitivity as sens
     from crisis_sim.outputs import label
 
-    indices, outputs = sens.from_sweep(result, output)
-    t = Table(title=f"Sobol indices: {label(output)}",
-              caption=f"{len(outputs.y)} points × {int(outputs.n.max()):,} replications; "
-              "± half-width of the 95% confidence interval")
-    for col in ("parameter", "first order S1", "total ST"):
-        t.add_column(col, justify="left" if col == "parameter" else "right")
-    for ix in sorted(indices, key=lambda i: -i.st):
-        t.add_row(ix.name, f"{ix.s1:.3f} ± {ix.s1_conf:.3f}", f"{ix.st:.3f} ± {ix.st_conf:.3f}")
+    found, outputs = sens.analyze(result, output)
+    caption = (f"{len(outputs.y)} points × {int(outputs.n.max()):,} replications; "
+               "± half-width of the 95% confidence interval")
     con = _console()
+    widest = 0.0
+    if all(isinstance(i, sens.SobolIndex) for i in found):
+        indices = [i for i in found if isinstance(i, sens.SobolIndex)]
+        t = Table(title=f"Sobol indices: {label(output)}", caption=caption)
+        for col in ("parameter", "first order S1", "total ST"):
+            t.add_column(col, justify="left" if col == "parameter" else "right")
+        for ix in sorted(indices, key=lambda i: -i.st):
+            t.add_row(ix.name, f"{ix.s1:.3f} ± {ix.s1_conf:.3f}", f"{ix.st:.3f} ± {ix.st_conf:.3f}")
+        widest = max(max(i.s1_conf, i.st_conf) for i in indices)
+    else:
+        effects = [e for e in found if isinstance(e, sens.MorrisEffect)]
+        t = Table(title=f"Morris elementary effects: {label(output)}", caption=caption)
+        for col in ("parameter", "mu* (mean |effect|)", "sigma (spread)"):
+            t.add_column(col, justify="left" if col == "parameter" else "right")
+        for e in sorted(effects, key=lambda e: -e.mu_star):
+            t.add_row(e.name, f"{e.mu_star:.4f} ± {e.mu_star_conf:.4f}", f"{e.sigma:.4f}")
     con.print(t)
-    if max(max(i.s1_conf, i.st_conf) for i in indices) > 0.1:
+    if widest > 0.1:
         con.print("wide intervals: a sweep with a larger --points (base sample N) narrows them")
     if plot is not None:
         from crisis_sim import plots
 
-        con.print(f"wrote {plots.save(plots.sensitivity(indices, outputs), plot)}")
+        con.print(f"wrote {plots.save(plots.sensitivity(found, outputs), plot)}")
 
 
 @app.command()
@@ -359,8 +374,8 @@ def plot(
     else:
         from crisis_sim import sensitivity as sens
 
-        indices, outputs = sens.from_sweep(result, output)
-        fig = plots.sensitivity(indices, outputs)
+        found, outputs = sens.analyze(result, output)
+        fig = plots.sensitivity(found, outputs)
     _console().print(f"wrote {plots.save(fig, out)}")
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from crisis_sim.outputs import PointOutputs
-    from crisis_sim.sensitivity import SobolIndex
+    from crisis_sim.sensitivity import MorrisEffect, SobolIndex
 
 Kind = Literal["outcomes", "timeline", "sweep", "sensitivity"]
 KINDS: tuple[Kind, ...] = ("outcomes", "timeline", "sweep", "sensitivity")
@@ -330,9 +330,14 @@ def _means() -> dict[str, str]:
     return MEANS
 
 
-def sensitivity(indices: list[SobolIndex], outputs: PointOutputs) -> Figure:
-    """Sobol first-order and total indices per parameter, with 95% confidence bars."""
+def sensitivity(found: list[SobolIndex] | list[MorrisEffect], outputs: PointOutputs) -> Figure:
+    """Sobol first-order and total indices (or Morris effects) per parameter, 95% bars."""
     from crisis_sim.outputs import label
+    from crisis_sim.sensitivity import MorrisEffect, SobolIndex
+
+    if not all(isinstance(i, SobolIndex) for i in found):
+        return _morris([e for e in found if isinstance(e, MorrisEffect)], outputs)
+    indices = [i for i in found if isinstance(i, SobolIndex)]
 
     order = sorted(range(len(indices)), key=lambda j: indices[j].st)
     rows = [indices[j] for j in order]
@@ -373,4 +378,45 @@ def sensitivity(indices: list[SobolIndex], outputs: PointOutputs) -> Figure:
         ax.set_xlabel(
             f"{ax.get_xlabel()}\nwide intervals: a larger --points (base sample N) narrows them"
         )
+    return fig
+
+
+def _morris(effects: list[MorrisEffect], outputs: PointOutputs) -> Figure:
+    """Morris screening: mean absolute elementary effect mu* (bars) and its spread sigma."""
+    from crisis_sim.outputs import label
+
+    rows = sorted(effects, key=lambda e: e.mu_star)
+    fig = _figure(8, max(3.2, 1.6 + 0.45 * len(rows)))
+    ax = fig.add_subplot()
+    y = np.arange(len(rows))
+    ax.barh(
+        y,
+        [e.mu_star for e in rows],
+        0.6,
+        xerr=[e.mu_star_conf for e in rows],
+        color="#7570b3",
+        capsize=3,
+        label="mu*: mean |elementary effect|",
+    )
+    ax.plot(
+        [e.sigma for e in rows],
+        y,
+        "D",
+        color="#d95f02",
+        ms=6,
+        label="sigma: spread (interactions, non-linearity)",
+    )
+    ax.set_yticks(y, [e.name for e in rows])
+    ax.set_xlabel(
+        f"change of the {label(outputs.output)} per unit of the parameter's swept range\n"
+        "(bars: 95% confidence)"
+    )
+    sc_name = json.loads(str(outputs.info["scenario"]))["name"]
+    ax.set_title(
+        f"What moves the {label(outputs.output)}: Morris screening\nscenario '{sc_name}', "
+        f"{len(outputs.y)} points × {int(outputs.n.max()):,} replications",
+        fontsize=10.5,
+    )
+    ax.legend(fontsize=8.5, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
     return fig

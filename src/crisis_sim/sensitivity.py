@@ -2,7 +2,9 @@
 
 First-order index S1: the share of the output's variance due to the parameter alone; total
 index ST: including all its interactions. Computed from a sweep file made with
-``--design sobol``, whose points are in the order SALib's sampler generated them.
+``--design sobol``, whose points are in the order SALib's sampler generated them. A sweep made
+with ``--design morris`` gives Morris elementary effects instead (a cheaper screening: mu* is
+the mean absolute change of the output per step of the parameter, sigma its spread).
 """
 
 from __future__ import annotations
@@ -54,6 +56,19 @@ def sobol(
     ]
 
 
+def _check_usable(path: Path, output: str, outputs: PointOutputs) -> None:
+    if (outputs.n == 0).any():
+        raise InputError(
+            f"{path}: {int((outputs.n == 0).sum())} points have no replications yet; "
+            f"finish it with: crisis-sim sweep --resume --out {path}"
+        )
+    if not np.isfinite(outputs.y).all():
+        raise InputError(
+            f"{path}: --output {output} is undefined at some points (no replication "
+            "has it); choose another output"
+        )
+
+
 def problem_of(outputs: PointOutputs) -> dict[str, Any]:
     """The SALib problem of the sweep the outputs came from."""
     import json
@@ -73,15 +88,53 @@ def from_sweep(path: Path, output: str, *, seed: int = 1) -> tuple[list[SobolInd
     if design != "sobol":
         raise InputError(
             f"{path}: design is '{design}'; Sobol indices need a sweep made with --design sobol"
+            " (or --design morris for elementary effects)"
         )
-    if (outputs.n == 0).any():
-        raise InputError(
-            f"{path}: {int((outputs.n == 0).sum())} points have no replications yet; "
-            f"finish it with: crisis-sim sweep --resume --out {path}"
-        )
-    if not np.isfinite(outputs.y).all():
-        raise InputError(
-            f"{path}: --output {output} is undefined at some points (no replication "
-            "has it); choose another output"
-        )
+    _check_usable(path, output, outputs)
     return sobol(problem_of(outputs), outputs.y, seed=seed), outputs
+
+
+@dataclass(frozen=True)
+class MorrisEffect:
+    """Morris elementary effects of one parameter (mu* with its 95% confidence half-width)."""
+
+    name: str
+    mu_star: float
+    mu_star_conf: float
+    sigma: float
+
+
+def morris(
+    problem: dict[str, Any], x: np.ndarray, y: np.ndarray, *, seed: int = 1, resamples: int = 1000
+) -> list[MorrisEffect]:
+    """Elementary effects of outputs ``y`` at the Morris design ``x`` (raw sample)."""
+    from SALib.analyze import morris as salib_morris
+
+    from crisis_sim.design import MORRIS_LEVELS
+
+    res = salib_morris.analyze(
+        problem,
+        np.asarray(x, dtype=np.float64),
+        np.asarray(y, dtype=np.float64),
+        num_resamples=resamples,
+        conf_level=0.95,
+        num_levels=MORRIS_LEVELS,
+        seed=seed,
+    )
+    return [
+        MorrisEffect(
+            n, float(res["mu_star"][j]), float(res["mu_star_conf"][j]), float(res["sigma"][j])
+        )
+        for j, n in enumerate(problem["names"])
+    ]
+
+
+def analyze(
+    path: Path, output: str, *, seed: int = 1
+) -> tuple[list[SobolIndex] | list[MorrisEffect], PointOutputs]:
+    """Sobol indices of a sobol sweep, or elementary effects of a morris sweep."""
+    outputs = by_point(path, output)
+    if outputs.info.get("design") != "morris":
+        return from_sweep(path, output, seed=seed)
+    _check_usable(path, output, outputs)
+    return morris(problem_of(outputs), outputs.sample, outputs.y, seed=seed), outputs
