@@ -310,7 +310,7 @@ def sensitivity(
     from crisis_sim.outputs import label
 
     found, outputs = sens.analyze(result, output)
-    caption = (f"{len(outputs.y)} points × {int(outputs.n.max()):,} replications; "
+    caption = (f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications; "
                "± half-width of the 95% confidence interval")
     con = _console()
     widest = 0.0

@@ -369,7 +369,7 @@ def sensitivity(found: list[SobolIndex] | list[MorrisEffect], outputs: PointOutp
     sc_name = json.loads(str(outputs.info["scenario"]))["name"]
     ax.set_title(
         f"What drives the {label(outputs.output)}: Sobol indices\nscenario '{sc_name}', "
-        f"{len(outputs.y)} points × {int(outputs.n.max()):,} replications",
+        f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications",
         fontsize=10.5,
     )
     ax.legend(fontsize=8.5, loc="lower right")
@@ -414,7 +414,7 @@ def _morris(effects: list[MorrisEffect], outputs: PointOutputs) -> Figure:
     sc_name = json.loads(str(outputs.info["scenario"]))["name"]
     ax.set_title(
         f"What moves the {label(outputs.output)}: Morris screening\nscenario '{sc_name}', "
-        f"{len(outputs.y)} points × {int(outputs.n.max()):,} replications",
+        f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications",
         fontsize=10.5,
     )
     ax.legend(fontsize=8.5, loc="lower right")
