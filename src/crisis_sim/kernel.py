@@ -297,3 +297,26 @@ def contest_success(a: np.ndarray, b: np.ndarray, m: float) -> np.ndarray:
         else:
             out[i] = 1.0 / (1.0 + (b[i] / a[i]) ** m) if a[i] > 0.0 else 0.0
     return out
+
+
+def preload() -> None:
+    """Load the compiled kernels (from Numba's cache, or compile them) before the first chunk.
+
+    A worker process calls this as soon as it starts, so that loading overlaps with the parent's
+    own preparations (reading the scenario, creating the result file). Only the single-thread
+    variants run here: no thread pool is started.
+    """
+    from crisis_sim import rng
+
+    one = np.zeros(1, dtype=np.int64)
+    rng.uniforms_serial(0, one, 0, one)
+    rng.normals_serial(0, one, 0, one)
+    contest_success(np.ones(1), np.ones(1), 1.0)
+    s = np.zeros((1, 1), dtype=np.int8)
+    i = np.zeros((1, 1), dtype=np.int64)
+    f = np.zeros((1, 1))
+    z, b = np.zeros(1), np.zeros(1, dtype=np.bool_)
+    advance_war_serial(
+        one, 0, one, s, i, f, z, z, z, 0, one, z.copy(), z.copy(), np.zeros(1, dtype=np.int32),
+        np.zeros(1, dtype=np.int8), b.copy(), one.copy(), b, b, 0, 0, 0.1, 0.1, 1.0, 0.1, 0.5, 0.5,
+    )

@@ -91,6 +91,13 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _preload() -> None:
+    """Load the compiled kernels in a worker before its first chunk."""
+    from crisis_sim import kernel
+
+    kernel.preload()
+
+
 def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:
     from crisis_sim.crisis import simulate_chunk
 
@@ -139,6 +146,9 @@ class LocalPool:
             max_workers=workers, mp_context=mp.get_context("spawn"),
             initializer=_init_pool_worker, initargs=(_threads_per_worker(workers), os.getpid()),
         )
+        # Start the workers now and let them load the kernels while the caller prepares the run.
+        for _ in range(workers):
+            self.pool.submit(_preload)
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
         """Keep at most two chunks per worker in flight, so memory stays flat."""
