@@ -311,8 +311,13 @@ def test_thousands_of_broken_scenarios_give_one_line_input_errors(raw):
         sc = scenario.from_dict(raw, origin=origin)
     except InputError as exc:
         assert_one_line_naming(str(exc), origin)
-    else:  # a mutation that happens to be valid must give a usable, storable scenario
+    else:  # a mutation that happens to be valid must give a usable, storable, runnable scenario
         assert scenario.from_json(sc.to_json()).to_json() == sc.to_json()
+        from crisis_sim.compiled import compile_scenario
+        from crisis_sim.crisis import simulate_chunk
+
+        arrays = simulate_chunk(compile_scenario(sc), 1, 0, 2)
+        assert len(arrays["outcome"]) == 2
 
 
 @settings(max_examples=300, deadline=None, derandomize=True,
@@ -452,6 +457,22 @@ def test_foreign_files_through_the_real_command(tmp_path, good_file):
         proc = cli(command, str(path))
         assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
         assert proc.stderr.startswith(f"crisis-sim: error: {path}")
+
+
+@pytest.mark.parametrize("stored", [
+    "__import__('os').system('touch pwned')",
+    "\x80\x04\x95 pickled",
+    json.dumps({"name": "x"}),
+])
+def test_a_tampered_stored_scenario_is_refused_as_data(capsys, tmp_path, good_file, stored):
+    path = tmp_path / "tampered.h5"
+    path.write_bytes(good_file.read_bytes())
+    with h5py.File(path, "r+") as f:
+        f.attrs["scenario"] = stored
+    for args in (("trace", str(path), "--run", "1"), ("run", "--resume", "--out", str(path), "-q")):
+        line = one_error_line(main(capsys, *args))
+        assert f"{path}:scenario" in line, line
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
 
 
 def test_trace_of_a_replication_out_of_range_is_one_line(capsys, good_file):

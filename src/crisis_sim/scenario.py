@@ -2,6 +2,10 @@
 
 A scenario is a TOML file. Every number in it is a bounded, named parameter with a unit
 (see :func:`crisis_sim.params.sweepable`), so experiments can sweep it by its dotted name.
+
+Scenario files are data: read as TOML by ``tomllib`` (and stored in result files as JSON), then
+checked against the schema. Nothing in them is evaluated, imported or unpickled; a string of
+Python code is just a string. Every problem is an :class:`InputError` naming file, key and value.
 """
 
 from __future__ import annotations
