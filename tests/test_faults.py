@@ -278,20 +278,22 @@ def test_second_writer_is_refused_at_once_and_the_first_is_unharmed(capsys, tmp_
 # --------------------------------------------------------------------------- Ctrl-C
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("how", ["one process", "local pool", "dask"])
 def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_is_exact(capsys, tmp_path, reference,
-                                                                      workers):
-    """SIGINT to the run (1 worker) or, as a terminal does, to its whole process group (2)."""
+                                                                      how):
+    """SIGINT to the run alone, or as a terminal sends it, to the whole process group."""
     _, ref, _ = reference
     out = tmp_path / "interrupted.h5"
-    proc = subprocess.Popen(command(out, "--workers", workers, chunk=10),
+    extra = {"one process": (), "local pool": ("--workers", "2"),
+             "dask": ("--scheduler", "local", "--workers", "2")}[how]
+    proc = subprocess.Popen(command(out, *extra, chunk=10),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 120
     while not (out.exists() and committed(out).any()):
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    if workers == "1":
+    if how == "one process":
         proc.send_signal(signal.SIGINT)
     else:
         os.killpg(proc.pid, signal.SIGINT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -206,6 +207,26 @@ def _check_reachable(address: str) -> None:
                          f"({reason})") from None
 
 
+@contextmanager
+def _sigint_ignored_by_children() -> Iterator[None]:
+    """Processes started inside inherit an ignored SIGINT.
+
+    A terminal's Ctrl-C reaches the whole process group; the run's process decides when to
+    stop, so Dask's worker processes must not die printing tracebacks of their own.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class DaskBackend:
     """Chunks on a Dask cluster: a LocalCluster on localhost, or an existing scheduler."""
 
@@ -223,7 +244,7 @@ class DaskBackend:
             # Localhost only, no dashboard; of the scheduler's HTTP endpoints (info, metrics,
             # proxy, ...) only the health check, since dashboard_address=None still serves them.
             only_health = {"distributed.scheduler.http.routes": ["distributed.http.health"]}
-            with dask.config.set(only_health):
+            with dask.config.set(only_health), _sigint_ignored_by_children():
                 self.cluster = LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                     dashboard_address=None, silence_logs=40,
