@@ -69,8 +69,8 @@ def test_sweep_lines_are_the_point_values(files):
     out = by_point(files / "grid.h5", "aggressor_defeated")
     fig = plots.sweep(out)
     lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("theory.")]
-    assert [ln.get_label() for ln in lines] == ["theory.great_power_unity = 0",
-                                                "theory.great_power_unity = 1"]
+    assert [ln.get_label() for ln in lines] == ["theory.great_power_unity: off",
+                                                "theory.great_power_unity: on"]
     for level, ln in enumerate(lines):
         sel = out.values[:, 1] == level
         order = np.argsort(out.values[sel, 0])

@@ -235,6 +235,14 @@ def timeline(path: Path) -> Figure:
     return fig
 
 
+def _level_label(name: str, value: float, info: dict[str, object]) -> str:
+    """``name = value``; switches read ``on``/``off``."""
+    kinds = {r["name"]: r["kind"] for r in json.loads(str(info.get("ranges", "[]")))}
+    if kinds.get(name) == "bool":
+        return f"{name}: {'on' if value else 'off'}"
+    return f"{name} = {value:g}"
+
+
 def _param_label(name: str, info: dict[str, object]) -> str:
     ranges = {r["name"]: r for r in json.loads(str(info.get("ranges", "[]")))}
     r = ranges.get(name)
@@ -285,7 +293,7 @@ def sweep(outputs: PointOutputs, x: str | None = None, by: str | None = None) ->
                 color=colour,
                 ms=4,
                 lw=1.6,
-                label=f"{by} = {lev:g}",
+                label=_level_label(by, float(lev), outputs.info),
             )
         ax.legend(fontsize=8.5, title="95% bands", title_fontsize=8)
     elif rest:
