@@ -96,3 +96,14 @@ def test_every_bundled_scenario_lists_and_sets_its_parameters(name):
     assert listed and all(p.lo <= v <= p.hi for p in listed for v in p.values)
     new = params.apply(sc, {"willingness": 0.25})
     assert {s.willingness for s in new.states} == {0.25}
+
+
+def test_a_capability_from_the_data_is_swept_through_its_factor():
+    raw = {"name": "x", "aggressor": "AAA", "target": "BBB",
+           "states": [{"code": "AAA", "capability": {"cow": "JPN", "year": 1931}},
+                      {"code": "BBB", "capability": {"mean": 0.05}}]}
+    sc = scenario.from_dict(raw)
+    names = [p.name for p in params.sweepable(sc)]
+    assert "states.AAA.capability.mean" not in names and "states.BBB.capability.mean" in names
+    doubled = params.apply(sc, {"states.AAA.capability.factor": 2.0})
+    assert doubled.states[0].capability.mean == pytest.approx(2 * sc.states[0].capability.mean)
