@@ -501,7 +501,10 @@ def main() -> None:
     if hasattr(signal, "SIGXFSZ"):  # a file size limit becomes an error we report, not a crash
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer turns Ctrl-C into a returned 130
+            print("crisis-sim: interrupted", file=sys.stderr)
+            sys.exit(code)
     except InputError as exc:
         print(f"crisis-sim: error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -23,6 +23,7 @@ from crisis_sim import scenario as scenario_mod
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.design import Design
 from crisis_sim.errors import InputError, Interrupted
+from crisis_sim.experiment import _stop_on_ctrl_c as stop_on_ctrl_c
 from crisis_sim.runner import Backend, PointChunk, chunks
 
 Progress = Callable[[int], None]
@@ -132,14 +133,18 @@ def execute(
         pending: list[tuple[int, int, dict[str, np.ndarray]]] = []
         last = time.perf_counter()
         try:
-            for point, first, arrays in runner.map_points(plans, seed, todo):
-                pending.append((point, first, arrays))
-                if advance:
-                    advance(len(arrays["outcome"]))
-                if time.perf_counter() - last > COMMIT_SECONDS or len(pending) >= COMMIT_CHUNKS:
-                    done += _commit(writer, pending)
-                    last = time.perf_counter()
-            done += _commit(writer, pending)
+            with stop_on_ctrl_c() as stop_requested:
+                for point, first, arrays in runner.map_points(plans, seed, todo):
+                    pending.append((point, first, arrays))
+                    if advance:
+                        advance(len(arrays["outcome"]))
+                    if (time.perf_counter() - last > COMMIT_SECONDS
+                            or len(pending) >= COMMIT_CHUNKS or stop_requested()):
+                        done += _commit(writer, pending)
+                        last = time.perf_counter()
+                    if stop_requested():
+                        raise KeyboardInterrupt
+                done += _commit(writer, pending)
         except KeyboardInterrupt:
             done += _commit(writer, pending)  # whole chunks already computed: keep them
             writer.close()
