@@ -6,11 +6,17 @@ from pathlib import Path
 
 
 def cache_is_warm() -> bool:
-    """True when cached machine code for the combat kernel is on disk."""
+    """True when cached machine code for the current combat kernel is on disk.
+
+    Numba looks in ``NUMBA_CACHE_DIR`` when it is set, else in ``__pycache__`` beside the
+    source; an index older than ``kernel.py`` is stale (Numba recompiles after an upgrade).
+    """
     import os
 
     here = Path(__file__).parent
-    folders = [here / "__pycache__"]
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        folders.append(Path(os.environ["NUMBA_CACHE_DIR"]))
-    return any(any(f.rglob("kernel.advance_war-*.nbi")) for f in folders if f.exists())
+    custom = os.environ.get("NUMBA_CACHE_DIR")
+    folder = Path(custom) if custom else here / "__pycache__"
+    if not folder.exists():
+        return False
+    source = (here / "kernel.py").stat().st_mtime
+    return any(f.stat().st_mtime >= source for f in folder.rglob("kernel.advance_war-*.nbi"))
