@@ -13,6 +13,8 @@ import json
 import math
 import re
 import socket
+import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -469,10 +471,53 @@ def test_a_tampered_stored_scenario_is_refused_as_data(capsys, tmp_path, good_fi
     path.write_bytes(good_file.read_bytes())
     with h5py.File(path, "r+") as f:
         f.attrs["scenario"] = stored
-    for args in (("trace", str(path), "--run", "1"), ("run", "--resume", "--out", str(path), "-q")):
+    for args in (("summarize", str(path)), ("trace", str(path), "--run", "1"),
+                 ("run", "--resume", "--out", str(path), "-q")):
         line = one_error_line(main(capsys, *args))
         assert f"{path}:scenario" in line, line
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+
+
+CORRUPTER = """
+import contextlib, io, json, random, sys
+from crisis_sim.cli import main
+
+good, work, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data, rng, results = open(good, "rb").read(), random.Random(seed), []
+for i in range(16):
+    damaged = bytearray(data)
+    at = rng.randrange(0, 4096) if i % 2 else rng.randrange(0, len(data))  # metadata or anywhere
+    damaged[at:at + 8] = bytes(rng.randrange(256) for _ in range(8))
+    open(work, "wb").write(damaged)
+    for args in (["summarize", work], ["trace", work, "--run", "3"]):
+        err = io.StringIO()
+        sys.argv = ["crisis-sim", *args]
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code
+        results.append([at, args[0], code, err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def test_randomly_damaged_result_files_never_give_a_traceback(tmp_path, good_file):
+    """Bytes overwritten at random places: a summary (damage in data), or one line, exit 2."""
+    proc = subprocess.run([sys.executable, "-c", CORRUPTER, str(good_file),
+                           str(tmp_path / "damaged.h5"), "7"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]  # no crash of the interpreter either
+    results = json.loads(proc.stdout.splitlines()[-1])
+    refused = 0
+    for at, command, code, err in results:
+        assert code in (0, 1, 2), (at, command, code, err)  # 1: trace says it does not match
+        if code == 2:
+            refused += 1
+            assert len(err.splitlines()) == 1 and "Traceback" not in err, (at, command, err)
+            assert err.startswith("crisis-sim: error: "), err
+    assert refused, "some damage should have been detected"
 
 
 def test_trace_of_a_replication_out_of_range_is_one_line(capsys, good_file):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from crisis_sim import store
+from crisis_sim.errors import StoreError
 from crisis_sim.outcomes import OUTCOMES
 from crisis_sim.rules import VOTE_MEANINGS
 
@@ -82,9 +83,13 @@ def summarize(path: Path) -> Summary:
     outcome = runs["outcome"][ok]
     attacked = outcome != 0
     side, entry = runs["side"][ok], runs["entry_day"][ok]
-    sc = json.loads(str(info["scenario"]))
     codes = info["states"]
-    a, g = codes.index(sc["aggressor"]), codes.index(sc["target"])
+    try:
+        sc = json.loads(str(info["scenario"]))
+        a, g = codes.index(sc["aggressor"]), codes.index(sc["target"])
+    except (ValueError, KeyError, TypeError):
+        raise StoreError(f"{path}:scenario: the stored scenario is damaged "
+                         "(not the JSON of this file's scenario)") from None
     helper = (side == 2)
     helper[:, g] = False
     helper[:, a] = False
