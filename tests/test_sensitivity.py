@@ -8,7 +8,7 @@ from inproc import main
 from SALib.sample import sobol as sobol_sample
 from SALib.test_functions import Ishigami
 
-from crisis_sim import sensitivity
+from crisis_sim import design, params, runner, scenario, sensitivity, sweep
 
 # Ishigami (a=7, b=0.1): analytic first-order and total indices.
 ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
@@ -27,12 +27,13 @@ def test_recovers_the_analytic_ishigami_indices():
 
 @pytest.fixture(scope="module")
 def sobol_sweep(tmp_path_factory):
+    """A small sobol sweep (32 points x 60 replications), through the sweep module."""
     out = tmp_path_factory.mktemp("sens") / "sobol.h5"
-    from conftest import cli
-
-    cli("sweep", "--param", "decision.attack_threshold=0.3:0.7",
-        "--param", "combat.sanctions_effect", "--design", "sobol", "--points", "8",
-        "--runs", "60", "--seed", "2", "--out", str(out), "-q", check=True)
+    base = scenario.load("default")
+    ranges = [design.parse_range(params.find(base, "decision.attack_threshold"), "0.3:0.7"),
+              design.parse_range(params.find(base, "combat.sanctions_effect"), None)]
+    plans = sweep.start(out, base, design.sample(ranges, "sobol", 8, 2), 2, 60, overwrite=False)
+    sweep.execute(out, plans, 2, runner.InProcess(), chunk_size=60)
     return out
 
 

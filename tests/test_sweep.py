@@ -143,9 +143,9 @@ def _stderr_in_a_terminal(*args: str) -> str:
 
 def test_progress_bar_in_a_terminal_and_not_with_quiet(tmp_path):
     args = ["sweep", "--param", "decision.attack_threshold=0.3:0.7", "--points", "3",
-            "--runs", "200", "--chunk-size", "40"]
+            "--runs", "100", "--chunk-size", "20"]
     shown = _stderr_in_a_terminal(*args, "--out", str(tmp_path / "a.h5"))
-    assert "sweeping" in shown and "replications/s" in shown and "600/600" in shown
+    assert "sweeping" in shown and "replications/s" in shown and "300/300" in shown
     quiet = _stderr_in_a_terminal(*args, "--out", str(tmp_path / "b.h5"), "--quiet")
     assert "sweeping" not in quiet and "replications/s" not in quiet
 
