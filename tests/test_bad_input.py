@@ -290,7 +290,11 @@ def broken_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         elif kind == "replace":
             parent[last] = draw(weird_values)
         elif kind == "scale" and isinstance(old, int | float) and not isinstance(old, bool):
-            parent[last] = old * draw(st.sampled_from([-1, 10, 1000, 1e6, 1e300, 0.5, 0]))
+            factor = draw(st.sampled_from([-1, 10, 1000, 1e6, 1e300, 0.5, 0]))
+            try:
+                parent[last] = old * factor
+            except OverflowError:  # an integer beyond any float, from an earlier mutation
+                parent[last] = -old
         elif kind == "unknown_key" and isinstance(old, dict):
             old[draw(st.text(min_size=1, max_size=12))] = draw(weird_values)
         elif kind == "reference" and isinstance(old, str):
@@ -304,7 +308,7 @@ def broken_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     return raw
 
 
-@settings(max_examples=2000, deadline=None, derandomize=True,
+@settings(max_examples=2000, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(raw=broken_scenarios())
 def test_thousands_of_broken_scenarios_give_one_line_input_errors(raw):
@@ -318,11 +322,11 @@ def test_thousands_of_broken_scenarios_give_one_line_input_errors(raw):
         from crisis_sim.compiled import compile_scenario
         from crisis_sim.crisis import simulate_chunk
 
-        arrays = simulate_chunk(compile_scenario(sc), 1, 0, 2)
-        assert len(arrays["outcome"]) == 2
+        arrays = simulate_chunk(compile_scenario(sc), 1, 0, 1)
+        assert len(arrays["outcome"]) == 1
 
 
-@settings(max_examples=300, deadline=None, derandomize=True,
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(raw=broken_scenarios(), cut=st.integers(0, 20_000), junk=st.text(max_size=8))
 def test_broken_scenario_files_give_one_line_input_errors(tmp_path, raw, cut, junk):
