@@ -111,7 +111,7 @@ def _set(path: tuple[Any, ...], value: Any):
 
 def _append(path: tuple[Any, ...], value: Any):
     def mutate(raw: dict[str, Any]) -> None:
-        node = raw
+        node: Any = raw
         for key in path:
             node = node[key]
         node.append(copy.deepcopy(value) if not callable(value) else value(raw))
