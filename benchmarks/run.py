@@ -300,14 +300,48 @@ def table(res: dict[str, Any]) -> str:
     if res["memory"]:
         base = res["memory"][0]["peak_rss_mb"]
         parts = ", ".join(
-            f"{m['replications']:.0e}: {m['peak_rss_mb']:,.0f} MB" for m in res["memory"]
+            f"{m['replications']:,}: {m['peak_rss_mb']:,.0f} MB" for m in res["memory"]
         )
         growth = res["memory"][-1]["peak_rss_mb"] / base - 1
         lines.append(f"| peak memory, process tree, 2 workers | {parts} (growth {growth:+.0%}) |")
     hp = res["help"]
     lazy = "not imported" if not any(hp["imported"].values()) else f"imported: {hp['imported']}"
     lines.append(f"| `crisis-sim --help` | {hp['help_s']:.2f} s (numba/h5py/dask {lazy}) |")
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for name, value, ok in targets(res):
+        lines.append(f"| {name} | {value} | {'yes' if ok else '**no**'} |")
     return "\n".join(lines)
+
+
+def targets(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The targets of issue 6, each with its measured value and whether it is met."""
+    out = []
+    big = [r for r in res["throughput"] if r["replications"] == 1_000_000 and r["workers"] == 2]
+    if big:
+        r = big[0]
+        out.append(
+            (
+                "10^6 replications, 2 workers, <= 10 s wall with the HDF5 file",
+                f"{r['crisis_sim_wall_s']:.1f} s",
+                r["crisis_sim_wall_s"] <= 10.0,
+            )
+        )
+        out.append(
+            (
+                "10^6 replications, 2 workers, >= 100x naive (2 processes)",
+                f"{r['ratio']:.0f}x",
+                r["ratio"] >= 100.0,
+            )
+        )
+    k = res["kernel"]["ratio"]
+    out.append(("kernel within 1.5x of the bare loop", f"{k:.2f}x", k <= 1.5))
+    if len(res["memory"]) > 1:
+        g = res["memory"][-1]["peak_rss_mb"] / res["memory"][0]["peak_rss_mb"] - 1
+        out.append(("peak memory growth 10^5 -> largest run < 25%", f"{g:+.0%}", g < 0.25))
+    out.append(("`--help` < 0.5 s", f"{res['help']['help_s']:.2f} s", res["help"]["help_s"] < 0.5))
+    w = res["first_result"]["warm_s"]
+    out.append(("warm `run --runs 1000` < 3 s", f"{w:.2f} s", w < 3.0))
+    return out
 
 
 def main() -> None:
