@@ -167,6 +167,38 @@ def test_kill_9_at_random_moments_never_loses_or_fakes_results(capsys, tmp_path,
     assert not list(tmp_path.glob("*.grow"))
 
 
+def test_kill_9_during_append_keeps_the_old_replications(capsys, tmp_path, reference):
+    """Killed while growing the file or computing the new replications: nothing old is lost."""
+    _, ref, _ = reference
+    half = RUNS // 2
+    for i, wait_for in enumerate((0, half + 20)):  # during the copy; after two new chunks
+        out = tmp_path / f"appended{i}.h5"
+        assert main(capsys, "run", "--runs", str(half), "--seed", str(SEED), "--out", str(out),
+                    "-q").code == 0
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crisis_sim", "run", "--append", str(RUNS - half),
+             "--chunk-size", "10", "--out", str(out), "-q"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        growing = [out.with_name(out.name + ext) for ext in (".grow.tmp", ".grow")]
+        while proc.poll() is None and time.monotonic() < deadline:
+            if not wait_for and any(g.exists() for g in growing):
+                break  # the bigger copy is being built
+            if wait_for and len(committed(out)) == RUNS and committed(out).sum() >= wait_for:
+                break
+            time.sleep(0.001 if not wait_for else 0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        done = committed(out)
+        assert done[:half].all(), "the replications from before the append must all be there"
+        assert_bit_identical(out, ref, rows=done)
+        more = (("--resume",) if len(done) == RUNS else ("--append", str(RUNS - half)))
+        assert main(capsys, "run", *more, "--out", str(out), "-q").code == 0
+        assert_bit_identical(out, ref)
+    leftovers = [*tmp_path.glob("*.grow"), *tmp_path.glob("*.tmp")]
+    assert not leftovers, "the next append replaces what a killed one left"
+
+
 def test_kill_9_of_a_pooled_run_takes_its_workers_along(capsys, tmp_path, reference):
     """The local pool's worker processes end with a killed parent; the file resumes exactly."""
     import psutil
