@@ -225,6 +225,33 @@ def test_kill_9_of_a_pooled_run_takes_its_workers_along(capsys, tmp_path, refere
     assert_bit_identical(out, ref)
 
 
+def test_a_killed_pool_worker_is_one_line_with_the_way_to_resume(capsys, tmp_path, reference):
+    """A worker killed by the OOM killer, say: a clear message, committed chunks intact."""
+    import psutil
+
+    _, ref, _ = reference
+    out = tmp_path / "lost.h5"
+    proc = subprocess.Popen(command(out, "--workers", "2", chunk=10), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out.exists() and committed(out).sum() >= 20):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    workers = [p for p in psutil.Process(proc.pid).children()
+               if "spawn_main" in " ".join(p.cmdline())]
+    assert workers, "expected pool worker processes"
+    workers[0].kill()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "worker process died" in lines[0] and f"run --resume --out {out}" in lines[0]
+    done = committed(out)
+    assert_bit_identical(out, ref, rows=done)
+    assert main(capsys, "run", "--resume", "--out", str(out), "-q").code == 0
+    assert_bit_identical(out, ref)
+
+
 # --------------------------------------------------------------------------- disk full
 
 

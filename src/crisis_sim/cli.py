@@ -496,7 +496,7 @@ def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2."""
     import signal
 
-    from crisis_sim.errors import Interrupted
+    from crisis_sim.errors import Interrupted, WorkerLost
 
     if hasattr(signal, "SIGXFSZ"):  # a file size limit becomes an error we report, not a crash
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -511,6 +511,9 @@ def main() -> None:
     except Interrupted as exc:
         print(f"crisis-sim: {exc}", file=sys.stderr)
         sys.exit(130)
+    except WorkerLost as exc:
+        print(f"crisis-sim: error: {exc}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         print("crisis-sim: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -11,3 +11,7 @@ class StoreError(InputError):
 
 class Interrupted(Exception):
     """The user stopped a run; every committed chunk is safe (exit status 130)."""
+
+
+class WorkerLost(Exception):
+    """A worker process died (killed, out of memory); committed chunks are safe (exit status 1)."""

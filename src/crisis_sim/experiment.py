@@ -15,7 +15,7 @@ from pathlib import Path
 from crisis_sim import scenario as scenario_mod
 from crisis_sim import store
 from crisis_sim.compiled import Plan, compile_scenario
-from crisis_sim.errors import InputError, Interrupted
+from crisis_sim.errors import InputError, Interrupted, WorkerLost
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, chunks
 
 Progress = Callable[[int], None]
@@ -70,6 +70,15 @@ def execute(path: Path, plan: Plan, seed: int, runner: Backend, *, chunk_size: i
                         advance(len(arrays["outcome"]))
                     if stop_requested():
                         raise KeyboardInterrupt
+        except WorkerLost as exc:
+            import shlex
+
+            safe = n_runs - sum(b - a for a, b in writer.missing())
+            writer.close()
+            raise WorkerLost(
+                f"{exc}; {safe} of {n_runs} replications are safe in {path}; "
+                f"finish with: crisis-sim run --resume --out {shlex.quote(str(path))}"
+            ) from None
         except KeyboardInterrupt:
             import shlex
 

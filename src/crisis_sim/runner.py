@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from crisis_sim.compiled import Plan
+from crisis_sim.errors import WorkerLost
 
 Chunk = tuple[int, int]
 Result = tuple[int, dict[str, np.ndarray]]
@@ -176,7 +178,11 @@ def _bounded(submit: Callable[[Any], Any], todo: list[Any], limit: int) -> Itera
                 pending.add(submit(queue.pop()))
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield fut.result()
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    raise WorkerLost("a worker process died (killed, or out of memory?)") from None
+                yield result
     finally:
         for fut in pending:
             fut.cancel()
@@ -268,7 +274,7 @@ class DaskBackend:
         self, plans: list[Plan], seed: int, todo: list[PointChunk]
     ) -> Iterator[PointResult]:
         """Scatter each point's plan once, then keep a bounded number of chunks in flight."""
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         plan_fs = self.client.scatter(plans, broadcast=True)
         queue = list(reversed(todo))
@@ -282,7 +288,11 @@ class DaskBackend:
         for _ in range(min(self.limit, len(queue))):
             submit()
         for fut in flight:
-            yield fut.result()
+            try:
+                result = fut.result()
+            except KilledWorker as exc:
+                raise WorkerLost(f"Dask workers kept dying on one chunk ({exc})") from None
+            yield result
             fut.release()
             if queue:
                 submit()
