@@ -399,8 +399,8 @@ def create_sweep(path: Path, *, scenario_json: str, seed: int, n_runs: int, stat
             for name in [*FIELDS, "committed"]:
                 g[name].attrs["coordinates"] = coords
         os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
+    except (OSError, RuntimeError) as exc:
+        _remove(tmp)
         raise StoreError(f"{path}: cannot create sweep file: {_reason(exc)}") from None
 
 
@@ -413,7 +413,7 @@ class SweepWriter:
             self.file = open_for_writing(self.path)
         except FileNotFoundError:
             raise StoreError(f"{self.path}: no such sweep file") from None
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise StoreError(f"{self.path}: cannot open for writing: {_reason(exc)}") from None
         check_ours(self.file, self.path, SWEEP_FORMAT)
         self.runs = self.file["runs"]
@@ -445,7 +445,7 @@ class SweepWriter:
             for point, start, arrays in chunks:
                 self.runs["committed"][point, start:start + len(arrays["outcome"])] = 1
             self.file.flush()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             where = ", ".join(f"point {p} from replication {a}" for p, a, _ in chunks)
             raise StoreError(f"{self.path}: cannot write {where}: {_reason(exc)}; chunks "
                              "committed before are intact") from None
@@ -489,5 +489,5 @@ def read_sweep(
             for p in info["parameters"]:
                 data[p] = g[p][...]
             return info, data
-    except (OSError, KeyError) as exc:
+    except (OSError, RuntimeError, KeyError) as exc:
         raise StoreError(f"{path}: cannot read sweep: {_reason(exc)}") from None
