@@ -178,11 +178,9 @@ def _bounded(submit: Callable[[Any], Any], todo: list[Any], limit: int) -> Itera
                 pending.add(submit(queue.pop()))
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                try:
-                    result = fut.result()
-                except BrokenProcessPool:
-                    raise WorkerLost("a worker process died (killed, or out of memory?)") from None
-                yield result
+                yield fut.result()
+    except BrokenProcessPool:  # raised by result() or, once the pool knows, by submit()
+        raise WorkerLost("a worker process died (killed, or out of memory?)") from None
     finally:
         for fut in pending:
             fut.cancel()
