@@ -59,3 +59,11 @@ def test_unknown_scenario_is_one_clear_line():
     proc = cli("run", "no_such_scenario", "--runs", "10")
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "no_such_scenario" in proc.stderr
+
+
+def test_resume_refuses_options_it_would_ignore(default_result):
+    before = default_result.read_bytes()
+    proc = cli("run", "--resume", "--out", str(default_result), "--seed", "5")
+    assert proc.returncode == 2
+    assert "--seed" in proc.stderr and proc.stderr.count("\n") == 1
+    assert default_result.read_bytes() == before

@@ -86,8 +86,10 @@ def _announce_compile(quiet: bool) -> None:
 @app.command()
 def run(
     scenario: ScenarioArg = None,
-    runs: Annotated[int, typer.Option("--runs", "-n", help="Monte Carlo replications of the crisis.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Seed; the same seed and scenario give identical results.")] = 1,
+    runs: Annotated[int | None, typer.Option(
+        "--runs", "-n", help="Monte Carlo replications of the crisis [default: 20000].")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed; the same seed and scenario give identical results [default: 1].")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Result file (HDF5); default: NAME.h5.")] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")] = 1,
     scheduler: Annotated[str | None, typer.Option(
@@ -108,6 +110,13 @@ def run(
         raise InputError(f"--append {append}: must be positive")
     if chunk_size < 1:
         raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    if resume or append:
+        given = [name for name, v in (("SCENARIO", scenario), ("--runs", runs), ("--seed", seed)) if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)}: --resume and --append continue the file with its own "
+                             "scenario, seed and size; leave these out")
+    runs = 20_000 if runs is None else runs
+    seed = 1 if seed is None else seed
     if not (resume or append) and runs < 1:
         raise InputError(f"--runs {runs}: must be at least 1")
     sc = None if resume or append else sc_mod.load(scenario)
