@@ -464,11 +464,10 @@ class Crisis:
         outcome[self.deterred] = DETERRED
         end_day = np.where(self.end_day == STILL_RUNNING, p.horizon, self.end_day).astype(np.int32)
         end_day[self.deterred] = -1
-        entered = (self.entry <= end_day[:, None]) & (self.side > 0)
-        side = np.where(entered, self.side, 0).astype(np.int8)
-        entry_day = np.where(entered, self.entry, -1).astype(np.int32)
-        arrival = np.where(entered, self.entry + np.ceil(p.transit)[None, :].astype(np.int64), -1)
-        reason = np.where(entered, self.reason, Reason.NONE).astype(np.int8)
+        side, entry_day, arrival, reason, n_bel, n_casc = kernel.state_records(
+            self.entry, self.side, self.reason, self.via_cascade, end_day,
+            np.ceil(p.transit).astype(np.int64),
+        )  # states that fought: entered by the end day (one pass instead of many NumPy ones)
         if self.story is not None:
             self.story.append((int(end_day[0]) if n else 0, 12, f"end: {outcome_name(int(outcome[0]))}"))
         return {
@@ -479,8 +478,8 @@ class Crisis:
             "end_day": end_day,
             "target_fell_day": np.where(fell, self.end_day, -1).astype(np.int32),
             "aggressor_quit": self.aggressor_quit.copy(),
-            "n_belligerents": entered.sum(axis=1).astype(np.int16),
-            "n_cascade_entries": (entered & self.via_cascade).sum(axis=1).astype(np.int16),
+            "n_belligerents": n_bel,
+            "n_cascade_entries": n_casc,
             "losses_aggressor": self.loss_a.astype(np.float32),
             "losses_defenders": self.loss_d.astype(np.float32),
             "referral_day": self.referral_day,
@@ -491,7 +490,7 @@ class Crisis:
             "capability": self.cap.astype(np.float32),
             "side": side,
             "entry_day": entry_day,
-            "arrival_day": arrival.astype(np.int32),
+            "arrival_day": arrival,
             "entry_reason": reason,
         }
 

@@ -320,3 +320,38 @@ def preload() -> None:
         one, 0, one, s, i, f, z, z, z, 0, one, z.copy(), z.copy(), np.zeros(1, dtype=np.int32),
         np.zeros(1, dtype=np.int8), b.copy(), one.copy(), b, b, 0, 0, 0.1, 0.1, 1.0, 0.1, 0.5, 0.5,
     )
+
+
+@njit(cache=True)
+def state_records(
+    entry: np.ndarray,
+    side: np.ndarray,
+    reason: np.ndarray,
+    via_cascade: np.ndarray,
+    end_day: np.ndarray,
+    transit_days: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-state records of a chunk in one pass: who fought (entered by the end day), and how.
+
+    Returns ``side``, ``entry_day``, ``arrival_day`` (entry plus whole transit days) and
+    ``entry_reason`` (0 for states that did not fight), and per replication the number of
+    belligerents and of those that came in through cascades.
+    """
+    n, m = entry.shape
+    side_out = np.zeros((n, m), dtype=np.int8)
+    entry_out = np.full((n, m), -1, dtype=np.int32)
+    arrival = np.full((n, m), -1, dtype=np.int32)
+    reason_out = np.zeros((n, m), dtype=np.int8)
+    n_bel = np.zeros(n, dtype=np.int16)
+    n_casc = np.zeros(n, dtype=np.int16)
+    for r in range(n):
+        for s in range(m):
+            if side[r, s] > 0 and entry[r, s] <= end_day[r]:
+                side_out[r, s] = side[r, s]
+                entry_out[r, s] = entry[r, s]
+                arrival[r, s] = entry[r, s] + transit_days[s]
+                reason_out[r, s] = reason[r, s]
+                n_bel[r] += 1
+                if via_cascade[r, s]:
+                    n_casc[r] += 1
+    return side_out, entry_out, arrival, reason_out, n_bel, n_casc
