@@ -111,7 +111,8 @@ class Crisis:
             reps = np.sort(reps)
             reps = reps[np.concatenate(([True], reps[1:] != reps[:-1]))]
         before = self.ending[reps].copy() if self.story is not None else None
-        fight = kernel.advance_war if len(reps) >= kernel.PARALLEL_MIN else kernel.advance_war_serial
+        big = len(reps) >= kernel.PARALLEL_MIN  # small cohorts: no parallel launch
+        fight = kernel.advance_war if big else kernel.advance_war_serial
         fight(
             reps, day, self.rep, self.side, self.entry, self.force,
             p.ready, p.full_days, p.transit, p.target, self.sanction_day,
