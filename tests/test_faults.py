@@ -305,10 +305,11 @@ def test_disk_full_while_writing_chunks_keeps_every_committed_chunk(capsys, tmp_
 # --------------------------------------------------------------------------- two writers
 
 
-def test_second_writer_is_refused_at_once_and_the_first_is_unharmed(capsys, tmp_path, reference):
-    _, ref, _ = reference
+def test_second_writer_is_refused_at_once_and_the_first_is_unharmed(capsys, tmp_path):
+    # The first writer must outlast three refused attempts: many small chunks keep it busy.
+    long_runs = 1200
     out = tmp_path / "shared.h5"
-    first = subprocess.Popen(command(out, chunk=10), stdout=subprocess.DEVNULL,
+    first = subprocess.Popen(command(out, runs=long_runs, chunk=2), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -330,8 +331,12 @@ def test_second_writer_is_refused_at_once_and_the_first_is_unharmed(capsys, tmp_
     finally:
         _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    assert_bit_identical(out, ref)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.h5"]
+    alone = tmp_path / "alone" / "alone.h5"
+    alone.parent.mkdir()
+    plan = experiment.start(alone, scenario.load("default"), SEED, long_runs, overwrite=False)
+    experiment.execute(alone, plan, SEED, InProcess(), chunk_size=1000)
+    assert_bit_identical(out, runs_group(alone))
 
 
 # --------------------------------------------------------------------------- Ctrl-C
