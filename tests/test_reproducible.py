@@ -7,7 +7,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-
 from conftest import cli
 
 N = "4000"
@@ -22,7 +21,19 @@ def runs_group(path: Path) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> dict[str, np.ndarray]:
     out = tmp_path_factory.mktemp("ref") / "ref.h5"
-    cli("run", "--runs", N, "--seed", "42", "--out", str(out), "--chunk-size", "1000", "-q", check=True)
+    cli(
+        "run",
+        "--runs",
+        N,
+        "--seed",
+        "42",
+        "--out",
+        str(out),
+        "--chunk-size",
+        "1000",
+        "-q",
+        check=True,
+    )
     return runs_group(out)
 
 

@@ -32,8 +32,22 @@ P5 = [True] * 5 + [False] * 10
         ([1] * 15, [1] * 15, 9, False, PASSED, -1),
         ([0] + [1] * 14, [1] * 15, 9, False, VETOED, 0),  # a permanent member's no is a veto
         ([1] * 5 + [1] * 3 + [0] * 7, [1] * 15, 9, False, FAILED_MAJORITY, -1),  # 8 yes: fails
-        ([0] + [1] * 7 + [0] * 7, [1] * 15, 9, False, FAILED_MAJORITY, -1),  # too few, no veto counted
-        ([0] + [1] * 14, [0] + [1] * 14, 9, False, PASSED, -1),  # absent (Korea 1950): no vote, no veto
+        (
+            [0] + [1] * 7 + [0] * 7,
+            [1] * 15,
+            9,
+            False,
+            FAILED_MAJORITY,
+            -1,
+        ),  # too few, no veto counted
+        (
+            [0] + [1] * 14,
+            [0] + [1] * 14,
+            9,
+            False,
+            PASSED,
+            -1,
+        ),  # absent (Korea 1950): no vote, no veto
         ([0] + [1] * 14, [1] * 15, 9, True, PASSED, -1),  # procedural: cannot be vetoed
         ([0, 1, 1, 1, 1] + [1] * 3 + [0] * 7, [1] * 15, 9, True, FAILED_MAJORITY, -1),
     ],
@@ -65,7 +79,10 @@ def test_consensus_blocked_by_one_objection():
     assert decide("consensus", ballot([1, 1, 1, 1])) == (PASSED, -1)
 
 
-@given(st.lists(st.booleans(), min_size=15, max_size=15), st.lists(st.booleans(), min_size=15, max_size=15))
+@given(
+    st.lists(st.booleans(), min_size=15, max_size=15),
+    st.lists(st.booleans(), min_size=15, max_size=15),
+)
 def test_qualified_majority_properties(yes, voting):
     b = ballot(yes, voting, P5, 9)
     result, vetoer = decide("qualified_majority", b)
@@ -82,7 +99,9 @@ def test_qualified_majority_properties(yes, voting):
 def test_pass_probability_matches_enumeration_for_unanimity(p):
     p = np.array(p)
     perm = np.zeros(len(p), dtype=bool)
-    assert RULES["unanimity"].pass_probability(p, perm, 0, False, False) == pytest.approx(np.prod(p))
+    assert RULES["unanimity"].pass_probability(p, perm, 0, False, False) == pytest.approx(
+        np.prod(p)
+    )
 
 
 def test_pass_probability_of_qualified_majority_by_monte_carlo():

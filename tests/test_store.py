@@ -11,8 +11,18 @@ import xarray as xr
 from crisis_sim import store
 from crisis_sim.outcomes import OUTCOMES
 
-RUN_VARS = ["deterred", "outcome", "attack_day", "end_day", "target_fell_day", "aggressor_quit",
-            "n_belligerents", "n_cascade_entries", "losses_aggressor", "losses_defenders"]
+RUN_VARS = [
+    "deterred",
+    "outcome",
+    "attack_day",
+    "end_day",
+    "target_fell_day",
+    "aggressor_quit",
+    "n_belligerents",
+    "n_cascade_entries",
+    "losses_aggressor",
+    "losses_defenders",
+]
 INST_VARS = ["referral_day", "decision_day", "vote_result", "vetoed_by", "response_level"]
 STATE_VARS = ["side", "entry_day", "entry_reason"]
 
@@ -39,7 +49,11 @@ def test_flag_meanings_and_fill_values(default_result):
         assert out.attrs["flag_meanings"].split() == list(OUTCOMES)
         assert list(out.attrs["flag_values"]) == list(range(len(OUTCOMES)))
         assert f["runs/vote_result"].attrs["flag_meanings"].split() == [
-            "no_decision", "passed", "vetoed", "failed_majority"]
+            "no_decision",
+            "passed",
+            "vetoed",
+            "failed_majority",
+        ]
         for name in [*RUN_VARS, *INST_VARS, *STATE_VARS]:
             assert "_FillValue" in f["runs"][name].attrs, name
 
@@ -48,8 +62,14 @@ def test_root_attributes_replay_the_run(default_result):
     with h5py.File(default_result, "r") as f:
         a = dict(f.attrs)
     assert a["seed"] == 11 and a["n_runs"] == 3000 and a["complete"] == 1
-    for key in ("crisis_sim_version", "numpy_version", "numba_version", "simpy_version", "h5py_version",
-                "created"):
+    for key in (
+        "crisis_sim_version",
+        "numpy_version",
+        "numba_version",
+        "simpy_version",
+        "h5py_version",
+        "created",
+    ):
         assert a[key], key
     sc = json.loads(a["scenario"])
     assert sc["name"] == "default" and sc["aggressor"] == "RED"

@@ -1,4 +1,4 @@
-"""crisis_sim: Monte Carlo simulation of international crises under collective-security arrangements.
+"""crisis_sim: Monte Carlo simulation of crises under collective-security arrangements.
 
 The public entry points: load a scenario, compile it, run chunks of replications, read results.
 """

@@ -43,8 +43,10 @@ def shares(codes: np.ndarray, names: tuple[str, ...]) -> list[Share]:
     n = len(codes)
     counts = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(names))[: len(names)]
     lo, hi = wilson(counts, max(n, 1))
-    return [Share(nm, int(c), c / max(n, 1), float(a), float(b))
-            for nm, c, a, b in zip(names, counts, lo, hi, strict=True)]
+    return [
+        Share(nm, int(c), c / max(n, 1), float(a), float(b))
+        for nm, c, a, b in zip(names, counts, lo, hi, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,20 @@ def summarize(path: Path) -> Summary:
     import json
 
     info = store.read_info(path)
-    runs = store.read_runs(path, ["outcome", "end_day", "entry_day", "side", "committed",
-                                  "vote_result", "decision_day", "n_belligerents", "n_cascade_entries"])
+    runs = store.read_runs(
+        path,
+        [
+            "outcome",
+            "end_day",
+            "entry_day",
+            "side",
+            "committed",
+            "vote_result",
+            "decision_day",
+            "n_belligerents",
+            "n_cascade_entries",
+        ],
+    )
     ok = runs["committed"].astype(bool)
     outcome = runs["outcome"][ok]
     attacked = outcome != 0
@@ -88,9 +102,11 @@ def summarize(path: Path) -> Summary:
         sc = json.loads(str(info["scenario"]))
         a, g = codes.index(sc["aggressor"]), codes.index(sc["target"])
     except (ValueError, KeyError, TypeError):
-        raise StoreError(f"{path}:scenario: the stored scenario is damaged "
-                         "(not the JSON of this file's scenario)") from None
-    helper = (side == 2)
+        raise StoreError(
+            f"{path}:scenario: the stored scenario is damaged "
+            "(not the JSON of this file's scenario)"
+        ) from None
+    helper = side == 2
     helper[:, g] = False
     helper[:, a] = False
     first_help = np.where(helper, entry, np.iinfo(np.int32).max).min(axis=1)
@@ -102,12 +118,20 @@ def summarize(path: Path) -> Summary:
         med = float(np.median(dd[dd >= 0])) if (dd >= 0).any() else float("nan")
         insts.append((name, shares(vr, VOTE_MEANINGS), med))
     return Summary(
-        path=Path(path), n_runs=int(info["n_runs"]), n_committed=int(ok.sum()),
-        complete=bool(info.get("complete", 0)), seed=int(info["seed"]), scenario_name=sc["name"],
+        path=Path(path),
+        n_runs=int(info["n_runs"]),
+        n_committed=int(ok.sum()),
+        complete=bool(info.get("complete", 0)),
+        seed=int(info["seed"]),
+        scenario_name=sc["name"],
         outcomes=shares(outcome, OUTCOMES),
         end_day_quantiles=_quantiles(runs["end_day"][ok][attacked]),
         response_day_quantiles=_quantiles(first_help[responded & attacked]),
-        belligerents_mean=float(runs["n_belligerents"][ok][attacked].mean()) if attacked.any() else 0.0,
-        cascade_mean=float(runs["n_cascade_entries"][ok][attacked].mean()) if attacked.any() else 0.0,
+        belligerents_mean=float(runs["n_belligerents"][ok][attacked].mean())
+        if attacked.any()
+        else 0.0,
+        cascade_mean=float(runs["n_cascade_entries"][ok][attacked].mean())
+        if attacked.any()
+        else 0.0,
         institutions=insts,
     )

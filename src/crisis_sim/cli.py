@@ -27,7 +27,9 @@ app = typer.Typer(
 
 ScenarioArg = Annotated[
     str | None,
-    typer.Argument(help="Scenario file (.toml) or bundled scenario name; default: the bundled 'default'."),
+    typer.Argument(
+        help="Scenario file (.toml) or bundled scenario name; default: the bundled 'default'."
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
@@ -45,7 +47,12 @@ def _progress_factory(quiet: bool, label: str = "simulating crises") -> Any:
 
     def factory(total: int, n_runs: int) -> Any:
         from rich.progress import (
-            BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn,
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
         )
 
         class Rate(TextColumn):
@@ -58,9 +65,16 @@ def _progress_factory(quiet: bool, label: str = "simulating crises") -> Any:
                 speed = task.finished_speed or task.speed
                 return Text(f"{speed:,.0f} replications/s" if speed else "")
 
-        bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                       TaskProgressColumn(), Rate(), TimeRemainingColumn(),
-                       console=_console(stderr=True), transient=True)
+        bar = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            Rate(),
+            TimeRemainingColumn(),
+            console=_console(stderr=True),
+            transient=True,
+        )
         bar.start()
         task = bar.add_task("run", total=total)
         factory.bar = bar  # type: ignore[attr-defined]
@@ -86,18 +100,38 @@ def _announce_compile(quiet: bool) -> None:
 @app.command()
 def run(
     scenario: ScenarioArg = None,
-    runs: Annotated[int | None, typer.Option(
-        "--runs", "-n", help="Monte Carlo replications of the crisis [default: 20000].")] = None,
-    seed: Annotated[int | None, typer.Option(
-        help="Seed; the same seed and scenario give identical results [default: 1].")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Result file (HDF5); default: NAME.h5.")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")] = 1,
-    scheduler: Annotated[str | None, typer.Option(
-        help="Run on Dask: 'local' starts a LocalCluster on localhost; or tcp://HOST:PORT.")] = None,
-    chunk_size: Annotated[int, typer.Option(help="Replications per chunk (unit of work and of commit).")] = 50_000,
+    runs: Annotated[
+        int | None,
+        typer.Option(
+            "--runs", "-n", help="Monte Carlo replications of the crisis [default: 20000]."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed; the same seed and scenario give identical results [default: 1]."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Result file (HDF5); default: NAME.h5.")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on Dask: 'local' starts a LocalCluster on localhost; or tcp://HOST:PORT."
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option(help="Replications per chunk (unit of work and of commit).")
+    ] = 50_000,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing result file.")] = False,
-    resume: Annotated[bool, typer.Option(help="Finish an interrupted result file (--out).")] = False,
-    append: Annotated[int, typer.Option(help="Add this many replications to an existing file (--out).")] = 0,
+    resume: Annotated[
+        bool, typer.Option(help="Finish an interrupted result file (--out).")
+    ] = False,
+    append: Annotated[
+        int, typer.Option(help="Add this many replications to an existing file (--out).")
+    ] = 0,
     quiet: Quiet = False,
 ) -> None:
     """Run a crisis many times and write every replication to an HDF5 file."""
@@ -111,10 +145,16 @@ def run(
     if chunk_size < 1:
         raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
     if resume or append:
-        given = [name for name, v in (("SCENARIO", scenario), ("--runs", runs), ("--seed", seed)) if v is not None]
+        given = [
+            name
+            for name, v in (("SCENARIO", scenario), ("--runs", runs), ("--seed", seed))
+            if v is not None
+        ]
         if given:
-            raise InputError(f"{', '.join(given)}: --resume and --append continue the file with its own "
-                             "scenario, seed and size; leave these out")
+            raise InputError(
+                f"{', '.join(given)}: --resume and --append continue the file with its own "
+                "scenario, seed and size; leave these out"
+            )
     runs = 20_000 if runs is None else runs
     seed = 1 if seed is None else seed
     if not (resume or append) and runs < 1:
@@ -135,15 +175,18 @@ def run(
             out = out or Path(f"{sc.name}.h5")
             plan = experiment.start(out, sc, seed, runs, overwrite)
         _announce_compile(quiet)
-        report = experiment.execute(out, plan, seed, backend, chunk_size=chunk_size,
-                                    progress=_progress_factory(quiet))
+        report = experiment.execute(
+            out, plan, seed, backend, chunk_size=chunk_size, progress=_progress_factory(quiet)
+        )
     finally:
         backend.close()
     con = _console()
     rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
-    con.print(f"wrote {out}: {report.n_runs:,} replications of '{plan.scenario.name}' "
-              f"(seed {seed}); {report.computed:,} computed in {report.seconds:.2f} s "
-              f"({rate:,.0f} replications/s)")
+    con.print(
+        f"wrote {out}: {report.n_runs:,} replications of '{plan.scenario.name}' "
+        f"(seed {seed}); {report.computed:,} computed in {report.seconds:.2f} s "
+        f"({rate:,.0f} replications/s)"
+    )
     if not quiet:
         from crisis_sim.analysis import summarize as _summarize
 
@@ -151,13 +194,17 @@ def run(
 
 
 @app.command()
-def validate(scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or bundled name.")]) -> None:
+def validate(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or bundled name.")],
+) -> None:
     """Check a scenario file; prints one line per problem (exit status 2) or 'ok'."""
     from crisis_sim import scenario as sc_mod
 
     sc = sc_mod.load(scenario)
-    _console().print(f"ok: {sc.name}: {len(sc.states)} states, {len(sc.institutions)} institutions, "
-                     f"{len(sc.treaties)} treaties; {sc.aggressor} against {sc.target}")
+    _console().print(
+        f"ok: {sc.name}: {len(sc.states)} states, {len(sc.institutions)} institutions, "
+        f"{len(sc.treaties)} treaties; {sc.aggressor} against {sc.target}"
+    )
 
 
 @app.command()
@@ -171,7 +218,9 @@ def scenarios() -> None:
 
 
 @app.command()
-def summarize(result: Annotated[Path, typer.Argument(help="Result file written by 'run'.")]) -> None:
+def summarize(
+    result: Annotated[Path, typer.Argument(help="Result file written by 'run'.")],
+) -> None:
     """Outcome shares with 95% intervals, timing quantiles and vote results."""
     from crisis_sim.analysis import summarize as _summarize
 
@@ -188,7 +237,10 @@ def trace(
 
     story = replay(result, run_)
     con = _console()
-    con.print(f"[bold]replication {run_} of {result}[/bold] (seed {story.seed}, scenario '{story.scenario}')")
+    con.print(
+        f"[bold]replication {run_} of {result}[/bold] "
+        f"(seed {story.seed}, scenario '{story.scenario}')"
+    )
     for day, step, line in story.lines:
         con.print(f"  day {day:>4}  [dim]step {step:>2}[/dim]  {line}")
     verdict = "matches" if story.matches else "DOES NOT MATCH"
@@ -223,20 +275,40 @@ def params(
         typer.echo("  ".join(f"{c[i]:<{widths[i]}}" for i in range(4)) + f"  {c[4]}")
 
 
-SweepParam = Annotated[list[str] | None, typer.Option(
-    "--param", "-p", help="Parameter to sweep: NAME (over its declared bounds) or NAME=LOW:HIGH; "
-    "repeat for several. See 'crisis-sim params'.")]
-Design = Annotated[str, typer.Option(
-    help="grid, lhs (Latin hypercube), sobol (Saltelli; for 'sensitivity') or morris.")]
-Points = Annotated[int, typer.Option(
-    help="grid: values per parameter; lhs: points; sobol: base sample N, a power of 2 "
-    "(N*(d+2) points); morris: trajectories (N*(d+1) points).")]
-Workers = Annotated[int, typer.Option(
-    "--workers", "-w", help="Local worker processes (1: this process).")]
-Scheduler = Annotated[str | None, typer.Option(
-    help="Run on Dask: 'local' starts a LocalCluster on localhost; or tcp://HOST:PORT.")]
-ChunkSize = Annotated[int, typer.Option(
-    help="Replications per chunk (unit of work and of commit).")]
+SweepParam = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        help="Parameter to sweep: NAME (over its declared bounds) or NAME=LOW:HIGH; "
+        "repeat for several. See 'crisis-sim params'.",
+    ),
+]
+Design = Annotated[
+    str,
+    typer.Option(
+        help="grid, lhs (Latin hypercube), sobol (Saltelli; for 'sensitivity') or morris."
+    ),
+]
+Points = Annotated[
+    int,
+    typer.Option(
+        help="grid: values per parameter; lhs: points; sobol: base sample N, a power of 2 "
+        "(N*(d+2) points); morris: trajectories (N*(d+1) points)."
+    ),
+]
+Workers = Annotated[
+    int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        help="Run on Dask: 'local' starts a LocalCluster on localhost; or tcp://HOST:PORT."
+    ),
+]
+ChunkSize = Annotated[
+    int, typer.Option(help="Replications per chunk (unit of work and of commit).")
+]
 
 
 @app.command()
@@ -246,10 +318,12 @@ def sweep(
     design: Design = "grid",
     points: Points = 5,
     runs: Annotated[int, typer.Option("--runs", "-n", help="Replications at every point.")] = 1000,
-    seed: Annotated[int, typer.Option(
-        help="Seed of every point (common random numbers) and of the design.")] = 1,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Sweep file (HDF5); default: NAME-sweep.h5.")] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of every point (common random numbers) and of the design.")
+    ] = 1,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Sweep file (HDF5); default: NAME-sweep.h5.")
+    ] = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
     chunk_size: ChunkSize = 50_000,
@@ -289,25 +363,41 @@ def sweep(
         if not resume:
             plans = sweep_mod.start(out, sc, d, seed, runs, overwrite)
         _announce_compile(quiet)
-        report = sweep_mod.execute(out, plans, seed, backend, chunk_size=chunk_size,
-                                   progress=_progress_factory(quiet, "sweeping"))
+        report = sweep_mod.execute(
+            out,
+            plans,
+            seed,
+            backend,
+            chunk_size=chunk_size,
+            progress=_progress_factory(quiet, "sweeping"),
+        )
     finally:
         backend.close()
     rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
-    _console().print(f"wrote {out}: {report.n_points:,} points × {report.n_runs:,} replications of "
-                     f"'{plans[0].scenario.name}' (seed {seed}); {report.computed:,} computed in "
-                     f"{report.seconds:.2f} s ({rate:,.0f} replications/s)")
+    _console().print(
+        f"wrote {out}: {report.n_points:,} points × {report.n_runs:,} replications of "
+        f"'{plans[0].scenario.name}' (seed {seed}); {report.computed:,} computed in "
+        f"{report.seconds:.2f} s ({rate:,.0f} replications/s)"
+    )
 
 
 @app.command()
 def sensitivity(
-    result: Annotated[Path, typer.Argument(
-        help="Sweep file written by 'sweep --design sobol' (or morris).")],
-    output: Annotated[str, typer.Option(
-        help="Outcome share (deterred, backed_down, ...) or mean (end_day, losses_aggressor, ...) "
-        "to explain.")] = "deterred",
-    plot: Annotated[Path | None, typer.Option(
-        "--plot", help="Also draw the indices to this file (.png, .pdf, .svg).")] = None,
+    result: Annotated[
+        Path, typer.Argument(help="Sweep file written by 'sweep --design sobol' (or morris).")
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            help="Outcome share (deterred, backed_down, ...) "
+            "or mean (end_day, losses_aggressor, ...) "
+            "to explain."
+        ),
+    ] = "deterred",
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw the indices to this file (.png, .pdf, .svg)."),
+    ] = None,
 ) -> None:
     """Sobol indices: how much of an outcome's variation each swept parameter explains.
 
@@ -319,8 +409,10 @@ def sensitivity(
     from crisis_sim.outputs import label
 
     found, outputs = sens.analyze(result, output)
-    caption = (f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications; "
-               "± half-width of the 95% confidence interval")
+    caption = (
+        f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications; "
+        "± half-width of the 95% confidence interval"
+    )
     con = _console()
     widest = 0.0
     if all(isinstance(i, sens.SobolIndex) for i in found):
@@ -350,17 +442,25 @@ def sensitivity(
 @app.command()
 def plot(
     result: Annotated[Path, typer.Argument(help="Result file ('run') or sweep file ('sweep').")],
-    kind: Annotated[str | None, typer.Option(
-        help="outcomes or timeline (result files); sweep or sensitivity (sweep files). "
-        "Default: outcomes, or sweep for a sweep file.")] = None,
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Figure file (.png, .pdf, .svg).")] = Path("fig.png"),
-    output: Annotated[str, typer.Option(
-        help="For sweep and sensitivity: the outcome to show.")] = "deterred",
-    x: Annotated[str | None, typer.Option(
-        "--x", help="For sweep: parameter on the x axis.")] = None,
-    by: Annotated[str | None, typer.Option(
-        "--by", help="For sweep: one line per value of this parameter.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="outcomes or timeline (result files); sweep or sensitivity (sweep files). "
+            "Default: outcomes, or sweep for a sweep file."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Figure file (.png, .pdf, .svg).")
+    ] = Path("fig.png"),
+    output: Annotated[
+        str, typer.Option(help="For sweep and sensitivity: the outcome to show.")
+    ] = "deterred",
+    x: Annotated[
+        str | None, typer.Option("--x", help="For sweep: parameter on the x axis.")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="For sweep: one line per value of this parameter.")
+    ] = None,
 ) -> None:
     """Draw a figure of a result or sweep file in the domain's words."""
     from crisis_sim import plots
@@ -390,25 +490,42 @@ def plot(
 
 @app.command()
 def compare(
-    scenario: Annotated[str | None, typer.Argument(
-        help="Scenario file (.toml) or bundled name; default: the bundled 'five_arrangements'.",
-    )] = None,
-    runs: Annotated[int, typer.Option(
-        "--runs", "-n", help="Replications per arrangement.")] = 10_000,
-    arrangements: Annotated[str | None, typer.Option(
-        help="Comma-separated arrangements to play: none, collective_security, collective_defense, "
-        "alliance, balance_of_power, global_government; default: none and every one the scenario "
-        "has.")] = None,
-    seed: Annotated[int, typer.Option(
-        help="Seed, shared by every arrangement (common random numbers).")] = 1,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o",
-        help="Comparison file (HDF5, with an 'arrangement' dimension); default: NAME_compare.h5.",
-    )] = None,
-    plot: Annotated[Path | None, typer.Option(
-        "--plot", help="Also draw the comparison (.png, .pdf, .svg).")] = None,
-    workers: Annotated[int, typer.Option(
-        "--workers", "-w", help="Local worker processes (1: this process).")] = 1,
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            help="Scenario file (.toml) or bundled name; default: the bundled 'five_arrangements'.",
+        ),
+    ] = None,
+    runs: Annotated[
+        int, typer.Option("--runs", "-n", help="Replications per arrangement.")
+    ] = 10_000,
+    arrangements: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated arrangements to play: none, collective_security, "
+            "collective_defense, alliance, balance_of_power, global_government; "
+            "default: none and every one the scenario "
+            "has."
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed, shared by every arrangement (common random numbers).")
+    ] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Comparison file (HDF5, with an 'arrangement' dimension); "
+            "default: NAME_compare.h5.",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw the comparison (.png, .pdf, .svg).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")
+    ] = 1,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing comparison file.")] = False,
     quiet: Quiet = False,
 ) -> None:
@@ -425,8 +542,16 @@ def compare(
     _announce_compile(quiet)
     backend = runner.backend(workers, None)
     try:
-        result = cmp.compare(sc, chosen, runs, seed, out, backend=backend, overwrite=overwrite,
-                             progress=_progress_factory(quiet, "comparing arrangements"))
+        result = cmp.compare(
+            sc,
+            chosen,
+            runs,
+            seed,
+            out,
+            backend=backend,
+            overwrite=overwrite,
+            progress=_progress_factory(quiet, "comparing arrangements"),
+        )
     finally:
         backend.close()
     con = _console()
@@ -441,12 +566,15 @@ def compare(
 @app.command()
 def assumptions(
     scenario: ScenarioArg = None,
-    runs: Annotated[int, typer.Option(
-        "--runs", "-n", help="Replications per setting (22 settings).")] = 5_000,
-    seed: Annotated[int, typer.Option(
-        help="Seed, shared by every setting (common random numbers).")] = 1,
-    workers: Annotated[int, typer.Option(
-        "--workers", "-w", help="Local worker processes (1: this process).")] = 1,
+    runs: Annotated[
+        int, typer.Option("--runs", "-n", help="Replications per setting (22 settings).")
+    ] = 5_000,
+    seed: Annotated[
+        int, typer.Option(help="Seed, shared by every setting (common random numbers).")
+    ] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")
+    ] = 1,
     quiet: Quiet = False,
 ) -> None:
     """Which assumption, when it fails, breaks the arrangement (Organski, Morgenthau, Schuman)."""
@@ -464,8 +592,13 @@ def assumptions(
     settings = len(exp.variants(sc))
     backend = runner.backend(workers, None)
     try:
-        result = exp.run(sc, runs, seed, backend=backend,
-                         progress=factory(runs * settings, runs) if factory else None)
+        result = exp.run(
+            sc,
+            runs,
+            seed,
+            backend=backend,
+            progress=factory(runs * settings, runs) if factory else None,
+        )
     finally:
         backend.close()
     con = _console()
@@ -479,8 +612,11 @@ def _print_summary(s: Summary) -> None:
 
     con = _console()
     if not s.complete:
-        con.print(f"[yellow]warning: {s.path} is incomplete: {s.n_committed:,} of {s.n_runs:,} "
-                  f"replications written; finish it with 'crisis-sim run --resume --out {s.path}'[/yellow]")
+        con.print(
+            f"[yellow]warning: {s.path} is incomplete: {s.n_committed:,} of {s.n_runs:,} "
+            "replications written; finish it with "
+            f"'crisis-sim run --resume --out {s.path}'[/yellow]"
+        )
     t = Table(title=f"{s.scenario_name}: {s.n_committed:,} replications, seed {s.seed}")
     t.add_column("outcome")
     t.add_column("share", justify="right")
@@ -490,11 +626,20 @@ def _print_summary(s: Summary) -> None:
     con.print(t)
     if s.end_day_quantiles:
         q = s.end_day_quantiles
-        con.print(f"crisis length (days, attacked runs): median {q['50%']:.0f}, 5–95% {q['5%']:.0f}–{q['95%']:.0f}")
+        con.print(
+            f"crisis length (days, attacked runs): median {q['50%']:.0f}, "
+            f"5–95% {q['5%']:.0f}–{q['95%']:.0f}"
+        )
     if s.response_day_quantiles:
         q = s.response_day_quantiles
-        con.print(f"first third state at war (day): median {q['50%']:.0f}, 5–95% {q['5%']:.0f}–{q['95%']:.0f}")
-    con.print(f"belligerents per war: {s.belligerents_mean:.2f} (of which via cascades {s.cascade_mean:.2f})")
+        con.print(
+            f"first third state at war (day): median {q['50%']:.0f}, "
+            f"5–95% {q['5%']:.0f}–{q['95%']:.0f}"
+        )
+    con.print(
+        f"belligerents per war: {s.belligerents_mean:.2f} "
+        f"(of which via cascades {s.cascade_mean:.2f})"
+    )
     for name, votes, med in s.institutions:
         parts = ", ".join(f"{v.name.replace('_', ' ')} {v.share:.0%}" for v in votes if v.count)
         when = f"; median decision day {med:.0f}" if med == med else ""

@@ -37,8 +37,15 @@ def start(path: Path, sc: scenario_mod.Scenario, seed: int, n_runs: int, overwri
     if n_runs < 1:
         raise InputError(f"--runs {n_runs}: must be at least 1")
     plan = compile_scenario(sc)
-    store.create(path, scenario_json=sc.to_json(), seed=seed, n_runs=n_runs, states=plan.codes,
-                 institutions=[i.name for i in plan.institutions], overwrite=overwrite)
+    store.create(
+        path,
+        scenario_json=sc.to_json(),
+        seed=seed,
+        n_runs=n_runs,
+        states=plan.codes,
+        institutions=[i.name for i in plan.institutions],
+        overwrite=overwrite,
+    )
     return plan
 
 
@@ -49,9 +56,16 @@ def reopen(path: Path) -> tuple[Plan, int]:
     return compile_scenario(sc), int(info["seed"])
 
 
-def execute(path: Path, plan: Plan, seed: int, runner: Backend, *, chunk_size: int = DEFAULT_CHUNK,
-            progress: Callable[[int, int], Progress] | None = None) -> RunReport:
-    """Compute every uncommitted replication of the file at ``path`` and commit it chunk by chunk."""
+def execute(
+    path: Path,
+    plan: Plan,
+    seed: int,
+    runner: Backend,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Callable[[int, int], Progress] | None = None,
+) -> RunReport:
+    """Compute every uncommitted replication of the file at ``path``, committing chunk by chunk."""
     if chunk_size < 1:
         raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
     t0 = time.perf_counter()
@@ -114,8 +128,10 @@ def _stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
             raise KeyboardInterrupt
         requested.append(True)
         if sys.stderr.isatty():
-            print("\ncrisis-sim: stopping after the current chunk (Ctrl-C again: at once)",
-                  file=sys.stderr)
+            print(
+                "\ncrisis-sim: stopping after the current chunk (Ctrl-C again: at once)",
+                file=sys.stderr,
+            )
 
     previous = signal.signal(signal.SIGINT, handler)
     try:

@@ -114,7 +114,9 @@ def _bloc(p_perm: np.ndarray, unity: bool) -> float:
     return float(p_perm.mean()) if unity else float(np.prod(p_perm))
 
 
-def p_unanimity(p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool) -> float:
+def p_unanimity(
+    p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool
+) -> float:
     """Chance that every voter says yes (or a majority, for procedure)."""
     if procedural:
         return _at_least(p, len(p) // 2 + 1)
@@ -131,12 +133,16 @@ def p_qualified_majority(
     return _bloc(p[permanent], unity) * _at_least(p[~permanent], quota - n_perm)
 
 
-def p_unilateral(p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool) -> float:
+def p_unilateral(
+    p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool
+) -> float:
     """Chance that at least one member acts."""
     return 1.0 - float(np.prod(1.0 - p))
 
 
-def p_central(p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool) -> float:
+def p_central(
+    p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool
+) -> float:
     """The authority always decides."""
     return 1.0
 

@@ -38,8 +38,12 @@ def _num(
     """A bounded, documented, sweepable number."""
     extra: Any = {"unit": unit}
     if open_lo:
-        return Field(default, gt=lo, le=hi, description=doc, json_schema_extra=extra, allow_inf_nan=False)
-    return Field(default, ge=lo, le=hi, description=doc, json_schema_extra=extra, allow_inf_nan=False)
+        return Field(
+            default, gt=lo, le=hi, description=doc, json_schema_extra=extra, allow_inf_nan=False
+        )
+    return Field(
+        default, ge=lo, le=hi, description=doc, json_schema_extra=extra, allow_inf_nan=False
+    )
 
 
 class Strict(BaseModel):
@@ -65,7 +69,11 @@ class Capability(Strict):
     mean: float | None = _num(None, 0.0, 1.0, "CINC share", "expected capability", open_lo=True)
     cow: str | None = Field(None, pattern=r"^[A-Z]{2,3}$", description="COW state abbreviation")
     year: int | None = Field(
-        None, ge=1816, le=2016, description="year of the COW record", json_schema_extra={"unit": "year"}
+        None,
+        ge=1816,
+        le=2016,
+        description="year of the COW record",
+        json_schema_extra={"unit": "year"},
     )
     spread: float = _num(0.15, 0.0, 2.0, "log-sd", "uncertainty of capability across runs")
     factor: float = _num(1.0, 0.0, 20.0, "ratio", "documented adjustment of the data", open_lo=True)
@@ -95,11 +103,15 @@ class State(Strict):
     name: str = ""
     capability: Capability
     mobilization: Mobilization = Mobilization()
-    projection: float = _num(1.0, 0.0, 1.0, "share", "strength left after projection to the theatre")
+    projection: float = _num(
+        1.0, 0.0, 1.0, "share", "strength left after projection to the theatre"
+    )
     affinity_aggressor: float = _num(0.0, -1.0, 1.0, "score", "sympathy for the aggressor")
     affinity_target: float = _num(0.0, -1.0, 1.0, "score", "sympathy for the target")
     willingness: float = _num(0.5, 0.0, 1.0, "probability", "willingness to commit forces")
-    resolve: float = _num(0.3, 0.0, 1.0, "share", "loss share at which its side breaks", open_lo=True)
+    resolve: float = _num(
+        0.3, 0.0, 1.0, "share", "loss share at which its side breaks", open_lo=True
+    )
     great_power: bool = False
     attacks_on_entry: list[StateCode] = Field(
         default_factory=list, description="states it invades when it enters the war (war plan)"
@@ -120,16 +132,23 @@ class Institution(Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_ .'-]*$")
     arrangement: Arrangement
-    members: list[StateCode] = Field(min_length=1, description="states that vote (the deciding organ)")
+    members: list[StateCode] = Field(
+        min_length=1, description="states that vote (the deciding organ)"
+    )
     covers: list[StateCode] = Field(
         default_factory=list,
         description="wider membership: may appeal and is asked to commit (default: the members)",
     )
     rule: RuleName
-    parties_vote: bool = Field(True, description="parties to the dispute vote (Art. 11) or not (Art. 15)")
+    parties_vote: bool = Field(
+        True, description="parties to the dispute vote (Art. 11) or not (Art. 15)"
+    )
     permanent: list[StateCode] = Field(default_factory=list, description="members holding a veto")
     quota: int | None = Field(
-        None, ge=1, le=1000, description="yes votes needed (qualified majority)",
+        None,
+        ge=1,
+        le=1000,
+        description="yes votes needed (qualified majority)",
         json_schema_extra={"unit": "votes"},
     )
     absent: list[StateCode] = Field(default_factory=list, description="members who cast no vote")
@@ -140,7 +159,9 @@ class Institution(Strict):
     predominance: float = _num(
         1.0, 0.0, 100.0, "ratio", "aggressor+target over largest balancer that triggers self-help"
     )
-    force: StateCode | None = Field(None, description="the authority's own force (global government)")
+    force: StateCode | None = Field(
+        None, description="the authority's own force (global government)"
+    )
 
 
 class Treaty(Strict):
@@ -158,12 +179,16 @@ class Organski(Strict):
     """Organski's five assumptions: ``true`` imposes the assumption, ``false`` lets states act."""
 
     agreement_on_aggressor: bool = False
-    identification: float = _num(0.8, 0.0, 1.0, "probability", "chance a neutral member names the aggressor")
+    identification: float = _num(
+        0.8, 0.0, 1.0, "probability", "chance a neutral member names the aggressor"
+    )
     equal_commitment: bool = False
     equal_freedom_of_action: bool = False
     constraint: float = _num(0.2, 0.0, 1.0, "probability", "chance a member is not free to act")
     sufficient_power: bool = False
-    sufficiency_ratio: float = _num(1.0, 0.0, 10.0, "ratio", "coalition over aggressor when imposed")
+    sufficiency_ratio: float = _num(
+        1.0, 0.0, 10.0, "ratio", "coalition over aggressor when imposed"
+    )
     modify_or_defeated: bool = False
 
 
@@ -171,7 +196,9 @@ class Morgenthau(Strict):
     """Morgenthau's three prerequisites: ``true`` imposes the prerequisite."""
 
     overwhelming_force: bool = False
-    overwhelming_ratio: float = _num(3.0, 1.0, 20.0, "ratio", "coalition over aggressor when imposed")
+    overwhelming_ratio: float = _num(
+        3.0, 1.0, 20.0, "ratio", "coalition over aggressor when imposed"
+    )
     identical_beliefs: bool = False
     subordination_of_interests: bool = False
 
@@ -197,7 +224,9 @@ class Backdown(Strict):
 class Decision(Strict):
     """The aggressor's decision to attack (deterrence) and to back down."""
 
-    attack_threshold: float = _num(0.5, 0.0, 1.0, "probability", "least estimated chance of winning")
+    attack_threshold: float = _num(
+        0.5, 0.0, 1.0, "probability", "least estimated chance of winning"
+    )
     misperception: float = _num(0.3, 0.0, 3.0, "log-sd", "noise in the aggressor's estimate")
     csf_exponent: float = _num(1.0, 0.0, 10.0, "exponent", "decisiveness m of the contest function")
     backdown: Backdown = Backdown()
@@ -207,7 +236,9 @@ class Combat(Strict):
     """Daily attrition between the sides."""
 
     law: Literal["lanchester_square", "lanchester_linear"] = "lanchester_square"
-    attrition: float = _num(0.02, 0.0, 1.0, "1/day", "loss rate per unit of enemy strength", open_lo=True)
+    attrition: float = _num(
+        0.02, 0.0, 1.0, "1/day", "loss rate per unit of enemy strength", open_lo=True
+    )
     effectiveness_sd: float = _num(0.3, 0.0, 3.0, "log-sd", "day-to-day variation of effectiveness")
     defender_advantage: float = _num(1.3, 0.0, 10.0, "ratio", "effectiveness of the defending side")
     sanctions_effect: float = _num(0.1, 0.0, 1.0, "share", "aggressor strength lost to sanctions")
@@ -222,7 +253,11 @@ class Scenario(Strict):
     aggressor: StateCode
     target: StateCode
     horizon_days: int = Field(
-        365, ge=1, le=3650, description="days simulated after the attack", json_schema_extra={"unit": "days"}
+        365,
+        ge=1,
+        le=3650,
+        description="days simulated after the attack",
+        json_schema_extra={"unit": "days"},
     )
     states: list[State] = Field(min_length=2)
     institutions: list[Institution] = Field(default_factory=list)
@@ -270,7 +305,9 @@ class Scenario(Strict):
                 if inst.quota is None:
                     raise ValueError(f"{where}.quota: qualified majority needs a quota")
                 if inst.quota > len(inst.members):
-                    raise ValueError(f"{where}.quota: {inst.quota} exceeds {len(inst.members)} members")
+                    raise ValueError(
+                        f"{where}.quota: {inst.quota} exceeds {len(inst.members)} members"
+                    )
             if inst.rule == "central_authority":
                 if inst.force is None or inst.force not in codes:
                     raise ValueError(f"{where}.force: a central authority needs a force state")
@@ -345,8 +382,9 @@ def load(source: str | Path | None = None) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: TOML syntax error: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not a TOML text file (not UTF-8: {exc.reason} at byte "
-                         f"{exc.start})") from None
+        raise InputError(
+            f"{path}: not a TOML text file (not UTF-8: {exc.reason} at byte {exc.start})"
+        ) from None
     except ValueError as exc:  # e.g. an integer too long for Python to convert
         raise InputError(f"{path}: TOML syntax error: {_short(str(exc), 200)}") from None
     except OSError as exc:
@@ -389,8 +427,10 @@ def resolve_capabilities(scenario: Scenario, origin: str) -> Scenario:
                 )
             resolved = min(1.0, value * cap.factor)
             if cap.mean is not None and not math.isclose(cap.mean, resolved, rel_tol=1e-9):
-                raise InputError(f"{origin}: states[{i}].capability.mean = {cap.mean!r}: "
-                                 "give either 'mean' or 'cow' and 'year'")
+                raise InputError(
+                    f"{origin}: states[{i}].capability.mean = {cap.mean!r}: "
+                    "give either 'mean' or 'cow' and 'year'"
+                )
             cap.mean = resolved
     return scenario
 

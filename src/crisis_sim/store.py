@@ -51,11 +51,15 @@ R, RS, RI = ("run",), ("run", "state"), ("run", "institution")
 FIELDS: dict[str, Field] = {
     "deterred": Field(R, "i1", -1, "1 if the aggressor did not attack", meanings=("false", "true")),
     "outcome": _flag(OUTCOMES, "how the crisis ended"),
-    "p_win_estimate": Field(R, "f4", np.nan, "aggressor's estimated chance of winning", "probability"),
+    "p_win_estimate": Field(
+        R, "f4", np.nan, "aggressor's estimated chance of winning", "probability"
+    ),
     "attack_day": Field(R, "i4", -1, "day of the attack (fill: deterred)", "day"),
     "end_day": Field(R, "i4", -1, "day the crisis ended (horizon if still fighting)", "day"),
     "target_fell_day": Field(R, "i4", -1, "day the target's side broke", "day"),
-    "aggressor_quit": Field(R, "i1", -1, "1 if the aggressor quit an organization", meanings=("false", "true")),
+    "aggressor_quit": Field(
+        R, "i1", -1, "1 if the aggressor quit an organization", meanings=("false", "true")
+    ),
     "n_belligerents": Field(R, "i2", -1, "states at war, both sides, parties included", "states"),
     "n_cascade_entries": Field(R, "i2", -1, "states brought in by treaties or invasion", "states"),
     "losses_aggressor": Field(R, "f4", np.nan, "aggressor side's losses", "capability share"),
@@ -84,22 +88,38 @@ def versions() -> dict[str, str]:
     return out
 
 
-def create(path: Path, *, scenario_json: str, seed: int, n_runs: int, states: list[str],
-           institutions: list[str], overwrite: bool = False, extra: dict[str, Any] | None = None) -> None:
+def create(
+    path: Path,
+    *,
+    scenario_json: str,
+    seed: int,
+    n_runs: int,
+    states: list[str],
+    institutions: list[str],
+    overwrite: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Create an empty result file (written beside the target, then moved into place)."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise StoreError(f"{path}: file exists; pass --overwrite to replace it, --resume to finish it"
-                         " or --append N to add replications")
+        raise StoreError(
+            f"{path}: file exists; pass --overwrite to replace it, --resume to finish it"
+            " or --append N to add replications"
+        )
     if path.exists():
         refuse_if_in_use(path)
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
             attrs = {
-                "format": FORMAT, "seed": int(seed), "n_runs": int(n_runs), "scenario": scenario_json,
-                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "complete": 0,
-                **versions(), **(extra or {}),
+                "format": FORMAT,
+                "seed": int(seed),
+                "n_runs": int(n_runs),
+                "scenario": scenario_json,
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "complete": 0,
+                **versions(),
+                **(extra or {}),
             }
             for k, v in attrs.items():
                 f.attrs[k] = v
@@ -132,20 +152,25 @@ def refuse_if_in_use(path: Path) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError:
-        raise StoreError(f"{path}: file is in use by another process (locked); "
-                         "wait for it to finish or stop it first") from None
+        raise StoreError(
+            f"{path}: file is in use by another process (locked); "
+            "wait for it to finish or stop it first"
+        ) from None
     finally:
         os.close(fd)
 
 
-def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[str],
-            points: int = 0) -> dict[str, h5py.Dataset]:
+def _layout(
+    g: h5py.Group, n_runs: int, states: list[str], institutions: list[str], points: int = 0
+) -> dict[str, h5py.Dataset]:
     """Datasets of every record; with ``points`` > 0 each gains a leading ``point`` dimension."""
     sizes = {"run": n_runs, "state": len(states), "institution": len(institutions), "point": points}
     lead: tuple[str, ...] = ("point",) if points else ()
     scales = {
         "run": g.create_dataset("run", data=np.arange(n_runs, dtype=np.int64)),
-        "state": g.create_dataset("state", data=np.array(states, dtype=object), dtype=h5py.string_dtype()),
+        "state": g.create_dataset(
+            "state", data=np.array(states, dtype=object), dtype=h5py.string_dtype()
+        ),
         "institution": g.create_dataset(
             "institution", data=np.array(institutions, dtype=object), dtype=h5py.string_dtype()
         ),
@@ -154,12 +179,22 @@ def _layout(g: h5py.Group, n_runs: int, states: list[str], institutions: list[st
         scales["point"] = g.create_dataset("point", data=np.arange(points, dtype=np.int64))
     for name, ds in scales.items():
         ds.make_scale(name)
-    for name, spec in {**FIELDS, "committed": Field(R, "u1", 0, "1 once the replication is written")}.items():
-        spec = Field((*lead, *spec.dims), spec.dtype, spec.fill, spec.doc, spec.units,
-                     spec.meanings)
+    for name, spec in {
+        **FIELDS,
+        "committed": Field(R, "u1", 0, "1 once the replication is written"),
+    }.items():
+        spec = Field(
+            (*lead, *spec.dims), spec.dtype, spec.fill, spec.doc, spec.units, spec.meanings
+        )
         shape = tuple(sizes[d] for d in spec.dims)
-        ds = g.create_dataset(name, shape=shape, dtype=spec.dtype, fillvalue=spec.fill,
-                              fill_time="alloc", dcpl=_early())
+        ds = g.create_dataset(
+            name,
+            shape=shape,
+            dtype=spec.dtype,
+            fillvalue=spec.fill,
+            fill_time="alloc",
+            dcpl=_early(),
+        )
         for i, d in enumerate(spec.dims):
             ds.dims[i].attach_scale(scales[d])
         if name != "committed":  # 0 there means "not yet written", a value, not a gap
@@ -236,13 +271,17 @@ class ResultWriter:
         stop = start + len(arrays["outcome"])
         try:
             for name, spec in FIELDS.items():
-                self.runs[name][start:stop] = np.asarray(arrays[name]).astype(spec.dtype, copy=False)
+                self.runs[name][start:stop] = np.asarray(arrays[name]).astype(
+                    spec.dtype, copy=False
+                )
             self.file.flush()
             self.runs["committed"][start:stop] = 1
             self.file.flush()
         except (OSError, RuntimeError) as exc:
-            raise StoreError(f"{self.path}: cannot write replications {start}..{stop - 1}: "
-                             f"{_reason(exc)}; chunks committed before are intact") from None
+            raise StoreError(
+                f"{self.path}: cannot write replications {start}..{stop - 1}: "
+                f"{_reason(exc)}; chunks committed before are intact"
+            ) from None
 
     def finish(self) -> bool:
         """Mark the file complete if every replication is committed."""
@@ -251,8 +290,10 @@ class ResultWriter:
             self.file.attrs["complete"] = int(complete)
             self.file.flush()
         except (OSError, RuntimeError) as exc:
-            raise StoreError(f"{self.path}: cannot mark the file complete: {_reason(exc)}; every "
-                             "replication is written, run --resume to finish") from None
+            raise StoreError(
+                f"{self.path}: cannot mark the file complete: {_reason(exc)}; every "
+                "replication is written, run --resume to finish"
+            ) from None
         return complete
 
     def close(self) -> None:
@@ -271,14 +312,18 @@ def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
     if not mask.any():
         return []
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+    return list(
+        zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
+    )
 
 
 def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT) -> None:
     """Refuse files that are not crisis_sim result files (of the kind ``fmt``)."""
     if f.attrs.get("format") == SWEEP_FORMAT and fmt != SWEEP_FORMAT:
-        raise StoreError(f"{path}: a parameter sweep, not a single run; read it with "
-                         "'crisis-sim sensitivity' or 'crisis-sim plot --kind sweep'")
+        raise StoreError(
+            f"{path}: a parameter sweep, not a single run; read it with "
+            "'crisis-sim sensitivity' or 'crisis-sim plot --kind sweep'"
+        )
     if f.attrs.get("format") != fmt or "runs" not in f:
         raise StoreError(f"{path}: not a crisis_sim result file (no '{fmt}' format attribute)")
 
@@ -292,7 +337,9 @@ def read_info(path: Path) -> dict[str, Any]:
         with h5py.File(path, "r", locking=False) as f:
             check_ours(f, path)
             info = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            info["states"] = [s.decode() if isinstance(s, bytes) else s for s in f["runs/state"][...]]
+            info["states"] = [
+                s.decode() if isinstance(s, bytes) else s for s in f["runs/state"][...]
+            ]
             info["institutions"] = [
                 s.decode() if isinstance(s, bytes) else s for s in f["runs/institution"][...]
             ]
@@ -302,7 +349,9 @@ def read_info(path: Path) -> dict[str, Any]:
         raise StoreError(f"{path}: not a readable HDF5 file: {_reason(exc)}") from None
 
 
-def read_runs(path: Path, names: list[str] | None = None, rows: slice | None = None) -> dict[str, np.ndarray]:
+def read_runs(
+    path: Path, names: list[str] | None = None, rows: slice | None = None
+) -> dict[str, np.ndarray]:
     """Load variables (all replications, or ``rows``) of the ``runs`` group into memory."""
     path = Path(path)
     try:
@@ -326,16 +375,37 @@ def grow(path: Path, extra_runs: int) -> int:
     refuse_if_in_use(path)
     old = int(info["n_runs"])
     tmp = path.with_name(path.name + ".grow")
-    keep = {k: v for k, v in info.items()
-            if k not in ("states", "institutions", "n_committed", "n_runs", "seed", "scenario",
-                         "created", "complete", "format")}
+    keep = {
+        k: v
+        for k, v in info.items()
+        if k
+        not in (
+            "states",
+            "institutions",
+            "n_committed",
+            "n_runs",
+            "seed",
+            "scenario",
+            "created",
+            "complete",
+            "format",
+        )
+    }
     try:
-        create(tmp, scenario_json=str(info["scenario"]), seed=int(info["seed"]),
-               n_runs=old + extra_runs, states=info["states"], institutions=info["institutions"],
-               overwrite=True, extra=keep)
+        create(
+            tmp,
+            scenario_json=str(info["scenario"]),
+            seed=int(info["seed"]),
+            n_runs=old + extra_runs,
+            states=info["states"],
+            institutions=info["institutions"],
+            overwrite=True,
+            extra=keep,
+        )
     except StoreError as exc:
-        raise StoreError(f"{path}: cannot append: {str(exc).split(': ')[-1]}; "
-                         "the file is unchanged") from None
+        raise StoreError(
+            f"{path}: cannot append: {str(exc).split(': ')[-1]}; the file is unchanged"
+        ) from None
     try:
         with h5py.File(path, "r", locking=True) as src, open_for_writing(tmp) as dst:
             step = 1 << 20
@@ -357,9 +427,19 @@ def grow(path: Path, extra_runs: int) -> int:
 # --------------------------------------------------------------------------- parameter sweeps
 
 
-def create_sweep(path: Path, *, scenario_json: str, seed: int, n_runs: int, states: list[str],
-                 institutions: list[str], parameters: dict[str, np.ndarray], sample: np.ndarray,
-                 overwrite: bool = False, extra: dict[str, Any] | None = None) -> None:
+def create_sweep(
+    path: Path,
+    *,
+    scenario_json: str,
+    seed: int,
+    n_runs: int,
+    states: list[str],
+    institutions: list[str],
+    parameters: dict[str, np.ndarray],
+    sample: np.ndarray,
+    overwrite: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Create an empty sweep file: the single-run layout with a leading ``point`` dimension.
 
     ``parameters`` maps each swept name to its value at every point (a coordinate of every
@@ -367,25 +447,32 @@ def create_sweep(path: Path, *, scenario_json: str, seed: int, n_runs: int, stat
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise StoreError(f"{path}: file exists; pass --overwrite to replace it "
-                         "or --resume to finish it")
+        raise StoreError(
+            f"{path}: file exists; pass --overwrite to replace it or --resume to finish it"
+        )
     n_points = len(sample)
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
             attrs = {
-                "format": SWEEP_FORMAT, "seed": int(seed), "n_runs": int(n_runs),
-                "n_points": int(n_points), "scenario": scenario_json,
-                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "complete": 0,
-                **versions(), **(extra or {}),
+                "format": SWEEP_FORMAT,
+                "seed": int(seed),
+                "n_runs": int(n_runs),
+                "n_points": int(n_points),
+                "scenario": scenario_json,
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                "complete": 0,
+                **versions(),
+                **(extra or {}),
             }
             for k, v in attrs.items():
                 f.attrs[k] = v
             g = f.create_group("runs")
             scales = _layout(g, n_runs, states, institutions, points=n_points)
             names = list(parameters)
-            par = g.create_dataset("parameter", data=np.array(names, dtype=object),
-                                   dtype=h5py.string_dtype())
+            par = g.create_dataset(
+                "parameter", data=np.array(names, dtype=object), dtype=h5py.string_dtype()
+            )
             par.make_scale("parameter")
             raw = g.create_dataset("sample", data=np.asarray(sample, dtype=np.float64))
             raw.dims[0].attach_scale(scales["point"])
@@ -443,12 +530,14 @@ class SweepWriter:
                     self.runs[name][point, start:stop] = chunk
             self.file.flush()
             for point, start, arrays in chunks:
-                self.runs["committed"][point, start:start + len(arrays["outcome"])] = 1
+                self.runs["committed"][point, start : start + len(arrays["outcome"])] = 1
             self.file.flush()
         except (OSError, RuntimeError) as exc:
             where = ", ".join(f"point {p} from replication {a}" for p, a, _ in chunks)
-            raise StoreError(f"{self.path}: cannot write {where}: {_reason(exc)}; chunks "
-                             "committed before are intact") from None
+            raise StoreError(
+                f"{self.path}: cannot write {where}: {_reason(exc)}; chunks "
+                "committed before are intact"
+            ) from None
 
     def finish(self) -> bool:
         """Mark the file complete if every replication of every point is committed."""
@@ -481,8 +570,11 @@ def read_sweep(
             check_ours(f, path, SWEEP_FORMAT)
             g = f["runs"]
             info = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            for key, scale in (("parameters", "parameter"), ("states", "state"),
-                               ("institutions", "institution")):
+            for key, scale in (
+                ("parameters", "parameter"),
+                ("states", "state"),
+                ("institutions", "institution"),
+            ):
                 info[key] = [s.decode() if isinstance(s, bytes) else s for s in g[scale][...]]
             data = {k: g[k][...] for k in (names or [*FIELDS, "committed"])}
             data["sample"] = g["sample"][...]

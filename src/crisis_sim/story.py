@@ -32,15 +32,25 @@ def replay(path: Path, run: int) -> Story:
     info = store.read_info(path)
     n = int(info["n_runs"])
     if not 0 <= run < n:
-        raise InputError(f"{path}: --run {run} is out of range (the file has replications 0..{n - 1})")
+        raise InputError(
+            f"{path}: --run {run} is out of range (the file has replications 0..{n - 1})"
+        )
     plan, seed = reopen(path)
     crisis = Crisis(plan, seed, run, run + 1, story=True)
     replayed = crisis.run()
     stored = {k: v[0] for k, v in store.read_runs(path, rows=slice(run, run + 1)).items()}
     if not stored["committed"]:
         raise InputError(f"{path}: replication {run} is not written yet (resume the run first)")
-    matches = all(np.array_equal(np.asarray(replayed[k])[0], stored[k], equal_nan=True)
-                  for k in store.FIELDS)
+    matches = all(
+        np.array_equal(np.asarray(replayed[k])[0], stored[k], equal_nan=True) for k in store.FIELDS
+    )
     lines = sorted(crisis.story or [], key=lambda x: (x[0], x[1]))
-    return Story(seed, str(plan.scenario.name), lines, OUTCOMES[int(replayed["outcome"][0])],
-                 OUTCOMES[int(stored["outcome"])], matches, replayed)
+    return Story(
+        seed,
+        str(plan.scenario.name),
+        lines,
+        OUTCOMES[int(replayed["outcome"][0])],
+        OUTCOMES[int(stored["outcome"])],
+        matches,
+        replayed,
+    )
