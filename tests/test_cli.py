@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import h5py
-
 from conftest import ROOT, cli
 
 
