@@ -14,7 +14,6 @@ the usual ``run``, ``state`` and ``institution`` dimensions (readable with
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -126,19 +125,9 @@ def _create(
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w") as f:
-            attrs = {
-                "format": FORMAT,
-                "seed": int(seed),
-                "n_runs": int(n_runs),
-                "scenario": sc.to_json(),
-                "arrangements": json.dumps(arrangements),
-                "variants": json.dumps({a: v.to_json() for a, v in variants.items()}),
-                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                "complete": 0,
-                **store.versions(),
-            }
-            for k, v in attrs.items():
-                f.attrs[k] = v
+            variant_json = json.dumps({a: v.to_json() for a, v in variants.items()})
+            extra = {"arrangements": json.dumps(arrangements), "variants": variant_json}
+            store.describe_run(f, FORMAT, seed, n_runs, sc.to_json(), extra)
             g = f.create_group("runs")
             text = h5py.string_dtype()
             scales = {
@@ -160,13 +149,7 @@ def _create(
                 )
                 for i, d in enumerate(dims):
                     ds.dims[i].attach_scale(scales[d])
-                ds.attrs["_FillValue"] = np.array(spec.fill, dtype=spec.dtype)
-                ds.attrs["long_name"] = spec.doc
-                if spec.units:
-                    ds.attrs["units"] = spec.units
-                if spec.meanings:
-                    ds.attrs["flag_values"] = np.arange(len(spec.meanings), dtype=spec.dtype)
-                    ds.attrs["flag_meanings"] = " ".join(spec.meanings)
+                store.describe(ds, spec)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

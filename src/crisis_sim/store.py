@@ -111,18 +111,7 @@ def create(
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
-            attrs = {
-                "format": FORMAT,
-                "seed": int(seed),
-                "n_runs": int(n_runs),
-                "scenario": scenario_json,
-                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                "complete": 0,
-                **versions(),
-                **(extra or {}),
-            }
-            for k, v in attrs.items():
-                f.attrs[k] = v
+            describe_run(f, FORMAT, seed, n_runs, scenario_json, extra)
             _layout(f.create_group("runs"), n_runs, states, institutions)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
@@ -197,15 +186,38 @@ def _layout(
         )
         for i, d in enumerate(spec.dims):
             ds.dims[i].attach_scale(scales[d])
-        if name != "committed":  # 0 there means "not yet written", a value, not a gap
-            ds.attrs["_FillValue"] = np.array(spec.fill, dtype=spec.dtype)
-        ds.attrs["long_name"] = spec.doc
-        if spec.units:
-            ds.attrs["units"] = spec.units
-        if spec.meanings:
-            ds.attrs["flag_values"] = np.arange(len(spec.meanings), dtype=spec.dtype)
-            ds.attrs["flag_meanings"] = " ".join(spec.meanings)
+        describe(ds, spec, fill=name != "committed")  # committed 0 is a value, not a gap
     return scales
+
+
+def describe(ds: h5py.Dataset, spec: Field, fill: bool = True) -> None:
+    """Write a record's CF-style attributes: fill value, meaning, units, flag meanings."""
+    if fill:
+        ds.attrs["_FillValue"] = np.array(spec.fill, dtype=spec.dtype)
+    ds.attrs["long_name"] = spec.doc
+    if spec.units:
+        ds.attrs["units"] = spec.units
+    if spec.meanings:
+        ds.attrs["flag_values"] = np.arange(len(spec.meanings), dtype=spec.dtype)
+        ds.attrs["flag_meanings"] = " ".join(spec.meanings)
+
+
+def describe_run(
+    f: h5py.File, fmt: str, seed: int, n_runs: int, scenario_json: str, extra: dict[str, Any] | None
+) -> None:
+    """Root attributes: enough to replay the run (scenario, seed, versions) and its state."""
+    attrs = {
+        "format": fmt,
+        "seed": int(seed),
+        "n_runs": int(n_runs),
+        "scenario": scenario_json,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "complete": 0,
+        **versions(),
+        **(extra or {}),
+    }
+    for k, v in attrs.items():
+        f.attrs[k] = v
 
 
 def _early() -> h5py.h5p.PropDCID:
@@ -454,19 +466,14 @@ def create_sweep(
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
-            attrs = {
-                "format": SWEEP_FORMAT,
-                "seed": int(seed),
-                "n_runs": int(n_runs),
-                "n_points": int(n_points),
-                "scenario": scenario_json,
-                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                "complete": 0,
-                **versions(),
-                **(extra or {}),
-            }
-            for k, v in attrs.items():
-                f.attrs[k] = v
+            describe_run(
+                f,
+                SWEEP_FORMAT,
+                seed,
+                n_runs,
+                scenario_json,
+                {"n_points": int(n_points), **(extra or {})},
+            )
             g = f.create_group("runs")
             scales = _layout(g, n_runs, states, institutions, points=n_points)
             names = list(parameters)
