@@ -381,8 +381,10 @@ class Crisis:
     def cascade(self, day: int, reps: np.ndarray, states: np.ndarray, sides: np.ndarray) -> None:
         """Step 10: a state entering the war triggers its partners' obligations and war plans."""
         p = self.plan
+        entering = np.unique(states)  # once, not once per treaty
+        both = (AGGRESSOR_SIDE, DEFENDER_SIDE)
         for t in p.treaties:
-            for s_new, side in ((s, sd) for s in np.unique(states) for sd in (AGGRESSOR_SIDE, DEFENDER_SIDE)):
+            for s_new, side in ((s, sd) for s in entering for sd in both):
                 sel = (states == s_new) & (sides == side)
                 if not sel.any():
                     continue
@@ -404,7 +406,7 @@ class Crisis:
                     calls += [(rr[named_at_war], int(o), side) for o in t.parties if o != s_new]
                 for r_call, partner, join in calls:
                     self._call_partner(t, day, r_call, partner, join)
-        for s_new in np.unique(states):
+        for s_new in entering:
             if not len(p.invades[s_new]):
                 continue
             sel = states == s_new
