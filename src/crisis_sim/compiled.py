@@ -110,7 +110,9 @@ def _vote_propensity(sc: Scenario, members: np.ndarray) -> np.ndarray:
     return np.clip(0.5 + 0.5 * (aff_t - aff_a), 0.0, 1.0)
 
 
-def _commit_propensity(sc: Scenario, members: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _commit_propensity(
+    sc: Scenario, members: np.ndarray, cap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Chance each member commits, and the share it commits.
 
     Equal commitment (Organski's second assumption) is about the will to act: imposed, every
@@ -287,7 +289,9 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
             keep = vote_ok
             if inst.rule_name in ("unilateral", "central_authority"):
                 break
-            p_pass *= inst.rule.pass_probability(p[keep], inst.permanent[keep], inst.quota, st.procedural, unity)
+            p_pass *= inst.rule.pass_probability(
+                p[keep], inst.permanent[keep], inst.quota, st.procedural, unity
+            )
         if inst.rule_name == "central_authority":
             if inst.force >= 0:
                 p_not[inst.force] = 0.0
@@ -296,7 +300,11 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         p_commit = inst.p_commit.copy()
         if inst.rule_name == "unilateral":
             p_commit = p_commit * (1.0 - bp) ** balancer_rank(inst, plan.cap_mean)
-        free = 1.0 if sc.theory.organski.equal_freedom_of_action else 1.0 - sc.theory.organski.constraint
+        free = (
+            1.0
+            if sc.theory.organski.equal_freedom_of_action
+            else 1.0 - sc.theory.organski.constraint
+        )
         for j, s in enumerate(inst.covered):
             if s in (a, g):
                 continue

@@ -35,7 +35,9 @@ from crisis_sim.outcomes import (
 )
 from crisis_sim.rules import NO_DECISION, PASSED, VOTE_MEANINGS, Ballot
 
-CONDEMNATION, SANCTIONS, MILITARY = (LEVEL_CODE[k] for k in ("condemnation", "sanctions", "military"))
+CONDEMNATION, SANCTIONS, MILITARY = (
+    LEVEL_CODE[k] for k in ("condemnation", "sanctions", "military")
+)
 STILL_RUNNING = np.iinfo(np.int32).max
 
 
@@ -114,12 +116,33 @@ class Crisis:
         big = len(reps) >= kernel.PARALLEL_MIN  # small cohorts: no parallel launch
         fight = kernel.advance_war if big else kernel.advance_war_serial
         fight(
-            reps, day, self.rep, self.side, self.entry, self.force,
-            p.ready, p.full_days, p.transit, p.target, self.sanction_day,
-            self.loss_a, self.loss_d, self.end_day, self.ending, self.helpers_in,
-            self.fought_to, self.deterred, self.backed_down,
-            self.seed, p.law, c.attrition, c.effectiveness_sd, c.defender_advantage,
-            c.sanctions_effect, p.resolve_a, p.resolve_d,
+            reps,
+            day,
+            self.rep,
+            self.side,
+            self.entry,
+            self.force,
+            p.ready,
+            p.full_days,
+            p.transit,
+            p.target,
+            self.sanction_day,
+            self.loss_a,
+            self.loss_d,
+            self.end_day,
+            self.ending,
+            self.helpers_in,
+            self.fought_to,
+            self.deterred,
+            self.backed_down,
+            self.seed,
+            p.law,
+            c.attrition,
+            c.effectiveness_sd,
+            c.defender_advantage,
+            c.sanctions_effect,
+            p.resolve_a,
+            p.resolve_d,
         )
         if before is not None:
             self._tell_war_ends(reps[(before == 0) & (self.ending[reps] != 0)])
@@ -143,11 +166,16 @@ class Crisis:
         self.p_win = kernel.contest_success(own, perceived, sc.decision.csf_exponent)
         self.deterred = self.p_win < sc.decision.attack_threshold
         self.end_day[self.deterred] = -1
-        self.tell(1, np.arange(self.n), lambda i: (
-            f"{self._n(a)} estimates its chance of winning at {self.p_win[i]:.0%} "
-            f"(needs {sc.decision.attack_threshold:.0%}): "
-            + ("deterred, no attack" if self.deterred[i] else "it attacks")
-        ), day=0)
+        self.tell(
+            1,
+            np.arange(self.n),
+            lambda i: (
+                f"{self._n(a)} estimates its chance of winning at {self.p_win[i]:.0%} "
+                f"(needs {sc.decision.attack_threshold:.0%}): "
+                + ("deterred, no attack" if self.deterred[i] else "it attacks")
+            ),
+            day=0,
+        )
         return np.flatnonzero(~self.deterred)
 
     def attack(self, reps: np.ndarray) -> None:
@@ -157,7 +185,9 @@ class Crisis:
         self.vote_result[reps] = NO_DECISION
         self.response_level[reps] = 0
         ones = np.ones(len(reps))
-        self.request_entry(0, reps, np.full(len(reps), p.aggressor), AGGRESSOR_SIDE, Reason.PARTY, ones)
+        self.request_entry(
+            0, reps, np.full(len(reps), p.aggressor), AGGRESSOR_SIDE, Reason.PARTY, ones
+        )
         self.request_entry(0, reps, np.full(len(reps), p.target), DEFENDER_SIDE, Reason.PARTY, ones)
         self.tell(2, reps, lambda i: f"{self._n(p.aggressor)} attacks {self._n(p.target)}")
 
@@ -168,7 +198,9 @@ class Crisis:
         p = self.plan
         if not applies(inst, p.aggressor, p.target) or not len(reps):
             return
-        days = rng.lognormal_days(self.seed, self.rep[reps], rng.REFERRAL, inst.index, *inst.referral)
+        days = rng.lognormal_days(
+            self.seed, self.rep[reps], rng.REFERRAL, inst.index, *inst.referral
+        )
         self.schedule(days, partial(self.identify_aggressor, inst), "identify", inst.index, reps)
 
     def identify_aggressor(self, inst: Any, day: int, reps: np.ndarray) -> None:
@@ -177,7 +209,9 @@ class Crisis:
         if not len(reps):
             return
         self.referral_day[reps, inst.index] = day
-        u = rng.uniform_draws(self.seed, self.rep[reps], rng.IDENTIFY, inst.index * 1024 + inst.covered)
+        u = rng.uniform_draws(
+            self.seed, self.rep[reps], rng.IDENTIFY, inst.index * 1024 + inst.covered
+        )
         named = u < inst.p_identify[None, :]
         named[:, inst.covered == self.plan.target] = True
         named[:, inst.covered == self.plan.aggressor] = False
@@ -185,24 +219,40 @@ class Crisis:
             self.identified[inst.index] = np.zeros((self.n, len(inst.covered)), dtype=bool)
         self.identified[inst.index][reps] = named
         self.tell(3, reps, lambda i: f"{self._n(self.plan.target)} appeals to the {inst.name}")
-        self.tell(4, reps, lambda i: (
-            f"{self.identified[inst.index][reps[i]].sum()} of {len(inst.covered)} members of the "
-            f"{inst.name} name {self._n(self.plan.aggressor)} the aggressor"
-        ))
+        self.tell(
+            4,
+            reps,
+            lambda i: (
+                f"{self.identified[inst.index][reps[i]].sum()} of {len(inst.covered)} "
+                f"members of the {inst.name} name {self._n(self.plan.aggressor)} the aggressor"
+            ),
+        )
         self.deliberate(inst, 0, day, reps)
 
     def deliberate(self, inst: Any, stage: int, day: int, reps: np.ndarray) -> None:
         """Step 5: a random deliberation delay before the vote on this stage."""
         st = inst.stages[stage]
         delay = rng.lognormal_days(
-            self.seed, self.rep[reps], rng.DELIBERATION, inst.index * 16 + stage, st.median, st.spread
+            self.seed,
+            self.rep[reps],
+            rng.DELIBERATION,
+            inst.index * 16 + stage,
+            st.median,
+            st.spread,
         )
         if inst.rule_name == "central_authority":
             delay = np.maximum(np.round(np.full(len(reps), st.median)), 1).astype(np.int64)
-        self.tell(5, reps, lambda i: (
-            f"the {inst.name} deliberates on {LEVELS[st.level]} (about {st.median:g} days)"
-        ), day=day)
-        self.schedule(day + delay, partial(self.vote, inst, stage), "vote", inst.index * 16 + stage, reps)
+        self.tell(
+            5,
+            reps,
+            lambda i: (
+                f"the {inst.name} deliberates on {LEVELS[st.level]} (about {st.median:g} days)"
+            ),
+            day=day,
+        )
+        self.schedule(
+            day + delay, partial(self.vote, inst, stage), "vote", inst.index * 16 + stage, reps
+        )
 
     # ------------------------------------------------------------------ 6-8
 
@@ -230,8 +280,12 @@ class Crisis:
         result, veto_pos = inst.rule.decide(ballot)
         self.decision_day[reps, inst.index] = day
         self.vote_result[reps, inst.index] = result
-        self.vetoed_by[reps, inst.index] = np.where(veto_pos >= 0, inst.members[np.maximum(veto_pos, 0)], -1)
-        self.tell(6, reps, lambda i: self._vote_line(inst, st, yes, voting, result, veto_pos, reps, i))
+        self.vetoed_by[reps, inst.index] = np.where(
+            veto_pos >= 0, inst.members[np.maximum(veto_pos, 0)], -1
+        )
+        self.tell(
+            6, reps, lambda i: self._vote_line(inst, st, yes, voting, result, veto_pos, reps, i)
+        )
         passed = reps[result == PASSED]
         if len(passed):
             self.respond(inst, stage, day, passed, yes[result == PASSED])
@@ -251,11 +305,15 @@ class Crisis:
         """Step 7 (and 11): the response of this level, and the aggressor's reaction to it."""
         p, sc = self.plan, self.plan.scenario
         level = inst.stages[stage].level
-        self.response_level[reps, inst.index] = np.maximum(self.response_level[reps, inst.index], level)
+        self.response_level[reps, inst.index] = np.maximum(
+            self.response_level[reps, inst.index], level
+        )
         self.tell(7, reps, lambda i: f"the {inst.name} adopts {LEVELS[level]}")
         key = inst.index * 16 + stage
         if level == CONDEMNATION and inst.quit_if_condemned > 0 and p.aggressor in inst.members:
-            quits = reps[rng.uniform_draws(self.seed, self.rep[reps], rng.QUIT, key) < inst.quit_if_condemned]
+            quits = reps[
+                rng.uniform_draws(self.seed, self.rep[reps], rng.QUIT, key) < inst.quit_if_condemned
+            ]
             self.left[quits, inst.index] = True
             self.aggressor_quit[quits] = True
             self.tell(11, quits, lambda i: f"{self._n(p.aggressor)} quits the {inst.name}")
@@ -268,7 +326,9 @@ class Crisis:
         if level == MILITARY:
             overwhelmed = self.commit(inst, day, reps, yes)
         chance = getattr(sc.decision.backdown, LEVELS[level])
-        backs = overwhelmed | (rng.uniform_draws(self.seed, self.rep[reps], rng.BACKDOWN, key) < chance)
+        backs = overwhelmed | (
+            rng.uniform_draws(self.seed, self.rep[reps], rng.BACKDOWN, key) < chance
+        )
         self.back_down(day, reps[backs])
 
     def commit(self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray) -> np.ndarray:
@@ -292,7 +352,10 @@ class Crisis:
             p_commit = p_commit * (1.0 - sc.theory.buck_passing) ** balancer_rank(inst, p.cap_mean)
         willing = rng.uniform_draws(self.seed, rep_ids, rng.COMMIT, key) < p_commit[None, :]
         if not sc.theory.organski.equal_freedom_of_action:
-            willing &= rng.uniform_draws(self.seed, rep_ids, rng.FREEDOM, key) >= sc.theory.organski.constraint
+            willing &= (
+                rng.uniform_draws(self.seed, rep_ids, rng.FREEDOM, key)
+                >= sc.theory.organski.constraint
+            )
         chosen = willing & self.identified[inst.index][reps]
         if inst.rule_name == "unilateral":
             chosen[:, : len(inst.members)] &= yes
@@ -306,15 +369,23 @@ class Crisis:
         scale = np.ones(len(reps))
         if p.coalition_ratio > 0:
             need = p.coalition_ratio * own
-            scale = np.where(committed > 0, np.maximum(1.0, need / np.maximum(committed, 1e-300)), 1.0)
+            scale = np.where(
+                committed > 0, np.maximum(1.0, need / np.maximum(committed, 1e-300)), 1.0
+            )
         self._enlist(inst, day, reps, members, chosen, share, scale)
         if sc.theory.organski.modify_or_defeated:
             return committed * scale + self.cap[reps, g] * p.projection[g] > own
         return np.zeros(len(reps), dtype=bool)
 
     def _enlist(
-        self, inst: Any, day: int, reps: np.ndarray, states: np.ndarray, chosen: np.ndarray,
-        share: np.ndarray, scale: np.ndarray | None = None,
+        self,
+        inst: Any,
+        day: int,
+        reps: np.ndarray,
+        states: np.ndarray,
+        chosen: np.ndarray,
+        share: np.ndarray,
+        scale: np.ndarray | None = None,
     ) -> None:
         """File the entries of committed members after their declaration delay."""
         rr, jj = np.nonzero(chosen)
@@ -325,7 +396,10 @@ class Crisis:
         for j in np.unique(jj):
             sel = jj == j
             delay[sel] = rng.lognormal_days(
-                self.seed, self.rep[reps[rr[sel]]], rng.DECLARATION, inst.index * 1024 + int(states[j]),
+                self.seed,
+                self.rep[reps[rr[sel]]],
+                rng.DECLARATION,
+                inst.index * 1024 + int(states[j]),
                 *inst.declaration,
             )
         mult = share[jj] * (scale[rr] if scale is not None else 1.0)
@@ -349,24 +423,38 @@ class Crisis:
             third = states != self.plan.target
             self.help_promised[reps[third]] = True
         cols = (
-            reps, states, np.full(n, side, dtype=np.int8), np.full(n, reason, dtype=np.int8),
+            reps,
+            states,
+            np.full(n, side, dtype=np.int8),
+            np.full(n, reason, dtype=np.int8),
             np.broadcast_to(np.asarray(share, dtype=np.float64), (n,)).copy(),
         )
         self.schedule(days, self.enter_war, "enter", 0, *cols)
 
     def enter_war(
-        self, day: int, reps: np.ndarray, states: np.ndarray, sides: np.ndarray,
-        reasons: np.ndarray, shares: np.ndarray,
+        self,
+        day: int,
+        reps: np.ndarray,
+        states: np.ndarray,
+        sides: np.ndarray,
+        reasons: np.ndarray,
+        shares: np.ndarray,
     ) -> None:
         """Step 9: states enter on this day, all together; step 10: their treaties cascade."""
         keep = self.alive(reps, day)
-        reps, states, sides, reasons, shares = (x[keep] for x in (reps, states, sides, reasons, shares))
+        reps, states, sides, reasons, shares = (
+            x[keep] for x in (reps, states, sides, reasons, shares)
+        )
         order = np.lexsort((-shares, sides, reasons, states, reps))
-        reps, states, sides, reasons, shares = (x[order] for x in (reps, states, sides, reasons, shares))
+        reps, states, sides, reasons, shares = (
+            x[order] for x in (reps, states, sides, reasons, shares)
+        )
         first = np.ones(len(reps), dtype=bool)
         first[1:] = (reps[1:] != reps[:-1]) | (states[1:] != states[:-1])
         new = first & (self.entry[reps, states] == NOT_ENTERED)
-        reps, states, sides, reasons, shares = (x[new] for x in (reps, states, sides, reasons, shares))
+        reps, states, sides, reasons, shares = (
+            x[new] for x in (reps, states, sides, reasons, shares)
+        )
         if not len(reps):
             return
         p = self.plan
@@ -375,7 +463,9 @@ class Crisis:
         self.reason[reps, states] = reasons
         self.via_cascade[reps, states] = (reasons == Reason.TREATY) | (reasons == Reason.ATTACKED)
         self.force[reps, states] = self.cap[reps, states] * p.projection[states] * shares
-        self.tell(9, reps, lambda i: self._entry_line(reps, states, sides, reasons, i, day), day=day)
+        self.tell(
+            9, reps, lambda i: self._entry_line(reps, states, sides, reasons, i, day), day=day
+        )
         self.cascade(day, reps, states, sides)
 
     def cascade(self, day: int, reps: np.ndarray, states: np.ndarray, sides: np.ndarray) -> None:
@@ -390,7 +480,9 @@ class Crisis:
                     continue
                 rr = reps[sel]
                 calls: list[tuple[np.ndarray, int, int]] = []  # (reps, partner, side to join)
-                if s_new in t.parties and (t.casus == 2 or (t.casus == 0 and side == DEFENDER_SIDE)):
+                if s_new in t.parties and (
+                    t.casus == 2 or (t.casus == 0 and side == DEFENDER_SIDE)
+                ):
                     calls += [(rr, int(q), side) for q in t.parties if q != s_new]
                 if t.casus == 1 and s_new in t.against:
                     enemy = AGGRESSOR_SIDE if side == DEFENDER_SIDE else DEFENDER_SIDE
@@ -415,7 +507,9 @@ class Crisis:
                 victim_side = np.where(side == AGGRESSOR_SIDE, DEFENDER_SIDE, AGGRESSOR_SIDE)
                 for vs in (AGGRESSOR_SIDE, DEFENDER_SIDE):
                     m = victim_side == vs
-                    self.request_entry(day + 1, rr[m], np.full(m.sum(), victim), vs, Reason.ATTACKED, 1.0)
+                    self.request_entry(
+                        day + 1, rr[m], np.full(m.sum(), victim), vs, Reason.ATTACKED, 1.0
+                    )
                 self.tell(10, rr, partial(self._invasion_line, int(s_new), int(victim)), day=day)
 
     def _invasion_line(self, invader: int, victim: int, _i: int) -> str:
@@ -428,10 +522,15 @@ class Crisis:
             return
         key = t.index * 1024 + partner
         honours = rng.uniform_draws(self.seed, self.rep[reps], rng.HONOUR, key) < t.strength
-        self.tell(10, reps, lambda i: (
-            f"{t.name}: {self._n(partner)} is called to {'honour' if honours[i] else 'honour (and does not)'}"
-            " its obligation"
-        ), day=day)
+        self.tell(
+            10,
+            reps,
+            lambda i: (
+                f"{t.name}: {self._n(partner)} is called to honour its obligation"
+                + ("" if honours[i] else ", and does not")
+            ),
+            day=day,
+        )
         reps = reps[honours]
         delay = rng.lognormal_days(self.seed, self.rep[reps], rng.TREATY_DELAY, key, *t.delay)
         self.request_entry(day + delay, reps, np.full(len(reps), partner), side, Reason.TREATY, 1.0)
@@ -450,8 +549,14 @@ class Crisis:
         if self.story is None:
             return
         for r in done:
-            who = self.plan.target if self.ending[r] == kernel.DEFENDERS_BROKE else self.plan.aggressor
-            self.story.append((int(self.end_day[r]), 11, f"the forces of {self._n(who)}'s side break"))
+            who = (
+                self.plan.target
+                if self.ending[r] == kernel.DEFENDERS_BROKE
+                else self.plan.aggressor
+            )
+            self.story.append(
+                (int(self.end_day[r]), 11, f"the forces of {self._n(who)}'s side break")
+            )
 
     def results(self) -> dict[str, np.ndarray]:
         """Step 12: classify how each replication ended, and package every record."""
@@ -468,11 +573,17 @@ class Crisis:
         end_day = np.where(self.end_day == STILL_RUNNING, p.horizon, self.end_day).astype(np.int32)
         end_day[self.deterred] = -1
         side, entry_day, arrival, reason, n_bel, n_casc = kernel.state_records(
-            self.entry, self.side, self.reason, self.via_cascade, end_day,
+            self.entry,
+            self.side,
+            self.reason,
+            self.via_cascade,
+            end_day,
             np.ceil(p.transit).astype(np.int64),
         )  # states that fought: entered by the end day (one pass instead of many NumPy ones)
         if self.story is not None:
-            self.story.append((int(end_day[0]) if n else 0, 12, f"end: {outcome_name(int(outcome[0]))}"))
+            self.story.append(
+                (int(end_day[0]) if n else 0, 12, f"end: {outcome_name(int(outcome[0]))}")
+            )
         return {
             "deterred": self.deterred.copy(),
             "outcome": outcome,
@@ -516,7 +627,9 @@ class Crisis:
         """Replications still fighting on ``day``."""
         return (~self.deterred) & (self.end_day > day) & (self.ending == 0) & ~self.backed_down
 
-    def schedule(self, days: Any, step: Callable[..., None], kind: str, sub: int, *cols: np.ndarray) -> None:
+    def schedule(
+        self, days: Any, step: Callable[..., None], kind: str, sub: int, *cols: np.ndarray
+    ) -> None:
         """Put replications on the agenda: one SimPy event per (kind of step, day)."""
         days = np.asarray(days, dtype=np.int64)
         if days.ndim == 0:
@@ -545,11 +658,17 @@ class Crisis:
 
     def _fire(self, key: tuple[str, int], step: Callable[..., None], _event: simpy.Event) -> None:
         parts = self._agenda.pop(key)
-        cols = parts[0] if len(parts) == 1 else tuple(np.concatenate(c) for c in zip(*parts, strict=True))
+        cols = (
+            parts[0]
+            if len(parts) == 1
+            else tuple(np.concatenate(c) for c in zip(*parts, strict=True))
+        )
         self.advance(cols[0], key[1])  # every step's first column holds the replications
         step(key[1], *cols)
 
-    def tell(self, step: int, reps: np.ndarray, line: Callable[[int], str], day: int | None = None) -> None:
+    def tell(
+        self, step: int, reps: np.ndarray, line: Callable[[int], str], day: int | None = None
+    ) -> None:
         """Add to the story of the first replication of the chunk (used by ``trace``)."""
         if self.story is None or not len(reps):
             return
@@ -564,25 +683,44 @@ class Crisis:
     def _n_list(self, reps: np.ndarray, rr: np.ndarray, s: np.ndarray, i: int) -> str:
         return ", ".join(self._n(x) for x in s[reps[rr] == 0])
 
-    def _vote_line(self, inst: Any, st: Any, yes: np.ndarray, voting: np.ndarray, result: np.ndarray,
-                   veto_pos: np.ndarray, reps: np.ndarray, i: int) -> str:
+    def _vote_line(
+        self,
+        inst: Any,
+        st: Any,
+        yes: np.ndarray,
+        voting: np.ndarray,
+        result: np.ndarray,
+        veto_pos: np.ndarray,
+        reps: np.ndarray,
+        i: int,
+    ) -> str:
         ayes = int((yes[i] & voting[i]).sum())
-        line = (f"the {inst.name} votes on {LEVELS[st.level]}: {ayes} yes of "
-                f"{int(voting[i].sum())} voting: {VOTE_MEANINGS[int(result[i])]}")
+        line = (
+            f"the {inst.name} votes on {LEVELS[st.level]}: {ayes} yes of "
+            f"{int(voting[i].sum())} voting: {VOTE_MEANINGS[int(result[i])]}"
+        )
         if veto_pos[i] >= 0:
             line += f" (veto: {self._n(int(inst.members[veto_pos[i]]))})"
         return line
 
-    def _entry_line(self, reps: np.ndarray, states: np.ndarray, sides: np.ndarray,
-                    reasons: np.ndarray, i: int, day: int) -> str:
+    def _entry_line(
+        self,
+        reps: np.ndarray,
+        states: np.ndarray,
+        sides: np.ndarray,
+        reasons: np.ndarray,
+        i: int,
+        day: int,
+    ) -> str:
         mine = np.flatnonzero(reps == 0)
         parts = []
         for j in mine:
             s = int(states[j])
             arrive = day + int(np.ceil(self.plan.transit[s]))
             who = "the aggressor" if sides[j] == AGGRESSOR_SIDE else "the target"
+            why = Reason(int(reasons[j])).name.lower()
             parts.append(
-                f"{self._n(s)} enters the war on the side of {who} ({Reason(int(reasons[j])).name.lower()}), "
+                f"{self._n(s)} enters the war on the side of {who} ({why}), "
                 f"forces in theatre from day {arrive}"
             )
         return "; ".join(parts)

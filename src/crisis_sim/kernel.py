@@ -317,8 +317,33 @@ def preload() -> None:
     f = np.zeros((1, 1))
     z, b = np.zeros(1), np.zeros(1, dtype=np.bool_)
     advance_war_serial(
-        one, 0, one, s, i, f, z, z, z, 0, one, z.copy(), z.copy(), np.zeros(1, dtype=np.int32),
-        np.zeros(1, dtype=np.int8), b.copy(), one.copy(), b, b, 0, 0, 0.1, 0.1, 1.0, 0.1, 0.5, 0.5,
+        one,
+        0,
+        one,
+        s,
+        i,
+        f,
+        z,
+        z,
+        z,
+        0,
+        one,
+        z.copy(),
+        z.copy(),
+        np.zeros(1, dtype=np.int32),
+        np.zeros(1, dtype=np.int8),
+        b.copy(),
+        one.copy(),
+        b,
+        b,
+        0,
+        0,
+        0.1,
+        0.1,
+        1.0,
+        0.1,
+        0.5,
+        0.5,
     )
 
 

@@ -8,32 +8,8 @@ seed share their draws (common random numbers).
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 from numba import njit, prange
-
-
-def _numba_without_scipy_blas() -> None:
-    """Load Numba's array-math module without importing SciPy's BLAS (~0.3 s per process).
-
-    On import, ``numba.np.arraymath`` checks whether ``scipy.linalg.cython_blas`` imports (for
-    ``np.dot`` and ``np.linalg`` in compiled code, which no crisis_sim kernel uses); that import
-    pulls in much of SciPy and ``numpy.f2py`` in every process before its first kernel call.
-    The check is made to fail, just for the moment of that import; SciPy stays importable.
-    """
-    blas = "scipy.linalg.cython_blas"
-    if "numba.np.arraymath" in sys.modules or blas in sys.modules:
-        return
-    sys.modules[blas] = None  # type: ignore[assignment]
-    try:
-        import numba.np.arraymath  # noqa: F401
-    finally:
-        if sys.modules.get(blas, 0) is None:
-            del sys.modules[blas]
-
-
-_numba_without_scipy_blas()
 
 # Streams: one per kind of decision, so adding draws to one never shifts another.
 CAPABILITY = 1  # draw = state

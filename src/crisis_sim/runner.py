@@ -146,8 +146,10 @@ class LocalPool:
 
         self.workers = workers
         self.pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp.get_context("spawn"),
-            initializer=_init_pool_worker, initargs=(_threads_per_worker(workers), os.getpid()),
+            max_workers=workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_init_pool_worker,
+            initargs=(_threads_per_worker(workers), os.getpid()),
         )
         # Start the workers now and let them load the kernels while the caller prepares the run.
         for _ in range(workers):
@@ -155,14 +157,19 @@ class LocalPool:
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
         """Keep at most two chunks per worker in flight, so memory stays flat."""
-        yield from _bounded(lambda c: self.pool.submit(_run_chunk, plan, seed, c), todo, 2 * self.workers)
+        yield from _bounded(
+            lambda c: self.pool.submit(_run_chunk, plan, seed, c), todo, 2 * self.workers
+        )
 
     def map_points(
         self, plans: list[Plan], seed: int, todo: list[PointChunk]
     ) -> Iterator[PointResult]:
         """Sweep points' chunks, each sent with its own plan, at most two per worker in flight."""
-        yield from _bounded(lambda t: self.pool.submit(_run_point, plans[t[0]], seed, t[0], t[1]),
-                            todo, 2 * self.workers)
+        yield from _bounded(
+            lambda t: self.pool.submit(_run_point, plans[t[0]], seed, t[0], t[1]),
+            todo,
+            2 * self.workers,
+        )
 
     def close(self) -> None:
         """Stop the workers."""
@@ -201,14 +208,16 @@ def _check_reachable(address: str) -> None:
     except ValueError:
         host, port = None, None
     if not host or port is None:
-        raise InputError(f"--scheduler {address}: not a scheduler address (expected 'local' or "
-                         "tcp://HOST:PORT)")
+        raise InputError(
+            f"--scheduler {address}: not a scheduler address (expected 'local' or tcp://HOST:PORT)"
+        )
     try:
         socket.create_connection((host, port), timeout=5).close()
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise InputError(f"--scheduler {address}: cannot reach the Dask scheduler "
-                         f"({reason})") from None
+        raise InputError(
+            f"--scheduler {address}: cannot reach the Dask scheduler ({reason})"
+        ) from None
 
 
 @contextmanager
@@ -250,8 +259,12 @@ class DaskBackend:
             only_health = {"distributed.scheduler.http.routes": ["distributed.http.health"]}
             with dask.config.set(only_health), _sigint_ignored_by_children():
                 self.cluster = LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address=None, silence_logs=40,
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=40,
                 )
             self.client = Client(self.cluster)
         else:
@@ -259,7 +272,9 @@ class DaskBackend:
             try:
                 self.client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
-                raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+                raise InputError(
+                    f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})"
+                ) from None
         n = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
         self.limit = 2 * n
 
@@ -280,8 +295,11 @@ class DaskBackend:
 
         def submit() -> None:
             p, c = queue.pop()
-            flight.add(self.client.submit(_run_point, plan_fs[p], seed, p, c, self.threads,
-                                          pure=False, retries=3))
+            flight.add(
+                self.client.submit(
+                    _run_point, plan_fs[p], seed, p, c, self.threads, pure=False, retries=3
+                )
+            )
 
         for _ in range(min(self.limit, len(queue))):
             submit()
