@@ -94,7 +94,9 @@ def _announce_compile(quiet: bool) -> None:
     from crisis_sim.warmup import cache_is_warm
 
     if not quiet and not cache_is_warm():
-        _console(stderr=True).print("compiling the simulation kernels (first run only, about 5-15 s)...")
+        _console(stderr=True).print(
+            "compiling the simulation kernels (first run only, about 5-15 s)..."
+        )
 
 
 @app.command()

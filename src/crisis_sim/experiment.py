@@ -76,7 +76,7 @@ def execute(
         advance = progress(total, n_runs) if progress else None
         done = 0
         try:
-            with _stop_on_ctrl_c() as stop_requested:
+            with stop_on_ctrl_c() as stop_requested:
                 for start_rep, arrays in runner.map(plan, seed, todo):
                     writer.commit(start_rep, arrays)
                     done += len(arrays["outcome"])
@@ -107,7 +107,7 @@ def execute(
 
 
 @contextmanager
-def _stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
+def stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
     """Turn Ctrl-C into a request to stop once the chunk in hand is committed.
 
     Python's own KeyboardInterrupt can strike anywhere, even inside a garbage-collector
