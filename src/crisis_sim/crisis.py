@@ -30,6 +30,7 @@ from crisis_sim.outcomes import (
     DETERRED,
     FAIT_ACCOMPLI,
     NO_RESPONSE,
+    OUTCOMES,
     STALEMATE,
     Reason,
 )
@@ -582,7 +583,7 @@ class Crisis:
         )  # states that fought: entered by the end day (one pass instead of many NumPy ones)
         if self.story is not None:
             self.story.append(
-                (int(end_day[0]) if n else 0, 12, f"end: {outcome_name(int(outcome[0]))}")
+                (int(end_day[0]) if n else 0, 12, f"end: {OUTCOMES[int(outcome[0])]}")
             )
         return {
             "deterred": self.deterred.copy(),
@@ -622,10 +623,6 @@ class Crisis:
         """
         fell = self.ending[reps] == kernel.DEFENDERS_BROKE
         return self.alive(reps, day) | (fell & ~self.deterred[reps])
-
-    def at_war(self, day: int) -> np.ndarray:
-        """Replications still fighting on ``day``."""
-        return (~self.deterred) & (self.end_day > day) & (self.ending == 0) & ~self.backed_down
 
     def schedule(
         self, days: Any, step: Callable[..., None], kind: str, sub: int, *cols: np.ndarray
@@ -724,13 +721,6 @@ class Crisis:
                 f"forces in theatre from day {arrive}"
             )
         return "; ".join(parts)
-
-
-def outcome_name(code: int) -> str:
-    """Name of an outcome code."""
-    from crisis_sim.outcomes import OUTCOMES
-
-    return OUTCOMES[code]
 
 
 def simulate_chunk(plan: Plan, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:
