@@ -199,7 +199,7 @@ def run(
 def validate(
     scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or bundled name.")],
 ) -> None:
-    """Check a scenario file; prints one line per problem (exit status 2) or 'ok'."""
+    """Check a scenario file: 'ok', or one line naming the file, key and value (exit status 2)."""
     from crisis_sim import scenario as sc_mod
 
     sc = sc_mod.load(scenario)
