@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -259,19 +259,58 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split()) if text else type(exc).__name__
 
 
-class ResultWriter:
-    """Commits chunks to an existing result file; the only place that writes results."""
+class _Writer:
+    """An open result or sweep file, locked for this one writer; subclasses commit chunks."""
+
+    kind = "result"
+    fmt = FORMAT
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
             self.file = open_for_writing(self.path)
         except FileNotFoundError:
-            raise StoreError(f"{self.path}: no such result file") from None
+            raise StoreError(f"{self.path}: no such {self.kind} file") from None
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"{self.path}: cannot open for writing: {_reason(exc)}") from None
-        check_ours(self.file, self.path)
+        try:
+            check_ours(self.file, self.path, self.fmt)
+        except StoreError:
+            self.file.close()
+            raise
         self.runs = self.file["runs"]
+
+    def missing(self) -> list[Any]:
+        """What is not yet committed."""
+        raise NotImplementedError
+
+    def finish(self) -> bool:
+        """Mark the file complete if everything is committed."""
+        complete = not self.missing()
+        try:
+            self.file.attrs["complete"] = int(complete)
+            self.file.flush()
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(
+                f"{self.path}: cannot mark the file complete: {_reason(exc)}; every "
+                "replication is written, run --resume to finish"
+            ) from None
+        return complete
+
+    def close(self) -> None:
+        """Close the file (flushes)."""
+        if self.file.id.valid:
+            self.file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ResultWriter(_Writer):
+    """Commits chunks to an existing result file; the only place that writes results."""
 
     def missing(self) -> list[tuple[int, int]]:
         """Ranges of replications not yet committed."""
@@ -294,30 +333,6 @@ class ResultWriter:
                 f"{self.path}: cannot write replications {start}..{stop - 1}: "
                 f"{_reason(exc)}; chunks committed before are intact"
             ) from None
-
-    def finish(self) -> bool:
-        """Mark the file complete if every replication is committed."""
-        complete = not self.missing()
-        try:
-            self.file.attrs["complete"] = int(complete)
-            self.file.flush()
-        except (OSError, RuntimeError) as exc:
-            raise StoreError(
-                f"{self.path}: cannot mark the file complete: {_reason(exc)}; every "
-                "replication is written, run --resume to finish"
-            ) from None
-        return complete
-
-    def close(self) -> None:
-        """Close the file (flushes)."""
-        if self.file.id.valid:
-            self.file.close()
-
-    def __enter__(self) -> ResultWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -498,19 +513,11 @@ def create_sweep(
         raise StoreError(f"{path}: cannot create sweep file: {_reason(exc)}") from None
 
 
-class SweepWriter:
+class SweepWriter(_Writer):
     """Commits chunks of sweep points to an existing sweep file; the only writer of a sweep."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        try:
-            self.file = open_for_writing(self.path)
-        except FileNotFoundError:
-            raise StoreError(f"{self.path}: no such sweep file") from None
-        except (OSError, RuntimeError) as exc:
-            raise StoreError(f"{self.path}: cannot open for writing: {_reason(exc)}") from None
-        check_ours(self.file, self.path, SWEEP_FORMAT)
-        self.runs = self.file["runs"]
+    kind = "sweep"
+    fmt = SWEEP_FORMAT
 
     def missing(self) -> list[tuple[int, int, int]]:
         """``(point, start, stop)`` of replications not yet committed."""
@@ -545,24 +552,6 @@ class SweepWriter:
                 f"{self.path}: cannot write {where}: {_reason(exc)}; chunks "
                 "committed before are intact"
             ) from None
-
-    def finish(self) -> bool:
-        """Mark the file complete if every replication of every point is committed."""
-        complete = not self.missing()
-        self.file.attrs["complete"] = int(complete)
-        self.file.flush()
-        return complete
-
-    def close(self) -> None:
-        """Close the file (flushes)."""
-        if self.file.id.valid:
-            self.file.close()
-
-    def __enter__(self) -> SweepWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def read_sweep(
