@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from crisis_sim import kernel, rng
+from crisis_sim import cohort, kernel, rng
 from crisis_sim.compiled import LEVEL_CODE, LEVELS, Plan, applies, balancer_rank, voters
 from crisis_sim.kernel import AGGRESSOR_SIDE, DEFENDER_SIDE, NOT_ENTERED
 from crisis_sim.outcomes import (
@@ -68,8 +68,7 @@ class Crisis:
         self.loss_d = np.zeros(n)
         self.fought_to = np.zeros(n, dtype=np.int64)  # the war is fought up to this day (excl.)
         # Per replication and state.
-        z = rng.normal_draws(self.seed, self.rep, rng.CAPABILITY, np.arange(s_count))
-        self.cap = plan.cap_mean[None, :] * np.exp(plan.cap_spread[None, :] * z)
+        self.cap = cohort.capabilities(self.seed, self.rep, plan.cap_mean, plan.cap_spread)
         self.side = np.zeros((n, s_count), dtype=np.int8)
         self.entry = np.full((n, s_count), NOT_ENTERED, dtype=np.int64)
         self.reason = np.zeros((n, s_count), dtype=np.int8)
@@ -154,16 +153,18 @@ class Crisis:
         """Step 1: the aggressor weighs its chance of winning against the expected response."""
         p, sc = self.plan, self.plan.scenario
         a, g = p.aggressor, p.target
-        own = self.cap[:, a] * p.projection[a]
-        helpers = (self.cap * p.projection * p.belief_help * p.belief_share).copy()
-        helpers[:, a] = 0.0
-        helpers[:, g] = 0.0
-        help_total = helpers.sum(axis=1)
-        if p.coalition_ratio > 0:
-            help_total = np.maximum(help_total, p.coalition_ratio * own)
-        defence = self.cap[:, g] * p.projection[g] + help_total
-        noise = rng.normal_draws(self.seed, self.rep, rng.PERCEPTION, 0)
-        perceived = defence * np.exp(sc.decision.misperception * noise)
+        own, perceived = cohort.perceived_balance(
+            self.seed,
+            self.rep,
+            self.cap,
+            p.projection,
+            p.belief_help,
+            p.belief_share,
+            a,
+            g,
+            float(p.coalition_ratio),
+            sc.decision.misperception,
+        )
         self.p_win = kernel.contest_success(own, perceived, sc.decision.csf_exponent)
         self.deterred = self.p_win < sc.decision.attack_threshold
         self.end_day[self.deterred] = -1
@@ -450,20 +451,24 @@ class Crisis:
         reps, states, sides, reasons, shares = (
             x[order] for x in (reps, states, sides, reasons, shares)
         )
-        first = np.ones(len(reps), dtype=bool)
-        first[1:] = (reps[1:] != reps[:-1]) | (states[1:] != states[:-1])
-        new = first & (self.entry[reps, states] == NOT_ENTERED)
-        reps, states, sides, reasons, shares = (
-            x[new] for x in (reps, states, sides, reasons, shares)
+        new = cohort.enter(
+            day,
+            reps,
+            states,
+            sides,
+            reasons,
+            shares,
+            self.entry,
+            self.side,
+            self.reason,
+            self.via_cascade,
+            self.force,
+            self.cap,
+            self.plan.projection,
         )
+        reps, states, sides, reasons = (x[new] for x in (reps, states, sides, reasons))
         if not len(reps):
             return
-        p = self.plan
-        self.entry[reps, states] = day
-        self.side[reps, states] = sides
-        self.reason[reps, states] = reasons
-        self.via_cascade[reps, states] = (reasons == Reason.TREATY) | (reasons == Reason.ATTACKED)
-        self.force[reps, states] = self.cap[reps, states] * p.projection[states] * shares
         self.tell(
             9, reps, lambda i: self._entry_line(reps, states, sides, reasons, i, day), day=day
         )

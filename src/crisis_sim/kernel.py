@@ -138,7 +138,7 @@ def _fight(
     loss_d[r] = ld
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def advance_war(
     reps: np.ndarray,
     day_to: int,
@@ -217,7 +217,7 @@ def advance_war(
         )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def advance_war_serial(
     reps: np.ndarray,
     day_to: int,
@@ -285,7 +285,7 @@ def advance_war_serial(
         )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def contest_success(a: np.ndarray, b: np.ndarray, m: float) -> np.ndarray:
     """Tullock contest success function ``p = a**m / (a**m + b**m)`` for each pair."""
     out = np.empty(a.shape[0])
@@ -347,7 +347,7 @@ def preload() -> None:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def state_records(
     entry: np.ndarray,
     side: np.ndarray,

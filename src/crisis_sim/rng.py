@@ -113,7 +113,7 @@ def _fill_normals(
         out[i, j] = normal_at(key, stream, draws[j])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def uniforms(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
     """Uniforms for each replication (rows) and draw index (columns), on all threads."""
     out = np.empty((reps.shape[0], draws.shape[0]))
@@ -122,7 +122,7 @@ def uniforms(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def uniforms_serial(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
     """:func:`uniforms` on the calling thread."""
     out = np.empty((reps.shape[0], draws.shape[0]))
@@ -131,7 +131,7 @@ def uniforms_serial(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray)
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def normals(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
     """Standard normals for each replication (rows) and draw index (columns), on all threads."""
     out = np.empty((reps.shape[0], draws.shape[0]))
@@ -140,7 +140,7 @@ def normals(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.n
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def normals_serial(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
     """:func:`normals` on the calling thread."""
     out = np.empty((reps.shape[0], draws.shape[0]))
