@@ -97,8 +97,8 @@ def _instrumented(plan: Any, seed: int, n: int) -> tuple[Any, dict[str, float]]:
 
     def timer(orig: Any) -> Any:
         def timed(reps: np.ndarray, day_to: int, *rest: Any) -> None:
-            end_day, ending, fought_to = rest[11], rest[12], rest[14]
-            deterred, backed = rest[15], rest[16]
+            end_day, ending, fought_to = rest[13], rest[14], rest[16]
+            deterred, backed = rest[17], rest[18]
             start = fought_to[reps].copy()
             running = (ending[reps] == 0) & ~deterred[reps] & ~backed[reps] & (start < day_to)
             t0 = time.perf_counter()
@@ -128,8 +128,7 @@ def _pack(c: Any) -> dict[str, Any]:
     p = c.plan
     fought = ~c.deterred
     reps = np.flatnonzero(fought)
-    entered = (c.side[reps] > 0) & (c.entry[reps] < (1 << 30))
-    nb = entered.sum(axis=1)
+    nb = c.n_bel[reps].astype(np.int64)
     width = max(1, int(nb.max()) if len(nb) else 1)
     shape = (len(reps), width)
     b_side = np.zeros(shape, np.int8)
@@ -140,11 +139,11 @@ def _pack(c: Any) -> dict[str, Any]:
     b_transit = np.zeros(shape)
     b_helper = np.zeros(shape, np.bool_)
     for i, r in enumerate(reps):
-        states = np.flatnonzero(entered[i])
-        k = len(states)
-        b_side[i, :k] = c.side[r, states]
-        b_entry[i, :k] = c.entry[r, states]
-        b_force[i, :k] = c.force[r, states]
+        k = int(nb[i])
+        states = c.b_state[r, :k]
+        b_side[i, :k] = c.b_side[r, :k]
+        b_entry[i, :k] = c.b_entry[r, :k]
+        b_force[i, :k] = c.b_force[r, :k]
         b_ready[i, :k] = p.ready[states]
         b_full[i, :k] = np.where(p.full_days[states] > 0, p.full_days[states], 1e-300)
         b_transit[i, :k] = p.transit[states]
@@ -154,7 +153,7 @@ def _pack(c: Any) -> dict[str, Any]:
     return {
         "reps": reps,
         "rep_id": c.rep[reps],
-        "nb": nb.astype(np.int64),
+        "nb": nb,
         "b_side": b_side,
         "b_entry": b_entry,
         "b_force": b_force,

@@ -237,8 +237,8 @@ def test_a_killed_pool_worker_is_one_line_with_the_way_to_resume(capsys, tmp_pat
     while not (out.exists() and committed(out).sum() >= 20):
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
-    workers = [p for p in psutil.Process(proc.pid).children()
-               if "spawn_main" in " ".join(p.cmdline())]
+    workers = [p for p in psutil.Process(proc.pid).children()  # forked or spawned
+               if "resource_tracker" not in " ".join(p.cmdline())]
     assert workers, "expected pool worker processes"
     workers[0].kill()
     _, err = proc.communicate(timeout=120)

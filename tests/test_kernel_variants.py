@@ -37,20 +37,14 @@ def test_lazy_war_matches_a_day_by_day_war(default_plan):
     c.run()
     reps = np.flatnonzero(~c.deterred & ~c.backed_down)
     la, ld = c.loss_a[reps].copy(), c.loss_d[reps].copy()
-    # Fight the same wars again one day per call, from the final belligerents (entries are dated,
-    # and mobilization is zero before entry, so the final table replays the whole war).
-    cb = default_plan.scenario.combat
+    # Fight the same wars again one day per call, from the final war rolls (entries are dated,
+    # and mobilization is zero before entry, so the final roll replays the whole war).
     c.loss_a[:] = 0.0
     c.loss_d[:] = 0.0
     c.fought_to[:] = 0
     c.ending[:] = 0
+    c.end_day[:] = np.where(c.deterred, -1, np.iinfo(np.int32).max)
     for day in range(1, default_plan.horizon + 2):
-        kernel.advance_war_serial(
-            reps, day, c.rep, c.side, c.entry, c.force, default_plan.ready, default_plan.full_days,
-            default_plan.transit, default_plan.target, c.sanction_day, c.loss_a, c.loss_d,
-            c.end_day.copy(), c.ending, c.helpers_in.copy(), c.fought_to, c.deterred, c.backed_down,
-            4, default_plan.law, cb.attrition, cb.effectiveness_sd, cb.defender_advantage,
-            cb.sanctions_effect, default_plan.resolve_a, default_plan.resolve_d,
-        )
+        c.advance(reps, day)
     assert np.array_equal(c.loss_a[reps], la)
     assert np.array_equal(c.loss_d[reps], ld)

@@ -14,7 +14,7 @@ from numba import njit
 
 from crisis_sim.kernel import NOT_ENTERED
 from crisis_sim.outcomes import Reason
-from crisis_sim.rng import CAPABILITY, PERCEPTION, normal_at, rep_key
+from crisis_sim.rng import CAPABILITY, PERCEPTION, UNITY, VOTE, normal_at, rep_key, uniform_at
 
 TREATY = int(Reason.TREATY)
 ATTACKED = int(Reason.ATTACKED)
@@ -113,14 +113,20 @@ def enter(
     side: np.ndarray,
     reason: np.ndarray,
     via_cascade: np.ndarray,
-    force: np.ndarray,
     cap: np.ndarray,
     projection: np.ndarray,
+    n_bel: np.ndarray,
+    b_state: np.ndarray,
+    b_side: np.ndarray,
+    b_entry: np.ndarray,
+    b_force: np.ndarray,
 ) -> np.ndarray:
     """Write the day's entries (sorted by replication and state, best claim first).
 
     The first claim on a (replication, state) pair wins, and only if that state is not yet at
-    war; returns which claims took effect.
+    war; returns which claims took effect. Each new belligerent also joins its replication's war
+    roll (what the combat kernel reads), kept in state order so that forces add up in the same
+    order whatever the order of entry.
     """
     k = reps.shape[0]
     new = np.zeros(k, dtype=np.bool_)
@@ -135,5 +141,55 @@ def enter(
         side[r, s] = sides[j]
         reason[r, s] = reasons[j]
         via_cascade[r, s] = reasons[j] == TREATY or reasons[j] == ATTACKED
-        force[r, s] = cap[r, s] * projection[s] * shares[j]
+        at = n_bel[r]
+        while at > 0 and b_state[r, at - 1] > s:
+            b_state[r, at] = b_state[r, at - 1]
+            b_side[r, at] = b_side[r, at - 1]
+            b_entry[r, at] = b_entry[r, at - 1]
+            b_force[r, at] = b_force[r, at - 1]
+            at -= 1
+        b_state[r, at] = s
+        b_side[r, at] = sides[j]
+        b_entry[r, at] = day
+        b_force[r, at] = cap[r, s] * projection[s] * shares[j]
+        n_bel[r] += 1
     return new
+
+
+@njit(cache=True, nogil=True)
+def ballot(
+    seed: int,
+    reps: np.ndarray,
+    rep_id: np.ndarray,
+    draw: np.ndarray,
+    p_yes: np.ndarray,
+    bloc: np.ndarray,
+    bloc_draw: int,
+    p_bloc: float,
+    identified: np.ndarray,
+    is_target: np.ndarray,
+    is_aggressor: np.ndarray,
+    left: np.ndarray,
+    may_vote: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's vote and standing, per replication of the cohort (step 6).
+
+    A member votes yes with its propensity (members of a unity ``bloc`` share one draw and
+    their mean propensity) and only if it named the aggressor; the target always votes yes. A
+    member votes at all if the rule lets it (``may_vote``), and the aggressor not once it left.
+    """
+    m, k = reps.shape[0], draw.shape[0]
+    yes = np.empty((m, k), dtype=np.bool_)
+    voting = np.empty((m, k), dtype=np.bool_)
+    for i in range(m):
+        r = reps[i]
+        key = rep_key(seed, rep_id[r])
+        u_bloc = uniform_at(key, UNITY, bloc_draw)
+        for j in range(k):
+            if bloc[j]:
+                y = u_bloc < p_bloc
+            else:
+                y = uniform_at(key, VOTE, draw[j]) < p_yes[j]
+            yes[i, j] = is_target[j] or (y and identified[r, j])
+            voting[i, j] = may_vote[j] and not (is_aggressor[j] and left[r])
+    return yes, voting

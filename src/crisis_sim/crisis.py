@@ -67,12 +67,28 @@ class Crisis:
         self.loss_a = np.zeros(n)
         self.loss_d = np.zeros(n)
         self.fought_to = np.zeros(n, dtype=np.int64)  # the war is fought up to this day (excl.)
+        c = plan.scenario.combat
+        self.combat = np.array(  # kernel.COMBAT_CONSTANTS
+            [
+                c.attrition,
+                c.effectiveness_sd,
+                c.defender_advantage,
+                c.sanctions_effect,
+                plan.resolve_a,
+                plan.resolve_d,
+            ]
+        )
         # Per replication and state.
         self.cap = cohort.capabilities(self.seed, self.rep, plan.cap_mean, plan.cap_spread)
         self.side = np.zeros((n, s_count), dtype=np.int8)
         self.entry = np.full((n, s_count), NOT_ENTERED, dtype=np.int64)
         self.reason = np.zeros((n, s_count), dtype=np.int8)
-        self.force = np.zeros((n, s_count))
+        # The war roll: each replication's belligerents in state order (what the kernel reads).
+        self.n_bel = np.zeros(n, dtype=np.int16)
+        self.b_state = np.zeros((n, s_count), dtype=np.int16)
+        self.b_side = np.zeros((n, s_count), dtype=np.int8)
+        self.b_entry = np.zeros((n, s_count), dtype=np.int64)
+        self.b_force = np.zeros((n, s_count))
         self.via_cascade = np.zeros((n, s_count), dtype=bool)
         # Per replication and institution.
         self.referral_day = np.full((n, i_count), -1, dtype=np.int32)
@@ -108,20 +124,22 @@ class Crisis:
         day of the chunk), and a decision on day ``t`` still sees the war as it stood at the
         start of day ``t``: bit-identical to fighting day by day.
         """
-        p, c = self.plan, self.plan.scenario.combat
+        p = self.plan
         if len(reps) > 1:  # distinct replications (a day's entries may repeat one), sorted
             reps = np.sort(reps)
             reps = reps[np.concatenate(([True], reps[1:] != reps[:-1]))]
         before = self.ending[reps].copy() if self.story is not None else None
-        big = len(reps) >= kernel.PARALLEL_MIN  # small cohorts: no parallel launch
+        big = rng.worth_threads(len(reps), kernel.PARALLEL_MIN)  # small cohorts: no launch
         fight = kernel.advance_war if big else kernel.advance_war_serial
         fight(
             reps,
             day,
             self.rep,
-            self.side,
-            self.entry,
-            self.force,
+            self.n_bel,
+            self.b_state,
+            self.b_side,
+            self.b_entry,
+            self.b_force,
             p.ready,
             p.full_days,
             p.transit,
@@ -137,12 +155,7 @@ class Crisis:
             self.backed_down,
             self.seed,
             p.law,
-            c.attrition,
-            c.effectiveness_sd,
-            c.defender_advantage,
-            c.sanctions_effect,
-            p.resolve_a,
-            p.resolve_d,
+            self.combat,
         )
         if before is not None:
             self._tell_war_ends(reps[(before == 0) & (self.ending[reps] != 0)])
@@ -265,19 +278,24 @@ class Crisis:
             return
         p, sc = self.plan, self.plan.scenario
         st = inst.stages[stage]
-        key = (inst.index * 16 + stage) * 1024 + inst.members
-        u = rng.uniform_draws(self.seed, self.rep[reps], rng.VOTE, key)
-        p_yes = np.broadcast_to(st.p_yes, u.shape).copy()
-        if sc.theory.great_power_unity and inst.permanent.any():
-            bloc = rng.uniform_draws(self.seed, self.rep[reps], rng.UNITY, inst.index * 16 + stage)
-            u[:, inst.permanent] = bloc[:, None]
-            p_yes[:, inst.permanent] = st.p_yes[inst.permanent].mean()
-        yes = (u < p_yes) & self.identified[inst.index][reps][:, : len(inst.members)]
-        yes[:, inst.members == p.target] = True
+        bloc = inst.permanent & sc.theory.great_power_unity
+        yes, voting = cohort.ballot(
+            self.seed,
+            reps,
+            self.rep,
+            (inst.index * 16 + stage) * 1024 + inst.members,
+            st.p_yes,
+            bloc,
+            inst.index * 16 + stage,
+            float(st.p_yes[bloc].mean()) if bloc.any() else 0.0,
+            self.identified[inst.index],
+            inst.members == p.target,
+            inst.members == p.aggressor,
+            self.left[:, inst.index],
+            voters(inst, p.aggressor, p.target),
+        )
         if inst.rule_name == "unilateral":
             yes &= self.threatened(inst, reps)[:, None]
-        voting = np.broadcast_to(voters(inst, p.aggressor, p.target), yes.shape).copy()
-        voting[:, inst.members == p.aggressor] &= ~self.left[reps, inst.index][:, None]
         ballot = Ballot(yes, voting, inst.permanent, inst.quota, st.procedural)
         result, veto_pos = inst.rule.decide(ballot)
         self.decision_day[reps, inst.index] = day
@@ -462,9 +480,13 @@ class Crisis:
             self.side,
             self.reason,
             self.via_cascade,
-            self.force,
             self.cap,
             self.plan.projection,
+            self.n_bel,
+            self.b_state,
+            self.b_side,
+            self.b_entry,
+            self.b_force,
         )
         reps, states, sides, reasons = (x[new] for x in (reps, states, sides, reasons))
         if not len(reps):

@@ -29,6 +29,16 @@ AGGRESSOR_SIDE = 1
 DEFENDER_SIDE = 2
 NOT_ENTERED = 1 << 30
 
+# The combat constants the kernel takes, in this order, as one float array.
+COMBAT_CONSTANTS = (
+    "attrition",
+    "effectiveness_sd",
+    "defender_advantage",
+    "sanctions_effect",
+    "resolve_aggressor",
+    "resolve_defender",
+)
+
 
 @njit(cache=True, inline="always")
 def _mobilized(t: int, entry: int, ready: float, full_days: float, transit: float) -> float:
@@ -44,14 +54,14 @@ def _mobilized(t: int, entry: int, ready: float, full_days: float, transit: floa
 @njit(cache=True, inline="always")
 def _fight(
     k: int,
-    idx: np.ndarray,
-    half_var: float,
     reps: np.ndarray,
     day_to: int,
     rep_id: np.ndarray,
-    side: np.ndarray,
-    entry: np.ndarray,
-    force: np.ndarray,
+    n_bel: np.ndarray,
+    b_state: np.ndarray,
+    b_side: np.ndarray,
+    b_entry: np.ndarray,
+    b_force: np.ndarray,
     ready: np.ndarray,
     full_days: np.ndarray,
     transit: np.ndarray,
@@ -67,26 +77,26 @@ def _fight(
     backed_down: np.ndarray,
     seed: int,
     law: int,
-    attrition: float,
-    eff_sd: float,
-    defender_advantage: float,
-    sanctions_effect: float,
-    resolve_a: float,
-    resolve_d: float,
+    combat: np.ndarray,
 ) -> None:
-    """Fight replication ``reps[k]`` up to ``day_to`` (``idx[k]``: scratch for its belligerents)."""
-    n_states = side.shape[1]
+    """Fight replication ``reps[k]`` up to ``day_to``.
+
+    A replication's belligerents are its war roll (``n_bel`` and the ``b_`` arrays: state, side,
+    entry day and force, in state order, kept by :func:`crisis_sim.cohort.enter`), so a segment
+    reads a few adjacent values instead of scanning every state.
+    """
+    attrition, eff_sd, defender_advantage = combat[0], combat[1], combat[2]
+    sanctions_effect, resolve_a, resolve_d = combat[3], combat[4], combat[5]
+    half_var = 0.5 * eff_sd * eff_sd
     r = reps[k]
     day_from = fought_to[r]
     if ending[r] != RUNNING or deterred[r] or backed_down[r] or day_from >= day_to:
         return
     fought_to[r] = day_to
-    # Belligerents of this replication (fixed between two event days).
-    nb = 0
-    for s in range(n_states):
-        if side[r, s] != 0 and entry[r, s] < day_to:
-            idx[k, nb] = s
-            nb += 1
+    # Belligerents of this replication (fixed between two event days). Every state on the roll
+    # entered before ``day_to`` (entries are written after the war is fought up to their day);
+    # one that had not would add exactly 0.0, as it is not mobilized before its entry day.
+    nb = n_bel[r]
     key = rep_key(seed, rep_id[r])  # the draw-independent part of the random hash chain
     sanctioned_from = sanction_day[r]
     la = loss_a[r]
@@ -94,16 +104,13 @@ def _fight(
     for t in range(day_from, day_to):
         a_mob = 0.0
         d_mob = 0.0
-        helpers = 0.0
         for j in range(nb):
-            s = idx[k, j]
-            f = force[r, s] * _mobilized(t, entry[r, s], ready[s], full_days[s], transit[s])
-            if side[r, s] == AGGRESSOR_SIDE:
+            s = b_state[r, j]
+            f = b_force[r, j] * _mobilized(t, b_entry[r, j], ready[s], full_days[s], transit[s])
+            if b_side[r, j] == AGGRESSOR_SIDE:
                 a_mob += f
             else:
                 d_mob += f
-                if s != target:
-                    helpers += f
         if t >= sanctioned_from:
             a_mob *= 1.0 - sanctions_effect
         a_now = a_mob - la
@@ -128,6 +135,13 @@ def _fight(
         broke_d = frac_d >= resolve_d
         if broke_a or broke_d:
             end_day[r] = t
+            helpers = 0.0  # the target's helpers in the field on the last day
+            for j in range(nb):
+                s = b_state[r, j]
+                if b_side[r, j] != AGGRESSOR_SIDE and s != target:
+                    helpers += b_force[r, j] * _mobilized(
+                        t, b_entry[r, j], ready[s], full_days[s], transit[s]
+                    )
             helpers_in[r] = helpers > 0.0
             if broke_d and (not broke_a or frac_d / resolve_d >= frac_a / resolve_a):
                 ending[r] = DEFENDERS_BROKE
@@ -143,9 +157,11 @@ def advance_war(
     reps: np.ndarray,
     day_to: int,
     rep_id: np.ndarray,
-    side: np.ndarray,
-    entry: np.ndarray,
-    force: np.ndarray,
+    n_bel: np.ndarray,
+    b_state: np.ndarray,
+    b_side: np.ndarray,
+    b_entry: np.ndarray,
+    b_force: np.ndarray,
     ready: np.ndarray,
     full_days: np.ndarray,
     transit: np.ndarray,
@@ -161,12 +177,7 @@ def advance_war(
     backed_down: np.ndarray,
     seed: int,
     law: int,
-    attrition: float,
-    eff_sd: float,
-    defender_advantage: float,
-    sanctions_effect: float,
-    resolve_a: float,
-    resolve_d: float,
+    combat: np.ndarray,
 ) -> None:
     """Fight each replication of ``reps`` (distinct) from day ``fought_to[r]`` to ``day_to - 1``.
 
@@ -177,22 +188,20 @@ def advance_war(
 
     Lanchester square law (default): each side loses ``attrition * effectiveness * enemy``
     per day; linear law scales that by the side's own share of its strength. A side breaks when
-    its cumulative losses pass its resolve share of its mobilized strength.
+    its cumulative losses pass its resolve share of its mobilized strength. ``combat`` holds
+    the constants in the order of :data:`COMBAT_CONSTANTS`.
     """
-    half_var = 0.5 * eff_sd * eff_sd
-    # One small scratch row per replication, allocated once per call (not per replication).
-    idx = np.empty((reps.shape[0], side.shape[1]), dtype=np.int16)
     for k in prange(reps.shape[0]):
         _fight(
             k,
-            idx,
-            half_var,
             reps,
             day_to,
             rep_id,
-            side,
-            entry,
-            force,
+            n_bel,
+            b_state,
+            b_side,
+            b_entry,
+            b_force,
             ready,
             full_days,
             transit,
@@ -208,12 +217,7 @@ def advance_war(
             backed_down,
             seed,
             law,
-            attrition,
-            eff_sd,
-            defender_advantage,
-            sanctions_effect,
-            resolve_a,
-            resolve_d,
+            combat,
         )
 
 
@@ -222,9 +226,11 @@ def advance_war_serial(
     reps: np.ndarray,
     day_to: int,
     rep_id: np.ndarray,
-    side: np.ndarray,
-    entry: np.ndarray,
-    force: np.ndarray,
+    n_bel: np.ndarray,
+    b_state: np.ndarray,
+    b_side: np.ndarray,
+    b_entry: np.ndarray,
+    b_force: np.ndarray,
     ready: np.ndarray,
     full_days: np.ndarray,
     transit: np.ndarray,
@@ -240,27 +246,20 @@ def advance_war_serial(
     backed_down: np.ndarray,
     seed: int,
     law: int,
-    attrition: float,
-    eff_sd: float,
-    defender_advantage: float,
-    sanctions_effect: float,
-    resolve_a: float,
-    resolve_d: float,
+    combat: np.ndarray,
 ) -> None:
     """:func:`advance_war` on the calling thread (for small cohorts: same bits, no launch cost)."""
-    half_var = 0.5 * eff_sd * eff_sd
-    idx = np.empty((reps.shape[0], side.shape[1]), dtype=np.int16)
     for k in range(reps.shape[0]):
         _fight(
             k,
-            idx,
-            half_var,
             reps,
             day_to,
             rep_id,
-            side,
-            entry,
-            force,
+            n_bel,
+            b_state,
+            b_side,
+            b_entry,
+            b_force,
             ready,
             full_days,
             transit,
@@ -276,12 +275,7 @@ def advance_war_serial(
             backed_down,
             seed,
             law,
-            attrition,
-            eff_sd,
-            defender_advantage,
-            sanctions_effect,
-            resolve_a,
-            resolve_d,
+            combat,
         )
 
 
@@ -297,54 +291,6 @@ def contest_success(a: np.ndarray, b: np.ndarray, m: float) -> np.ndarray:
         else:
             out[i] = 1.0 / (1.0 + (b[i] / a[i]) ** m) if a[i] > 0.0 else 0.0
     return out
-
-
-def preload() -> None:
-    """Load the compiled kernels (from Numba's cache, or compile them) before the first chunk.
-
-    A worker process calls this as soon as it starts, so that loading overlaps with the parent's
-    own preparations (reading the scenario, creating the result file). Only the single-thread
-    variants run here: no thread pool is started.
-    """
-    from crisis_sim import rng
-
-    one = np.zeros(1, dtype=np.int64)
-    rng.uniforms_serial(0, one, 0, one)
-    rng.normals_serial(0, one, 0, one)
-    contest_success(np.ones(1), np.ones(1), 1.0)
-    s = np.zeros((1, 1), dtype=np.int8)
-    i = np.zeros((1, 1), dtype=np.int64)
-    f = np.zeros((1, 1))
-    z, b = np.zeros(1), np.zeros(1, dtype=np.bool_)
-    advance_war_serial(
-        one,
-        0,
-        one,
-        s,
-        i,
-        f,
-        z,
-        z,
-        z,
-        0,
-        one,
-        z.copy(),
-        z.copy(),
-        np.zeros(1, dtype=np.int32),
-        np.zeros(1, dtype=np.int8),
-        b.copy(),
-        one.copy(),
-        b,
-        b,
-        0,
-        0,
-        0.1,
-        0.1,
-        1.0,
-        0.1,
-        0.5,
-        0.5,
-    )
 
 
 @njit(cache=True, nogil=True)

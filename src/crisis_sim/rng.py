@@ -95,6 +95,19 @@ def normal_at(key: np.uint64, stream: int, draw: int) -> float:
 PARALLEL_MIN = 1 << 17
 
 
+def worth_threads(size: int, threshold: int) -> bool:
+    """Whether a batch this large is worth a parallel launch from the calling thread.
+
+    Never when this thread is allowed one Numba thread (a pool worker): such a process then
+    never starts a thread pool, which also keeps forked workers clear of OpenMP.
+    """
+    if size < threshold:
+        return False
+    import numba
+
+    return bool(numba.get_num_threads() > 1)
+
+
 @njit(cache=True, inline="always")
 def _fill_uniforms(
     out: np.ndarray, i: int, seed: int, rep: int, stream: int, draws: np.ndarray
@@ -154,7 +167,7 @@ def uniform_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | 
     single = np.ndim(draws) == 0
     d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
     r = np.ascontiguousarray(reps, dtype=np.int64)
-    fill = uniforms if len(r) * len(d) >= PARALLEL_MIN else uniforms_serial
+    fill = uniforms if worth_threads(len(r) * len(d), PARALLEL_MIN) else uniforms_serial
     out = fill(seed, r, stream, d)
     return out[:, 0] if single else out
 
@@ -164,7 +177,7 @@ def normal_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | i
     single = np.ndim(draws) == 0
     d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
     r = np.ascontiguousarray(reps, dtype=np.int64)
-    fill = normals if len(r) * len(d) >= PARALLEL_MIN else normals_serial
+    fill = normals if worth_threads(len(r) * len(d), PARALLEL_MIN) else normals_serial
     out = fill(seed, r, stream, d)
     return out[:, 0] if single else out
 

@@ -95,10 +95,20 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _preload() -> None:
-    """Load the compiled kernels in a worker before its first chunk."""
-    from crisis_sim import kernel
+    """Load every compiled kernel a chunk uses, by simulating a few replications.
 
-    kernel.preload()
+    A spawned worker calls this as soon as it starts, so that loading overlaps with the
+    parent's own preparations; before forking workers, the parent calls it for them.
+    """
+    from crisis_sim import scenario
+    from crisis_sim.compiled import compile_scenario
+    from crisis_sim.crisis import simulate_chunk
+
+    simulate_chunk(compile_scenario(scenario.load("default")), 0, 0, 64)
+
+
+def _ready() -> None:
+    """A first task for a forked worker: it has the parent's kernels already."""
 
 
 def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:
@@ -139,21 +149,33 @@ class InProcess:
 
 
 class LocalPool:
-    """Chunks in local worker processes (spawn context, chosen here, not at import)."""
+    """Chunks in local worker processes, started here (not at import).
+
+    With one Numba thread per worker on Linux, the workers are forked from this process once it
+    has loaded the kernels: they start at once, with nothing to import or load. A forked worker
+    never starts a thread pool of its own (see :func:`rng.worth_threads`), so it is safe even
+    when this process has used OpenMP. Otherwise they are spawned, and load the kernels while
+    the caller prepares the run.
+    """
 
     def __init__(self, workers: int) -> None:
         import multiprocessing as mp
+        import sys
 
         self.workers = workers
+        threads = _threads_per_worker(workers)
+        forked = sys.platform == "linux" and threads == 1
+        if forked:
+            _preload()
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=mp.get_context("spawn"),
+            mp_context=mp.get_context("fork" if forked else "spawn"),
             initializer=_init_pool_worker,
-            initargs=(_threads_per_worker(workers), os.getpid()),
+            initargs=(threads, os.getpid()),
         )
-        # Start the workers now and let them load the kernels while the caller prepares the run.
+        # Start the workers now, before the caller opens any file they could inherit.
         for _ in range(workers):
-            self.pool.submit(_preload)
+            self.pool.submit(_ready if forked else _preload)
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
         """Keep at most two chunks per worker in flight, so memory stays flat."""

@@ -138,8 +138,11 @@ def execute(
                     pending.append((point, first, arrays))
                     if advance:
                         advance(len(arrays["outcome"]))
-                    if (time.perf_counter() - last > COMMIT_SECONDS
-                            or len(pending) >= COMMIT_CHUNKS or stop_requested()):
+                    if (
+                        time.perf_counter() - last > COMMIT_SECONDS
+                        or len(pending) >= COMMIT_CHUNKS
+                        or stop_requested()
+                    ):
                         done += _commit(writer, pending)
                         last = time.perf_counter()
                     if stop_requested():
