@@ -173,12 +173,27 @@ def run(
 
                 store.grow(out, append)
             plan, seed = experiment.reopen(out)
+            begun = None
         else:
+            from crisis_sim import store
+            from crisis_sim.compiled import compile_scenario
+
             out = out or Path(f"{sc.name}.h5")
-            plan = experiment.start(out, sc, seed, runs, overwrite)
-        _announce_compile(quiet)
+            store.refuse_existing(out, overwrite)  # before any work starts
+            plan = compile_scenario(sc)
+            _announce_compile(quiet)
+            begun = experiment.begin(plan, seed, backend, runs, chunk_size)  # workers start
+            experiment.start(out, sc, seed, runs, overwrite, plan)
+        if begun is None:
+            _announce_compile(quiet)
         report = experiment.execute(
-            out, plan, seed, backend, chunk_size=chunk_size, progress=_progress_factory(quiet)
+            out,
+            plan,
+            seed,
+            backend,
+            chunk_size=chunk_size,
+            progress=_progress_factory(quiet),
+            begun=begun,
         )
     finally:
         backend.close()

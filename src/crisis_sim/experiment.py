@@ -16,7 +16,7 @@ from crisis_sim import scenario as scenario_mod
 from crisis_sim import store
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.errors import InputError, Interrupted, WorkerLost
-from crisis_sim.runner import DEFAULT_CHUNK, Backend, chunks
+from crisis_sim.runner import DEFAULT_CHUNK, Backend, Result, chunks
 
 Progress = Callable[[int], None]
 
@@ -32,11 +32,18 @@ class RunReport:
     complete: bool
 
 
-def start(path: Path, sc: scenario_mod.Scenario, seed: int, n_runs: int, overwrite: bool) -> Plan:
-    """Create a new result file for a scenario; returns its plan."""
+def start(
+    path: Path,
+    sc: scenario_mod.Scenario,
+    seed: int,
+    n_runs: int,
+    overwrite: bool,
+    plan: Plan | None = None,
+) -> Plan:
+    """Create a new result file for a scenario; returns its plan (``plan``, if given)."""
     if n_runs < 1:
         raise InputError(f"--runs {n_runs}: must be at least 1")
-    plan = compile_scenario(sc)
+    plan = plan or compile_scenario(sc)
     store.create(
         path,
         scenario_json=sc.to_json(),
@@ -56,6 +63,18 @@ def reopen(path: Path) -> tuple[Plan, int]:
     return compile_scenario(sc), int(info["seed"])
 
 
+def begin(
+    plan: Plan, seed: int, runner: Backend, n_runs: int, chunk_size: int = DEFAULT_CHUNK
+) -> Iterator[Result]:
+    """Start computing a new run before its file exists (pass the result to :func:`execute`).
+
+    A pool of workers then computes its first chunks while this process creates the file.
+    """
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    return runner.map(plan, seed, chunks([(0, n_runs)], chunk_size))
+
+
 def execute(
     path: Path,
     plan: Plan,
@@ -64,20 +83,27 @@ def execute(
     *,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int, int], Progress] | None = None,
+    begun: Iterator[Result] | None = None,
 ) -> RunReport:
-    """Compute every uncommitted replication of the file at ``path``, committing chunk by chunk."""
+    """Compute every uncommitted replication of the file at ``path``, committing chunk by chunk.
+
+    ``begun``: the results of :func:`begin`, for a file just created with the same chunk size.
+    """
     if chunk_size < 1:
         raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
     t0 = time.perf_counter()
     with store.ResultWriter(path) as writer:
         n_runs = int(writer.file.attrs["n_runs"])
         todo = chunks(writer.missing(), chunk_size)
+        if begun is not None and todo != chunks([(0, n_runs)], chunk_size):
+            raise RuntimeError(f"{path}: a run begun early needs a new, empty file")
+        results = begun if begun is not None else runner.map(plan, seed, todo)
         total = sum(b - a for a, b in todo)
         advance = progress(total, n_runs) if progress else None
         done = 0
         try:
             with stop_on_ctrl_c() as stop_requested:
-                for start_rep, arrays in runner.map(plan, seed, todo):
+                for start_rep, arrays in results:
                     writer.commit(start_rep, arrays)
                     done += len(arrays["outcome"])
                     if advance:

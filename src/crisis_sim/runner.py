@@ -97,8 +97,8 @@ def _die_with_parent(parent: int) -> None:
 def _preload() -> None:
     """Load every compiled kernel a chunk uses, by simulating a few replications.
 
-    A spawned worker calls this as soon as it starts, so that loading overlaps with the
-    parent's own preparations; before forking workers, the parent calls it for them.
+    A worker calls this as soon as it starts, so that loading overlaps with the parent's own
+    preparations (reading the scenario, creating the result file).
     """
     from crisis_sim import scenario
     from crisis_sim.compiled import compile_scenario
@@ -106,9 +106,6 @@ def _preload() -> None:
 
     simulate_chunk(compile_scenario(scenario.load("default")), 0, 0, 64)
 
-
-def _ready() -> None:
-    """A first task for a forked worker: it has the parent's kernels already."""
 
 
 def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:
@@ -151,11 +148,11 @@ class InProcess:
 class LocalPool:
     """Chunks in local worker processes, started here (not at import).
 
-    With one Numba thread per worker on Linux, the workers are forked from this process once it
-    has loaded the kernels: they start at once, with nothing to import or load. A forked worker
-    never starts a thread pool of its own (see :func:`rng.worth_threads`), so it is safe even
-    when this process has used OpenMP. Otherwise they are spawned, and load the kernels while
-    the caller prepares the run.
+    With one Numba thread per worker on Linux, the workers are forked: they start with this
+    process's imports and only load the kernels. A forked worker never starts a thread pool of
+    its own (see :func:`rng.worth_threads`), so it is safe even when this process has used
+    OpenMP. Otherwise they are spawned. Either way they load the kernels while the caller
+    prepares the run.
     """
 
     def __init__(self, workers: int) -> None:
@@ -165,21 +162,24 @@ class LocalPool:
         self.workers = workers
         threads = _threads_per_worker(workers)
         forked = sys.platform == "linux" and threads == 1
-        if forked:
-            _preload()
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=mp.get_context("fork" if forked else "spawn"),
             initializer=_init_pool_worker,
             initargs=(threads, os.getpid()),
         )
-        # Start the workers now, before the caller opens any file they could inherit.
+        # Start the workers now, before the caller opens any file they could inherit, and let
+        # them load the kernels while the caller prepares the run.
         for _ in range(workers):
-            self.pool.submit(_ready if forked else _preload)
+            self.pool.submit(_preload)
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
-        """Keep at most two chunks per worker in flight, so memory stays flat."""
-        yield from _bounded(
+        """Keep at most two chunks per worker in flight, so memory stays flat.
+
+        The first chunks are submitted at once: the workers start computing before the
+        caller asks for the first result.
+        """
+        return _bounded(
             lambda c: self.pool.submit(_run_chunk, plan, seed, c), todo, 2 * self.workers
         )
 
@@ -187,7 +187,7 @@ class LocalPool:
         self, plans: list[Plan], seed: int, todo: list[PointChunk]
     ) -> Iterator[PointResult]:
         """Sweep points' chunks, each sent with its own plan, at most two per worker in flight."""
-        yield from _bounded(
+        return _bounded(
             lambda t: self.pool.submit(_run_point, plans[t[0]], seed, t[0], t[1]),
             todo,
             2 * self.workers,
@@ -199,8 +199,24 @@ class LocalPool:
 
 
 def _bounded(submit: Callable[[Any], Any], todo: list[Any], limit: int) -> Iterator[Any]:
+    """Results as they come, with at most ``limit`` tasks in flight.
+
+    The first ``limit`` tasks are submitted at once, when this is called: the workers start
+    while the caller prepares to receive (creates the result file, say).
+    """
     pending: set[Future[Any]] = set()
     queue = list(reversed(todo))
+    try:
+        while queue and len(pending) < limit:
+            pending.add(submit(queue.pop()))
+    except BrokenProcessPool:
+        raise WorkerLost("a worker process died (killed, or out of memory?)") from None
+    return _drain(submit, queue, pending, limit)
+
+
+def _drain(
+    submit: Callable[[Any], Any], queue: list[Any], pending: set[Future[Any]], limit: int
+) -> Iterator[Any]:
     try:
         while queue or pending:
             while queue and len(pending) < limit:

@@ -101,13 +101,7 @@ def create(
 ) -> None:
     """Create an empty result file (written beside the target, then moved into place)."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise StoreError(
-            f"{path}: file exists; pass --overwrite to replace it, --resume to finish it"
-            " or --append N to add replications"
-        )
-    if path.exists():
-        refuse_if_in_use(path)
+    refuse_existing(path, overwrite)
     tmp = path.with_name(path.name + ".tmp")
     try:
         with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
@@ -120,6 +114,17 @@ def create(
     except BaseException:  # Ctrl-C while creating: leave nothing half-made behind
         _remove(tmp)
         raise
+
+
+def refuse_existing(path: Path, overwrite: bool) -> None:
+    """Raise unless a new result file may be written at ``path``."""
+    if path.exists() and not overwrite:
+        raise StoreError(
+            f"{path}: file exists; pass --overwrite to replace it, --resume to finish it"
+            " or --append N to add replications"
+        )
+    if path.exists():
+        refuse_if_in_use(path)
 
 
 def _remove(path: Path) -> None:
