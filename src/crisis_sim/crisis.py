@@ -81,14 +81,12 @@ class Crisis:
         # Per replication and state.
         self.cap = cohort.capabilities(self.seed, self.rep, plan.cap_mean, plan.cap_spread)
         self.side = np.zeros((n, s_count), dtype=np.int8)
-        self.entry = np.full((n, s_count), NOT_ENTERED, dtype=np.int64)
+        self.entry = np.full((n, s_count), NOT_ENTERED, dtype=np.int32)
         self.reason = np.zeros((n, s_count), dtype=np.int8)
-        # The war roll: each replication's belligerents in state order (what the kernel reads).
+        # The war roll: each replication's belligerents in state order (what the kernel reads),
+        # as wide as the most crowded war so far (it grows when a war gets more belligerents).
         self.n_bel = np.zeros(n, dtype=np.int16)
-        self.b_state = np.zeros((n, s_count), dtype=np.int16)
-        self.b_side = np.zeros((n, s_count), dtype=np.int8)
-        self.b_entry = np.zeros((n, s_count), dtype=np.int64)
-        self.b_force = np.zeros((n, s_count))
+        self._make_roll(min(s_count, 4))
         self.via_cascade = np.zeros((n, s_count), dtype=bool)
         # Per replication and institution.
         self.referral_day = np.full((n, i_count), -1, dtype=np.int32)
@@ -98,6 +96,34 @@ class Crisis:
         self.response_level = np.full((n, i_count), -1, dtype=np.int8)
         self.left = np.zeros((n, i_count), dtype=bool)
         self.identified: dict[int, np.ndarray] = {}
+
+    def _make_roll(self, width: int) -> None:
+        """(Re)allocate the war roll with room for ``width`` belligerents per replication."""
+        shape = (self.n, width)
+        roll = (
+            np.zeros(shape, dtype=np.int16),  # state
+            np.zeros(shape, dtype=np.int8),  # side
+            np.zeros(shape, dtype=np.int32),  # entry day
+            np.zeros(shape),  # force
+        )
+        if hasattr(self, "b_state"):
+            for new, old in zip(roll, self.roll(), strict=True):
+                new[:, : old.shape[1]] = old
+        self.b_state, self.b_side, self.b_entry, self.b_force = roll
+
+    def roll(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The war roll's state, side, entry day and force per replication and place."""
+        return self.b_state, self.b_side, self.b_entry, self.b_force
+
+    def _room_on_roll(self, reps: np.ndarray) -> None:
+        """Widen the war roll if this day's entries (``reps`` sorted) could overflow it."""
+        if not len(reps):
+            return
+        starts = np.flatnonzero(np.concatenate(([True], reps[1:] != reps[:-1])))
+        claims = np.diff(np.append(starts, len(reps)))
+        need = int((self.n_bel[reps[starts]] + claims).max())
+        if need > self.b_state.shape[1]:
+            self._make_roll(min(self.plan.n_states, max(need, 2 * self.b_state.shape[1])))
 
     # ------------------------------------------------------------------ the story
 
@@ -469,6 +495,7 @@ class Crisis:
         reps, states, sides, reasons, shares = (
             x[order] for x in (reps, states, sides, reasons, shares)
         )
+        self._room_on_roll(reps)
         new = cohort.enter(
             day,
             reps,

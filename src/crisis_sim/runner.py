@@ -107,7 +107,6 @@ def _preload() -> None:
     simulate_chunk(compile_scenario(scenario.load("default")), 0, 0, 64)
 
 
-
 def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:
     from crisis_sim.crisis import simulate_chunk
 
