@@ -142,12 +142,20 @@ def throughput(tmp: Path, sizes: list[int], naive_cap: int) -> list[dict[str, An
     rows = []
     for n in sizes:
         for w in (1, 2):
-            res = timed_cli(run_args(n, w, tmp / "tp.h5"))
+            # Best of several runs on both sides: the machine's load comes and goes.
+            tries = 3 if n <= 100_000 else 2
+            res = min(
+                (timed_cli(run_args(n, w, tmp / "tp.h5")) for _ in range(tries)),
+                key=lambda r: r["wall_s"],
+            )
             m = min(n, naive_cap)
             if (m, w) not in naive_rate:
-                t0 = time.perf_counter()
-                naive.run(plan, 1, m, w)
-                naive_rate[(m, w)] = (m / (time.perf_counter() - t0), m)
+                best = float("inf")
+                for _ in range(2):
+                    t0 = time.perf_counter()
+                    naive.run(plan, 1, m, w)
+                    best = min(best, time.perf_counter() - t0)
+                naive_rate[(m, w)] = (m / best, m)
             nr, measured_on = naive_rate[(m, w)]
             rate = n / res["wall_s"]
             rows.append(
@@ -235,16 +243,19 @@ def memory(tmp: Path, sizes: list[int], workers: int = 2) -> list[dict[str, floa
     rows = []
     for n in sizes:
         res = timed_cli(run_args(n, workers, tmp / "mem.h5"), watch_memory=True)
+        rows_per_s = n / res["wall_s"]
         rows.append(
             {
                 "replications": n,
                 "workers": workers,
                 "peak_rss_mb": res["peak_rss_mb"],
                 "wall_s": res["wall_s"],
+                "per_s": rows_per_s,
             }
         )
         print(
-            f"  {n:>11,} x{workers}: peak {res['peak_rss_mb']:,.0f} MB, {res['wall_s']:.1f} s",
+            f"  {n:>11,} x{workers}: peak {res['peak_rss_mb']:,.0f} MB, {res['wall_s']:.1f} s "
+            f"({rows_per_s:,.0f}/s)",
             flush=True,
         )
         (tmp / "mem.h5").unlink(missing_ok=True)
@@ -280,6 +291,14 @@ def table(res: dict[str, Any]) -> str:
             f"{r['crisis_sim_per_s']:,.0f}/s ({r['crisis_sim_wall_s']:.2f} s wall, CLI); "
             f"naive {r['naive_per_s']:,.0f}/s; **{r['ratio']:,.0f}x**{naive_note} |"
         )
+    big = _largest_run(res)
+    if big:
+        lines.append(
+            f"| {big['replications']:,} replications, 2 worker(s) (the memory run) | crisis_sim "
+            f"{big['per_s']:,.0f}/s ({big['wall_s']:.1f} s wall, CLI); naive "
+            f"{big['naive_per_s']:,.0f}/s; **{big['ratio']:,.0f}x** (naive rate measured on "
+            f"{big['naive_measured_on']:,}) |"
+        )
     k = res["kernel"]
     lines.append(
         f"| kernel, ns per replication-day (1 thread) | {k['kernel_ns_per_rep_day']:.0f} ns "
@@ -313,6 +332,22 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _largest_run(res: dict[str, Any]) -> dict[str, Any] | None:
+    """The largest memory run (two workers), beyond the throughput sizes, with its ratio."""
+    sizes = {r["replications"] for r in res["throughput"]}
+    two = [r for r in res["throughput"] if r["workers"] == 2]
+    runs = [m for m in res["memory"] if m["replications"] not in sizes]
+    if not runs or not two or "per_s" not in runs[-1]:
+        return None
+    m, ref = runs[-1], two[-1]
+    return {
+        **m,
+        "naive_per_s": ref["naive_per_s"],
+        "naive_measured_on": ref["naive_measured_on"],
+        "ratio": m["per_s"] / ref["naive_per_s"],
+    }
+
+
 def targets(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """The targets of issue 6, each with its measured value and whether it is met."""
     out = []
@@ -331,6 +366,15 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 "10^6 replications, 2 workers, >= 100x naive (2 processes)",
                 f"{r['ratio']:.0f}x",
                 r["ratio"] >= 100.0,
+            )
+        )
+    large = _largest_run(res)
+    if large:
+        out.append(
+            (
+                f"{large['replications']:,} replications, 2 workers, >= 100x naive (2 processes)",
+                f"{large['ratio']:.0f}x",
+                large["ratio"] >= 100.0,
             )
         )
     k = res["kernel"]["ratio"]

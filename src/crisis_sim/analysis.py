@@ -109,7 +109,7 @@ def summarize(path: Path) -> Summary:
     helper = side == 2
     helper[:, g] = False
     helper[:, a] = False
-    first_help = np.where(helper, entry, np.iinfo(np.int32).max).min(axis=1)
+    first_help = np.where(helper, entry.astype(np.int32), np.iinfo(np.int32).max).min(axis=1)
     responded = first_help < np.iinfo(np.int32).max
     insts = []
     for i, name in enumerate(info["institutions"]):

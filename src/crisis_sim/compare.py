@@ -238,7 +238,7 @@ def first_help_day(
     helper = side == 2
     helper[:, [aggressor, target]] = False
     big = np.iinfo(np.int32).max
-    first = np.where(helper, entry_day, big).min(axis=1)
+    first = np.where(helper, entry_day.astype(np.int32), big).min(axis=1)
     return np.where(first == big, -1, first)
 
 

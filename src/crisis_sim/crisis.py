@@ -89,8 +89,8 @@ class Crisis:
         self._make_roll(min(s_count, 4))
         self.via_cascade = np.zeros((n, s_count), dtype=bool)
         # Per replication and institution.
-        self.referral_day = np.full((n, i_count), -1, dtype=np.int32)
-        self.decision_day = np.full((n, i_count), -1, dtype=np.int32)
+        self.referral_day = np.full((n, i_count), -1, dtype=np.int16)  # days fit (horizon)
+        self.decision_day = np.full((n, i_count), -1, dtype=np.int16)
         self.vote_result = np.full((n, i_count), -1, dtype=np.int8)
         self.vetoed_by = np.full((n, i_count), -1, dtype=np.int16)
         self.response_level = np.full((n, i_count), -1, dtype=np.int8)
@@ -643,9 +643,9 @@ class Crisis:
             "deterred": self.deterred.copy(),
             "outcome": outcome,
             "p_win_estimate": self.p_win.astype(np.float32),
-            "attack_day": np.where(self.deterred, -1, 0).astype(np.int32),
-            "end_day": end_day,
-            "target_fell_day": np.where(fell, self.end_day, -1).astype(np.int32),
+            "attack_day": np.where(self.deterred, -1, 0).astype(np.int16),
+            "end_day": end_day.astype(np.int16),
+            "target_fell_day": np.where(fell, self.end_day, -1).astype(np.int16),
             "aggressor_quit": self.aggressor_quit.copy(),
             "n_belligerents": n_bel,
             "n_cascade_entries": n_casc,

@@ -310,8 +310,8 @@ def state_records(
     """
     n, m = entry.shape
     side_out = np.zeros((n, m), dtype=np.int8)
-    entry_out = np.full((n, m), -1, dtype=np.int32)
-    arrival = np.full((n, m), -1, dtype=np.int32)
+    entry_out = np.full((n, m), -1, dtype=np.int16)  # days fit: the horizon is at most 3650
+    arrival = np.full((n, m), -1, dtype=np.int16)
     reason_out = np.zeros((n, m), dtype=np.int8)
     n_bel = np.zeros(n, dtype=np.int16)
     n_casc = np.zeros(n, dtype=np.int16)

@@ -163,9 +163,9 @@ def timeline(path: Path) -> Figure:
     helper = side == 2
     helper[:, [a, g]] = False
     never = np.iinfo(np.int32).max
-    first_help = np.where(helper, entry, never).min(axis=1)
+    first_help = np.where(helper, entry.astype(np.int32), never).min(axis=1)
     arrival = runs["arrival_day"][attacked]
-    first_arrival = np.where(helper & (arrival >= 0), arrival, never).min(axis=1)
+    first_arrival = np.where(helper & (arrival >= 0), arrival.astype(np.int32), never).min(axis=1)
     horizon = int(sc["horizon_days"])
     fig = _figure(8, 4.6)
     ax = fig.add_subplot()

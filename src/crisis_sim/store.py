@@ -54,9 +54,9 @@ FIELDS: dict[str, Field] = {
     "p_win_estimate": Field(
         R, "f4", np.nan, "aggressor's estimated chance of winning", "probability"
     ),
-    "attack_day": Field(R, "i4", -1, "day of the attack (fill: deterred)", "day"),
-    "end_day": Field(R, "i4", -1, "day the crisis ended (horizon if still fighting)", "day"),
-    "target_fell_day": Field(R, "i4", -1, "day the target's side broke", "day"),
+    "attack_day": Field(R, "i2", -1, "day of the attack (fill: deterred)", "day"),
+    "end_day": Field(R, "i2", -1, "day the crisis ended (horizon if still fighting)", "day"),
+    "target_fell_day": Field(R, "i2", -1, "day the target's side broke", "day"),
     "aggressor_quit": Field(
         R, "i1", -1, "1 if the aggressor quit an organization", meanings=("false", "true")
     ),
@@ -64,15 +64,15 @@ FIELDS: dict[str, Field] = {
     "n_cascade_entries": Field(R, "i2", -1, "states brought in by treaties or invasion", "states"),
     "losses_aggressor": Field(R, "f4", np.nan, "aggressor side's losses", "capability share"),
     "losses_defenders": Field(R, "f4", np.nan, "defending side's losses", "capability share"),
-    "referral_day": Field(RI, "i4", -1, "day the crisis reached the institution", "day"),
-    "decision_day": Field(RI, "i4", -1, "day of the institution's last vote", "day"),
+    "referral_day": Field(RI, "i2", -1, "day the crisis reached the institution", "day"),
+    "decision_day": Field(RI, "i2", -1, "day of the institution's last vote", "day"),
     "vote_result": _flag(VOTE_MEANINGS, "result of the institution's last vote", RI),
     "vetoed_by": Field(RI, "i2", -1, "index (state dimension) of the member that vetoed"),
     "response_level": _flag(LEVELS, "highest response the institution adopted", RI),
     "capability": Field(RS, "f4", np.nan, "capability drawn for this replication", "CINC share"),
     "side": _flag(SIDES, "side the state fought on", RS),
-    "entry_day": Field(RS, "i4", -1, "day the state entered the war", "day"),
-    "arrival_day": Field(RS, "i4", -1, "day its first forces reached the theatre", "day"),
+    "entry_day": Field(RS, "i2", -1, "day the state entered the war", "day"),
+    "arrival_day": Field(RS, "i2", -1, "day its first forces reached the theatre", "day"),
     "entry_reason": _flag(REASONS, "why the state entered the war", RS),
 }
 
