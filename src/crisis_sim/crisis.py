@@ -40,6 +40,8 @@ CONDEMNATION, SANCTIONS, MILITARY = (
     LEVEL_CODE[k] for k in ("condemnation", "sanctions", "military")
 )
 STILL_RUNNING = np.iinfo(np.int32).max
+# Steps that may act on a war not yet fought up to their day (see ``identify_aggressor``).
+BLIND = "identify:"
 
 
 class Crisis:
@@ -245,7 +247,13 @@ class Crisis:
         self.schedule(days, partial(self.identify_aggressor, inst), "identify", inst.index, reps)
 
     def identify_aggressor(self, inst: Any, day: int, reps: np.ndarray) -> None:
-        """Step 4: each member names the aggressor, or not (Organski's first assumption)."""
+        """Step 4: each member names the aggressor, or not (Organski's first assumption).
+
+        The war is not fought up to this day first (one cut less per replication): where the
+        aggressor's side broke before the appeal, the institution deliberates for nothing, as
+        every later step sees the war up to date and ends there, and :meth:`results` records no
+        appeal. The outcome is the same as checking first.
+        """
         reps = reps[self.seized(reps, day)]
         if not len(reps):
             return
@@ -625,6 +633,11 @@ class Crisis:
         outcome[self.ending == kernel.AGGRESSOR_BROKE] = AGGRESSOR_DEFEATED
         outcome[self.backed_down & (self.ending == 0)] = BACKED_DOWN
         outcome[self.deterred] = DETERRED
+        # Appeals that came after the aggressor's side broke never happened (identify_aggressor).
+        too_late = (self.ending == kernel.AGGRESSOR_BROKE)[:, None] & (
+            self.referral_day > self.end_day[:, None]
+        )
+        self.referral_day[too_late] = -1
         end_day = np.where(self.end_day == STILL_RUNNING, p.horizon, self.end_day).astype(np.int32)
         end_day[self.deterred] = -1
         side, entry_day, arrival, reason, n_bel, n_casc = kernel.state_records(
@@ -714,7 +727,8 @@ class Crisis:
             if len(parts) == 1
             else tuple(np.concatenate(c) for c in zip(*parts, strict=True))
         )
-        self.advance(cols[0], key[1])  # every step's first column holds the replications
+        if not key[0].startswith(BLIND) or self.story is not None:
+            self.advance(cols[0], key[1])  # every step's first column holds the replications
         step(key[1], *cols)
 
     def tell(

@@ -161,7 +161,7 @@ def _layout(
     sizes = {"run": n_runs, "state": len(states), "institution": len(institutions), "point": points}
     lead: tuple[str, ...] = ("point",) if points else ()
     scales = {
-        "run": g.create_dataset("run", data=np.arange(n_runs, dtype=np.int64)),
+        "run": _numbered(g, "run", n_runs),
         "state": g.create_dataset(
             "state", data=np.array(states, dtype=object), dtype=h5py.string_dtype()
         ),
@@ -193,6 +193,14 @@ def _layout(
             ds.dims[i].attach_scale(scales[d])
         describe(ds, spec, fill=name != "committed")  # committed 0 is a value, not a gap
     return scales
+
+
+def _numbered(g: h5py.Group, name: str, n: int, block: int = 1 << 20) -> h5py.Dataset:
+    """A coordinate 0 .. n - 1, written a block at a time (memory stays flat for any n)."""
+    ds = g.create_dataset(name, shape=(n,), dtype=np.int64)
+    for a in range(0, n, block):
+        ds[a : min(n, a + block)] = np.arange(a, min(n, a + block), dtype=np.int64)
+    return ds
 
 
 def describe(ds: h5py.Dataset, spec: Field, fill: bool = True) -> None:
