@@ -41,7 +41,7 @@ CONDEMNATION, SANCTIONS, MILITARY = (
 )
 STILL_RUNNING = np.iinfo(np.int32).max
 # Steps that may act on a war not yet fought up to their day (see ``identify_aggressor``).
-BLIND = "identify:"
+BLIND = ("identify:", "enter:")
 
 
 class Crisis:
@@ -62,7 +62,7 @@ class Crisis:
         self.end_day = np.full(n, STILL_RUNNING, dtype=np.int32)
         self.ending = np.zeros(n, dtype=np.int8)
         self.backed_down = np.zeros(n, dtype=bool)
-        self.help_promised = np.zeros(n, dtype=bool)
+        self.promised_day = np.full(n, STILL_RUNNING, dtype=np.int32)  # first call for help
         self.helpers_in = np.zeros(n, dtype=bool)
         self.aggressor_quit = np.zeros(n, dtype=bool)
         self.sanction_day = np.full(n, STILL_RUNNING, dtype=np.int64)
@@ -474,8 +474,8 @@ class Crisis:
         days = np.broadcast_to(np.asarray(days, dtype=np.int64), (n,))
         states = np.asarray(states, dtype=np.int64)
         if side == DEFENDER_SIDE:
-            third = states != self.plan.target
-            self.help_promised[reps[third]] = True
+            third = reps[states != self.plan.target]
+            self.promised_day[third] = np.minimum(self.promised_day[third], int(self.env.now))
         cols = (
             reps,
             states,
@@ -494,7 +494,14 @@ class Crisis:
         reasons: np.ndarray,
         shares: np.ndarray,
     ) -> None:
-        """Step 9: states enter on this day, all together; step 10: their treaties cascade."""
+        """Step 9: states enter on this day, all together; step 10: their treaties cascade.
+
+        The war is not fought up to this day first (one cut less per entry): a new belligerent
+        adds exactly nothing before its entry day, so the kernel may fight across it later.
+        Where the war had in fact ended before this day, the entry and its cascade change
+        nothing that is kept: :meth:`results` counts only states that entered by the war's last
+        day, and help only as promised while the war went on.
+        """
         keep = self.alive(reps, day)
         reps, states, sides, reasons, shares = (
             x[keep] for x in (reps, states, sides, reasons, shares)
@@ -627,8 +634,9 @@ class Crisis:
         n = self.n
         outcome = np.full(n, STALEMATE, dtype=np.int8)
         fell = self.ending == kernel.DEFENDERS_BROKE
-        outcome[fell & ~self.help_promised] = NO_RESPONSE
-        outcome[fell & self.help_promised] = FAIT_ACCOMPLI
+        promised = self.promised_day <= self.end_day  # help promised while the war went on
+        outcome[fell & ~promised] = NO_RESPONSE
+        outcome[fell & promised] = FAIT_ACCOMPLI
         outcome[fell & self.helpers_in] = DEFENDERS_DEFEATED
         outcome[self.ending == kernel.AGGRESSOR_BROKE] = AGGRESSOR_DEFEATED
         outcome[self.backed_down & (self.ending == 0)] = BACKED_DOWN
