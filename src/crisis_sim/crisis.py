@@ -102,7 +102,7 @@ class Crisis:
     def _make_roll(self, width: int) -> None:
         """(Re)allocate the war roll with room for ``width`` belligerents per replication."""
         shape = (self.n, width)
-        roll = (
+        roll: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (
             np.zeros(shape, dtype=np.int16),  # state
             np.zeros(shape, dtype=np.int8),  # side
             np.zeros(shape, dtype=np.int32),  # entry day
