@@ -667,10 +667,12 @@ def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2."""
     import signal
 
+    from crisis_sim.allocator import keep_freed_memory
     from crisis_sim.errors import Interrupted, WorkerLost
 
     if hasattr(signal, "SIGXFSZ"):  # a file size limit becomes an error we report, not a crash
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    keep_freed_memory()  # this process is ours: chunks reuse the memory of the ones before
     try:
         code = app(standalone_mode=False)
         if isinstance(code, int) and code:  # typer turns Ctrl-C into a returned 130

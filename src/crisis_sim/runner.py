@@ -74,6 +74,9 @@ def _init_pool_worker(threads: int, parent: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
+    from crisis_sim.allocator import keep_freed_memory
+
+    keep_freed_memory()
     _init_worker(threads)
 
 

@@ -349,9 +349,11 @@ class ResultWriter(_Writer):
 
 
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run of True (one byte per replication, whatever the size)."""
     if not mask.any():
         return []
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    zero = np.zeros(1, dtype=np.int8)
+    edges = np.diff(np.concatenate((zero, mask.astype(np.int8), zero)))
     return list(
         zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True)
     )
