@@ -705,28 +705,36 @@ class Crisis:
         """Put replications on the agenda: one SimPy event per (kind of step, day)."""
         days = np.asarray(days, dtype=np.int64)
         if days.ndim == 0:
-            days = np.full(len(cols[0]), int(days))
+            if days > self.plan.horizon or not len(cols[0]):
+                return
+            self._file((f"{kind}:{sub}", int(days)), step, cols)  # one day for all
+            return
         within = days <= self.plan.horizon
         if not within.all():
             days, cols = days[within], tuple(c[within] for c in cols)
         if not len(days):
             return
-        order = np.argsort(days, kind="stable")
+        # Days fit in 16 bits (the horizon is at most 3650): NumPy's stable sort is then a radix
+        # sort, and the order is the same.
+        order = np.argsort(days.astype(np.int16), kind="stable")
         days = days[order]
         cols = tuple(c[order] for c in cols)
         bounds = np.flatnonzero(np.diff(days)) + 1
-        starts = np.concatenate(([0], bounds))
-        stops = np.concatenate((bounds, [len(days)]))
-        for a, b in zip(starts, stops, strict=True):
-            day = int(days[a])
-            key = (f"{kind}:{sub}", day)
-            part = tuple(c[a:b] for c in cols)
-            if key in self._agenda:
-                self._agenda[key].append(part)
-                continue
-            self._agenda[key] = [part]
-            event = self.env.timeout(day - self.env.now)
-            event.callbacks.append(partial(self._fire, key, step))
+        starts = [0, *bounds.tolist()]
+        stops = [*bounds.tolist(), len(days)]
+        name = f"{kind}:{sub}"
+        for day, a, b in zip(days[starts].tolist(), starts, stops, strict=True):
+            self._file((name, day), step, tuple([c[a:b] for c in cols]))
+
+    def _file(self, key: tuple[str, int], step: Callable[..., None], part: tuple[Any, ...]) -> None:
+        """Add replications to the agenda entry ``key``, creating its SimPy event if new."""
+        parts = self._agenda.get(key)
+        if parts is not None:
+            parts.append(part)
+            return
+        self._agenda[key] = [part]
+        event = self.env.timeout(key[1] - self.env.now)
+        event.callbacks.append(partial(self._fire, key, step))
 
     def _fire(self, key: tuple[str, int], step: Callable[..., None], _event: simpy.Event) -> None:
         parts = self._agenda.pop(key)
