@@ -6,9 +6,14 @@ replications are grouped into chunks.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from crisis_sim import kernel, rng
+
+HERE = Path(__file__).parent / "scenarios"
 
 
 def test_draw_variants_agree():
@@ -48,3 +53,23 @@ def test_lazy_war_matches_a_day_by_day_war(default_plan):
         c.advance(reps, day)
     assert np.array_equal(c.loss_a[reps], la)
     assert np.array_equal(c.loss_d[reps], ld)
+
+
+@pytest.mark.parametrize(
+    "name", ["default", "july_1914", str(HERE / "all_steps.toml"), str(HERE / "late_steps.toml")]
+)
+def test_steps_that_act_on_the_war_as_last_fought_change_nothing(name, monkeypatch):
+    """Identification and entries skip fighting the war up to their day: same bits as not.
+
+    late_steps.toml makes the cases that need care common: appeals heard after the aggressor's
+    side broke, allies arriving after the war, help called for after the target fell.
+    """
+    from crisis_sim import crisis, scenario
+    from crisis_sim.compiled import compile_scenario
+
+    plan = compile_scenario(scenario.load(name))
+    blind = crisis.simulate_chunk(plan, 5, 0, 4000)
+    monkeypatch.setattr(crisis, "BLIND", ())  # every step fights the war up to its day first
+    fought = crisis.simulate_chunk(plan, 5, 0, 4000)
+    for key in fought:
+        assert np.array_equal(blind[key], fought[key], equal_nan=True), key
