@@ -97,11 +97,12 @@ def execute(
         todo = chunks(writer.missing(), chunk_size)
         if begun is not None and todo != chunks([(0, n_runs)], chunk_size):
             raise RuntimeError(f"{path}: a run begun early needs a new, empty file")
-        results = begun if begun is not None else runner.map(plan, seed, todo)
         total = sum(b - a for a, b in todo)
         advance = progress(total, n_runs) if progress else None
         done = 0
         try:
+            # A pool starts on its first chunks when asked: a lost worker may show here already.
+            results = begun if begun is not None else runner.map(plan, seed, todo)
             with stop_on_ctrl_c() as stop_requested:
                 for start_rep, arrays in results:
                     writer.commit(start_rep, arrays)

@@ -117,7 +117,13 @@ def create(
 
 
 def refuse_existing(path: Path, overwrite: bool) -> None:
-    """Raise unless a new result file may be written at ``path``."""
+    """Raise unless a new result file may be written at ``path``.
+
+    Cheap checks only, made before any work starts (a worker pool may already be computing
+    when the file is created; an error found then waits for the chunks in hand).
+    """
+    if not path.parent.is_dir():
+        raise StoreError(f"{path}: cannot create result file: No such file or directory")
     if path.exists() and not overwrite:
         raise StoreError(
             f"{path}: file exists; pass --overwrite to replace it, --resume to finish it"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 
 def cache_is_warm() -> bool:
-    """True when cached machine code for the current combat kernel is on disk.
+    """True when cached machine code for the current kernels (combat and cohort) is on disk.
 
     Numba looks in ``NUMBA_CACHE_DIR`` when it is set, else in ``__pycache__`` beside the
-    source; an index older than ``kernel.py`` is stale (Numba recompiles after an upgrade).
+    source; an index older than its source is stale (Numba recompiles after an upgrade).
     """
     import os
 
@@ -18,5 +18,8 @@ def cache_is_warm() -> bool:
     folder = Path(custom) if custom else here / "__pycache__"
     if not folder.exists():
         return False
-    source = (here / "kernel.py").stat().st_mtime
-    return any(f.stat().st_mtime >= source for f in folder.rglob("kernel.advance_war-*.nbi"))
+    for module, kernel in (("kernel", "advance_war"), ("cohort", "capabilities")):
+        source = (here / f"{module}.py").stat().st_mtime
+        if not any(f.stat().st_mtime >= source for f in folder.rglob(f"{module}.{kernel}-*.nbi")):
+            return False
+    return True
