@@ -165,17 +165,17 @@ def run(
     # Workers (or the scheduler) first: if they cannot start, no result file is left behind.
     backend = runner.backend(workers, scheduler)
     try:
+        from crisis_sim import store
+
         if sc is None:
             if out is None:
                 raise InputError("--resume and --append need --out FILE (the file to continue)")
             if append:
-                from crisis_sim import store
-
                 store.grow(out, append)
             plan, seed = experiment.reopen(out)
+            _announce_compile(quiet)
             begun = None
         else:
-            from crisis_sim import store
             from crisis_sim.compiled import compile_scenario
 
             out = out or Path(f"{sc.name}.h5")
@@ -184,8 +184,6 @@ def run(
             _announce_compile(quiet)
             begun = experiment.begin(plan, seed, backend, runs, chunk_size)  # workers start
             experiment.start(out, sc, seed, runs, overwrite, plan)
-        if begun is None:
-            _announce_compile(quiet)
         report = experiment.execute(
             out,
             plan,

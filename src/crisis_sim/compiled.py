@@ -100,6 +100,21 @@ class Plan:
         """Number of states."""
         return len(self.codes)
 
+    @property
+    def combat_constants(self) -> np.ndarray:
+        """The combat kernel's constants, in the order of ``kernel.COMBAT_CONSTANTS``."""
+        c = self.scenario.combat
+        return np.array(
+            [
+                c.attrition,
+                c.effectiveness_sd,
+                c.defender_advantage,
+                c.sanctions_effect,
+                self.resolve_a,
+                self.resolve_d,
+            ]
+        )
+
 
 def _vote_propensity(sc: Scenario, members: np.ndarray) -> np.ndarray:
     """Chance each member votes yes: its sympathies, unless beliefs are identical (Morgenthau)."""

@@ -69,17 +69,7 @@ class Crisis:
         self.loss_a = np.zeros(n)
         self.loss_d = np.zeros(n)
         self.fought_to = np.zeros(n, dtype=np.int64)  # the war is fought up to this day (excl.)
-        c = plan.scenario.combat
-        self.combat = np.array(  # kernel.COMBAT_CONSTANTS
-            [
-                c.attrition,
-                c.effectiveness_sd,
-                c.defender_advantage,
-                c.sanctions_effect,
-                plan.resolve_a,
-                plan.resolve_d,
-            ]
-        )
+        self.combat = plan.combat_constants
         # Per replication and state.
         self.cap = cohort.capabilities(self.seed, self.rep, plan.cap_mean, plan.cap_spread)
         self.side = np.zeros((n, s_count), dtype=np.int8)
