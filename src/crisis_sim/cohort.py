@@ -120,6 +120,8 @@ def enter(
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
+    b_mob: np.ndarray,
+    mobilization: np.ndarray,
 ) -> np.ndarray:
     """Write the day's entries (sorted by replication and state, best claim first).
 
@@ -147,11 +149,13 @@ def enter(
             b_side[r, at] = b_side[r, at - 1]
             b_entry[r, at] = b_entry[r, at - 1]
             b_force[r, at] = b_force[r, at - 1]
+            b_mob[r, at] = b_mob[r, at - 1]
             at -= 1
         b_state[r, at] = s
         b_side[r, at] = sides[j]
         b_entry[r, at] = day
         b_force[r, at] = cap[r, s] * projection[s] * shares[j]
+        b_mob[r, at] = mobilization[s]
         n_bel[r] += 1
     return new
 

@@ -101,6 +101,11 @@ class Plan:
         return len(self.codes)
 
     @property
+    def mobilization(self) -> np.ndarray:
+        """Per state: ready share, days to full mobilization, transit days (for the war roll)."""
+        return np.stack([self.ready, self.full_days, self.transit], axis=1)
+
+    @property
     def combat_constants(self) -> np.ndarray:
         """The combat kernel's constants, in the order of ``kernel.COMBAT_CONSTANTS``."""
         c = self.scenario.combat

@@ -70,6 +70,7 @@ class Crisis:
         self.loss_d = np.zeros(n)
         self.fought_to = np.zeros(n, dtype=np.int64)  # the war is fought up to this day (excl.)
         self.combat = plan.combat_constants
+        self._mobilization = plan.mobilization
         # Per replication and state.
         self.cap = cohort.capabilities(self.seed, self.rep, plan.cap_mean, plan.cap_spread)
         self.side = np.zeros((n, s_count), dtype=np.int8)
@@ -92,20 +93,24 @@ class Crisis:
     def _make_roll(self, width: int) -> None:
         """(Re)allocate the war roll with room for ``width`` belligerents per replication."""
         shape = (self.n, width)
-        roll: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (
+        roll: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (
             np.zeros(shape, dtype=np.int16),  # state
             np.zeros(shape, dtype=np.int8),  # side
             np.zeros(shape, dtype=np.int32),  # entry day
             np.zeros(shape),  # force
+            np.zeros((*shape, 3)),  # mobilization: ready share, days to full, transit days
         )
         if hasattr(self, "b_state"):
             for new, old in zip(roll, self.roll(), strict=True):
                 new[:, : old.shape[1]] = old
-        self.b_state, self.b_side, self.b_entry, self.b_force = roll
+        self.b_state, self.b_side, self.b_entry, self.b_force, self.b_mob = roll
 
-    def roll(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The war roll's state, side, entry day and force per replication and place."""
-        return self.b_state, self.b_side, self.b_entry, self.b_force
+    def roll(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The war roll: state, side, entry day, force and mobilization per replication and place.
+
+        The state's mobilization constants are copied in, so the kernel reads one short row.
+        """
+        return self.b_state, self.b_side, self.b_entry, self.b_force, self.b_mob
 
     def _room_on_roll(self, reps: np.ndarray) -> None:
         """Widen the war roll if this day's entries (``reps`` sorted) could overflow it."""
@@ -158,9 +163,7 @@ class Crisis:
             self.b_side,
             self.b_entry,
             self.b_force,
-            p.ready,
-            p.full_days,
-            p.transit,
+            self.b_mob,
             p.target,
             self.sanction_day,
             self.loss_a,
@@ -519,6 +522,8 @@ class Crisis:
             self.b_side,
             self.b_entry,
             self.b_force,
+            self.b_mob,
+            self._mobilization,
         )
         reps, states, sides, reasons = (x[new] for x in (reps, states, sides, reasons))
         if not len(reps):

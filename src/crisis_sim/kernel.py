@@ -62,9 +62,7 @@ def _fight(
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-    ready: np.ndarray,
-    full_days: np.ndarray,
-    transit: np.ndarray,
+    b_mob: np.ndarray,
     target: int,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
@@ -106,7 +104,9 @@ def _fight(
         d_mob = 0.0
         for j in range(nb):
             s = b_state[r, j]
-            f = b_force[r, j] * _mobilized(t, b_entry[r, j], ready[s], full_days[s], transit[s])
+            f = b_force[r, j] * _mobilized(
+                t, b_entry[r, j], b_mob[r, j, 0], b_mob[r, j, 1], b_mob[r, j, 2]
+            )
             if b_side[r, j] == AGGRESSOR_SIDE:
                 a_mob += f
             else:
@@ -140,7 +140,7 @@ def _fight(
                 s = b_state[r, j]
                 if b_side[r, j] != AGGRESSOR_SIDE and s != target:
                     helpers += b_force[r, j] * _mobilized(
-                        t, b_entry[r, j], ready[s], full_days[s], transit[s]
+                        t, b_entry[r, j], b_mob[r, j, 0], b_mob[r, j, 1], b_mob[r, j, 2]
                     )
             helpers_in[r] = helpers > 0.0
             if broke_d and (not broke_a or frac_d / resolve_d >= frac_a / resolve_a):
@@ -162,9 +162,7 @@ def advance_war(
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-    ready: np.ndarray,
-    full_days: np.ndarray,
-    transit: np.ndarray,
+    b_mob: np.ndarray,
     target: int,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
@@ -202,9 +200,7 @@ def advance_war(
             b_side,
             b_entry,
             b_force,
-            ready,
-            full_days,
-            transit,
+            b_mob,
             target,
             sanction_day,
             loss_a,
@@ -231,9 +227,7 @@ def advance_war_serial(
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-    ready: np.ndarray,
-    full_days: np.ndarray,
-    transit: np.ndarray,
+    b_mob: np.ndarray,
     target: int,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
@@ -260,9 +254,7 @@ def advance_war_serial(
             b_side,
             b_entry,
             b_force,
-            ready,
-            full_days,
-            transit,
+            b_mob,
             target,
             sanction_day,
             loss_a,
