@@ -80,8 +80,9 @@ def _fight(
     """Fight replication ``reps[k]`` up to ``day_to``.
 
     A replication's belligerents are its war roll (``n_bel`` and the ``b_`` arrays: state, side,
-    entry day and force, in state order, kept by :func:`crisis_sim.cohort.enter`), so a segment
-    reads a few adjacent values instead of scanning every state.
+    entry day, force and mobilization constants, in state order, kept by
+    :func:`crisis_sim.cohort.enter`), so a segment reads one short row instead of scanning every
+    state.
     """
     attrition, eff_sd, defender_advantage = combat[0], combat[1], combat[2]
     sanctions_effect, resolve_a, resolve_d = combat[3], combat[4], combat[5]
@@ -103,7 +104,6 @@ def _fight(
         a_mob = 0.0
         d_mob = 0.0
         for j in range(nb):
-            s = b_state[r, j]
             f = b_force[r, j] * _mobilized(
                 t, b_entry[r, j], b_mob[r, j, 0], b_mob[r, j, 1], b_mob[r, j, 2]
             )
