@@ -137,7 +137,7 @@ def run(
     quiet: Quiet = False,
 ) -> None:
     """Run a crisis many times and write every replication to an HDF5 file."""
-    from crisis_sim import experiment, runner
+    from crisis_sim import runner
     from crisis_sim import scenario as sc_mod
 
     if workers < 1:
@@ -165,7 +165,8 @@ def run(
     # Workers (or the scheduler) first: if they cannot start, no result file is left behind.
     backend = runner.backend(workers, scheduler)
     try:
-        from crisis_sim import store
+        # HDF5 only now: forked workers do not need it, and start loading the kernels sooner.
+        from crisis_sim import experiment, store
 
         if sc is None:
             if out is None:

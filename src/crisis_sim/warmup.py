@@ -1,4 +1,8 @@
-"""Whether Numba's on-disk cache holds the kernels (so the CLI can say it is compiling)."""
+"""Start-up: whether Numba's cache is warm, and what a process of crisis_sim's own may skip.
+
+The CLI says it is compiling when the cache holds no current kernel; the CLI and its workers
+run nothing but crisis_sim's kernels, so they spare themselves Numba's probe for BLAS.
+"""
 
 from __future__ import annotations
 
@@ -23,3 +27,23 @@ def cache_is_warm() -> bool:
         if not any(f.stat().st_mtime >= source for f in folder.rglob(f"{module}.{kernel}-*.nbi")):
             return False
     return True
+
+
+def skip_blas_probe() -> None:
+    """Spare this process the import of SciPy's linear algebra that Numba makes at first use.
+
+    Numba imports ``scipy.linalg`` (0.3-0.45 s here) only to learn whether ``np.dot`` could be
+    compiled; no crisis_sim kernel uses linear algebra. For processes that run nothing but
+    crisis_sim (the CLI, pool workers): Numba then believes this process has no BLAS, and
+    SciPy itself stays importable. Does nothing once Numba has looked.
+    """
+    import sys
+
+    probe = "scipy.linalg.cython_blas"
+    if "numba.np.arraymath" in sys.modules or probe in sys.modules:
+        return
+    sys.modules[probe] = None  # type: ignore[assignment]  # the import now fails at once
+    try:
+        import numba.np.arraymath  # noqa: F401  (where the probe is made)
+    finally:
+        del sys.modules[probe]
