@@ -73,3 +73,24 @@ def test_steps_that_act_on_the_war_as_last_fought_change_nothing(name, monkeypat
     fought = crisis.simulate_chunk(plan, 5, 0, 4000)
     for key in fought:
         assert np.array_equal(blind[key], fought[key], equal_nan=True), key
+
+
+@pytest.mark.parametrize("name", ["default", "july_1914", str(HERE / "all_steps.toml")])
+def test_war_roll_width_changes_nothing(name, monkeypatch):
+    """A roll that starts narrow and widens often gives the bits of one wide from the start.
+
+    Places beyond a war's belligerents are left uncleared when the roll widens: this checks
+    that nothing reads them.
+    """
+    from crisis_sim import crisis, scenario
+    from crisis_sim.compiled import compile_scenario
+
+    plan = compile_scenario(scenario.load(name))
+    monkeypatch.setattr(crisis, "ROLL_WIDTH", 1)  # widens at nearly every entry day at first
+    narrow = crisis.Crisis(plan, 6, 0, 3000)
+    narrow_runs = narrow.run()
+    monkeypatch.setattr(crisis, "ROLL_WIDTH", plan.n_states)  # never widens
+    wide = crisis.simulate_chunk(plan, 6, 0, 3000)
+    assert narrow.b_state.shape[1] > 2  # it did widen, more than once
+    for key in wide:
+        assert np.array_equal(narrow_runs[key], wide[key], equal_nan=True), key

@@ -42,6 +42,9 @@ CONDEMNATION, SANCTIONS, MILITARY = (
 STILL_RUNNING = np.iinfo(np.int32).max
 # Steps that may act on a war not yet fought up to their day (see ``identify_aggressor``).
 BLIND = ("identify:", "enter:")
+# Places on the war roll to begin with: in the default scenario all but about one war in 5,000
+# have at most eight belligerents; the roll widens (for the whole chunk) when one has more.
+ROLL_WIDTH = 8
 
 
 class Crisis:
@@ -79,7 +82,7 @@ class Crisis:
         # The war roll: each replication's belligerents in state order (what the kernel reads),
         # as wide as the most crowded war so far (it grows when a war gets more belligerents).
         self.n_bel = np.zeros(n, dtype=np.int16)
-        self._make_roll(min(s_count, 4))
+        self._make_roll(min(s_count, ROLL_WIDTH))
         self.via_cascade = np.zeros((n, s_count), dtype=bool)
         # Per replication and institution.
         self.referral_day = np.full((n, i_count), -1, dtype=np.int16)  # days fit (horizon)
@@ -93,12 +96,13 @@ class Crisis:
     def _make_roll(self, width: int) -> None:
         """(Re)allocate the war roll with room for ``width`` belligerents per replication."""
         shape = (self.n, width)
+        # Places beyond a replication's ``n_bel`` are never read: no need to clear them.
         roll: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (
-            np.zeros(shape, dtype=np.int16),  # state
-            np.zeros(shape, dtype=np.int8),  # side
-            np.zeros(shape, dtype=np.int32),  # entry day
-            np.zeros(shape),  # force
-            np.zeros((*shape, 3)),  # mobilization: ready share, days to full, transit days
+            np.empty(shape, dtype=np.int16),  # state
+            np.empty(shape, dtype=np.int8),  # side
+            np.empty(shape, dtype=np.int32),  # entry day
+            np.empty(shape),  # force
+            np.empty((*shape, 3)),  # mobilization: ready share, days to full, transit days
         )
         if hasattr(self, "b_state"):
             for new, old in zip(roll, self.roll(), strict=True):
