@@ -161,6 +161,27 @@ def enter(
 
 
 @njit(cache=True, nogil=True)
+def roll_need(reps: np.ndarray, n_bel: np.ndarray) -> int:
+    """Places the most crowded war could need after a day's entries (``reps`` sorted).
+
+    Its belligerents so far plus all its claims of the day: an upper bound (a claim may be
+    refused), so the roll is widened before :func:`enter` could run out of room.
+    """
+    need = 0
+    j = 0
+    k = reps.shape[0]
+    while j < k:
+        r = reps[j]
+        claims = 0
+        while j < k and reps[j] == r:
+            claims += 1
+            j += 1
+        if n_bel[r] + claims > need:
+            need = n_bel[r] + claims
+    return need
+
+
+@njit(cache=True, nogil=True)
 def ballot(
     seed: int,
     reps: np.ndarray,

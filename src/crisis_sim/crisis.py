@@ -118,11 +118,7 @@ class Crisis:
 
     def _room_on_roll(self, reps: np.ndarray) -> None:
         """Widen the war roll if this day's entries (``reps`` sorted) could overflow it."""
-        if not len(reps):
-            return
-        starts = np.flatnonzero(np.concatenate(([True], reps[1:] != reps[:-1])))
-        claims = np.diff(np.append(starts, len(reps)))
-        need = int((self.n_bel[reps[starts]] + claims).max())
+        need = cohort.roll_need(reps, self.n_bel)
         if need > self.b_state.shape[1]:
             self._make_roll(min(self.plan.n_states, max(need, 2 * self.b_state.shape[1])))
 
@@ -540,14 +536,11 @@ class Crisis:
     def cascade(self, day: int, reps: np.ndarray, states: np.ndarray, sides: np.ndarray) -> None:
         """Step 10: a state entering the war triggers its partners' obligations and war plans."""
         p = self.plan
-        entering = np.unique(states)  # once, not once per treaty
-        both = (AGGRESSOR_SIDE, DEFENDER_SIDE)
+        # The day's entrants by (state, side), in that order, found once for every treaty.
+        code = states.astype(np.int64) * 4 + sides
+        groups = [(int(c) >> 2, int(c) & 3, reps[code == c]) for c in np.unique(code)]
         for t in p.treaties:
-            for s_new, side in ((s, sd) for s in entering for sd in both):
-                sel = (states == s_new) & (sides == side)
-                if not sel.any():
-                    continue
-                rr = reps[sel]
+            for s_new, side, rr in groups:
                 calls: list[tuple[np.ndarray, int, int]] = []  # (reps, partner, side to join)
                 if s_new in t.parties and (
                     t.casus == 2 or (t.casus == 0 and side == DEFENDER_SIDE)
@@ -567,7 +560,7 @@ class Crisis:
                     calls += [(rr[named_at_war], int(o), side) for o in t.parties if o != s_new]
                 for r_call, partner, join in calls:
                     self._call_partner(t, day, r_call, partner, join)
-        for s_new in entering:
+        for s_new in np.unique(states):
             if not len(p.invades[s_new]):
                 continue
             sel = states == s_new
