@@ -41,14 +41,20 @@ COMBAT_CONSTANTS = (
 
 
 @njit(cache=True, inline="always")
-def _mobilized(t: int, entry: int, ready: float, full_days: float, transit: float) -> float:
-    """Share of a belligerent's committed force in the theatre on day ``t``."""
-    if t < entry + transit:
-        return 0.0
+def _ramp(t: int, entry: int, ready: float, full_days: float) -> float:
+    """Share of a belligerent's committed force in the theatre on day ``t``, once it is there."""
     if full_days <= 0.0:
         return 1.0
     m = ready + (1.0 - ready) * (t - entry) / full_days
     return 1.0 if m > 1.0 else m
+
+
+@njit(cache=True, inline="always")
+def _mobilized(t: int, entry: int, ready: float, full_days: float, transit: float) -> float:
+    """Share of a belligerent's committed force in the theatre on day ``t``."""
+    if t < entry + transit:
+        return 0.0
+    return _ramp(t, entry, ready, full_days)
 
 
 @njit(cache=True, inline="always")
@@ -104,9 +110,10 @@ def _fight(
         a_mob = 0.0
         d_mob = 0.0
         for j in range(nb):
-            f = b_force[r, j] * _mobilized(
-                t, b_entry[r, j], b_mob[r, j, 0], b_mob[r, j, 1], b_mob[r, j, 2]
-            )
+            entry = b_entry[r, j]
+            if t < entry + b_mob[r, j, 2]:
+                continue  # not yet in the theatre: it would add exactly 0.0
+            f = b_force[r, j] * _ramp(t, entry, b_mob[r, j, 0], b_mob[r, j, 1])
             if b_side[r, j] == AGGRESSOR_SIDE:
                 a_mob += f
             else:
