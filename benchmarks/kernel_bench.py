@@ -178,11 +178,13 @@ def _bare_args(plan: Any, c: Any, seed: int) -> tuple[tuple[Any, ...], np.ndarra
     ), pk["reps"]  # fmt: skip
 
 
-def measure(plan: Any, seed: int = 1, n: int = 50_000, repeats: int = 5) -> dict[str, float]:
+def measure(plan: Any, seed: int = 1, n: int = 50_000, repeats: int = 7) -> dict[str, float]:
     """ns per replication-day of the kernel (in a real chunk) and of the bare loop.
 
     The two are timed alternately, ``repeats`` times each, and the best of each is kept, so a
-    burst of load from other processes does not favour one of them.
+    burst of load from other processes does not favour one of them (``ratio``). The median of
+    the ratios of each alternated pair (``ratio_paired_median``) shows how much that figure
+    owes to the moment: this machine's speed drifts by tens of percent within minutes.
     """
     c, _ = _instrumented(plan, seed, min(n, 2000))  # load/compile
     args, reps = _bare_args(plan, c, seed)
@@ -190,17 +192,21 @@ def measure(plan: Any, seed: int = 1, n: int = 50_000, repeats: int = 5) -> dict
     best_k = best_b = float("inf")
     st: dict[str, float] = {}
     days = 0
+    paired = []
     for _ in range(repeats):
         c, st = _instrumented(plan, seed, n)
-        best_k = min(best_k, st["seconds"] / st["rep_days"])
+        k = st["seconds"] / st["rep_days"]
         args, reps = _bare_args(plan, c, seed)
         t0 = time.perf_counter()
         days = bare_war(*args)
-        best_b = min(best_b, (time.perf_counter() - t0) / days)
+        b = (time.perf_counter() - t0) / days
+        best_k, best_b = min(best_k, k), min(best_b, b)
+        paired.append(k / b)
     out_a, out_d = args[-3], args[-2]
     same = bool(np.array_equal(out_a, c.loss_a[reps]) and np.array_equal(out_d, c.loss_d[reps]))
     return {
         "replications": float(n),
+        "repeats": float(repeats),
         "rep_days": st["rep_days"],
         "kernel_calls": st["calls"],
         "segments": st["segments"],
@@ -208,6 +214,9 @@ def measure(plan: Any, seed: int = 1, n: int = 50_000, repeats: int = 5) -> dict
         "kernel_ns_per_rep_day": best_k * 1e9,
         "bare_ns_per_rep_day": best_b * 1e9,
         "ratio": best_k / best_b,
+        "ratio_paired_median": float(np.median(paired)),
+        "ratio_paired_min": min(paired),
+        "ratio_paired_max": max(paired),
         "same_losses": float(same),
     }
 

@@ -336,8 +336,10 @@ def table(res: dict[str, Any]) -> str:
     k = res["kernel"]
     lines.append(
         f"| kernel, ns per replication-day (1 thread) | {k['kernel_ns_per_rep_day']:.0f} ns "
-        f"(bare loop {k['bare_ns_per_rep_day']:.0f} ns, ratio {k['ratio']:.2f}; "
-        f"same losses: {bool(k['same_losses'])}) |"
+        f"(bare loop {k['bare_ns_per_rep_day']:.0f} ns, ratio {k['ratio']:.2f}, best of "
+        f"{k.get('repeats', 7):.0f} each; ratios of the alternated pairs "
+        f"{k['ratio_paired_min']:.2f}-{k['ratio_paired_max']:.2f}, median "
+        f"{k['ratio_paired_median']:.2f}; same losses: {bool(k['same_losses'])}) |"
     )
     f = res["first_result"]
     lines.append(
