@@ -83,4 +83,4 @@ def test_a_new_file_is_incomplete_until_every_chunk_is_committed(tmp_path):
         assert not w.finish()
     with h5py.File(path, "r") as f:
         assert f.attrs["complete"] == 0
-        assert (f["runs/outcome"][...] == -1).all()
+        assert (f["runs/committed"][...] == 0).all()  # what marks replications with no result

@@ -5,9 +5,13 @@ attributes describe the run (scenario, seed, versions, ``complete``); group ``ru
 variable per record with dimensions ``run``, ``state`` and ``institution`` (HDF5 dimension
 scales), missing values marked by ``_FillValue``.
 
-Every dataset is allocated and filled when the file is created, so writing a chunk changes raw
-data only, never the file's structure: a process killed at any moment leaves a readable file.
-A chunk counts only once its ``committed`` flags are written, after its data were flushed.
+Every dataset is allocated when the file is created, so writing a chunk changes raw data only,
+never the file's structure: a process killed at any moment leaves a readable file. A chunk
+counts only once its ``committed`` flags are written, after its data were flushed; the fields
+of a replication not committed (an interrupted run) hold no result (zeros). Allocated storage
+is reserved on disk but not filled at creation: every replication is written by its commit
+anyway, and filling would write the whole file twice (2.3 GB for 10^7 replications, seconds
+during which the workers wait for the file).
 """
 
 from __future__ import annotations
@@ -107,6 +111,7 @@ def create(
         with h5py.File(tmp, "w", libver=("earliest", "v108")) as f:
             describe_run(f, FORMAT, seed, n_runs, scenario_json, extra)
             _layout(f.create_group("runs"), n_runs, states, institutions)
+        _reserve(tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
         _remove(tmp)
@@ -192,13 +197,33 @@ def _layout(
             shape=shape,
             dtype=spec.dtype,
             fillvalue=spec.fill,
-            fill_time="alloc",
+            fill_time="never",  # reserved, not written, until committed (module's notes)
             dcpl=_early(),
         )
         for i, d in enumerate(spec.dims):
             ds.dims[i].attach_scale(scales[d])
         describe(ds, spec, fill=name != "committed")  # committed 0 is a value, not a gap
     return scales
+
+
+def _reserve(path: Path) -> None:
+    """Reserve the disk space of the whole file now, without writing it.
+
+    The datasets are allocated but not filled (see the module's notes), so the file is sparse;
+    reserving its blocks keeps a full disk an error at creation, not halfway through a run.
+    """
+    import errno
+
+    if not hasattr(os, "posix_fallocate"):
+        return  # not POSIX (Windows): the first write that finds the disk full reports it
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise  # a full disk or a file size limit: the caller reports it
+    finally:
+        os.close(fd)
 
 
 def _numbered(g: h5py.Group, name: str, n: int, block: int = 1 << 20) -> h5py.Dataset:
@@ -528,6 +553,7 @@ def create_sweep(
             coords = " ".join(names)
             for name in [*FIELDS, "committed"]:
                 g[name].attrs["coordinates"] = coords
+        _reserve(tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
         _remove(tmp)
