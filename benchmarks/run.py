@@ -151,6 +151,11 @@ def naive_timing(plan: Any, m: int, w: int) -> dict[str, float]:
 
     startup = best(8) if w > 1 else 0.0  # in one process there is nothing to start
     t_m = best(m)
+    if t_m < 2.0 * startup:
+        raise SystemExit(
+            f"naive baseline: {m:,} replications took {t_m:.1f} s against a start-up of "
+            f"{startup:.1f} s: too few to tell its rate; raise --naive-cap"
+        )
     steady = m / (t_m - startup)
     return {"startup_s": startup, "measured_on": m, "wall_s": t_m, "steady_per_s": steady}
 
@@ -314,9 +319,11 @@ def table(res: dict[str, Any]) -> str:
         naive_note = (
             ""
             if r["naive_measured_on"] == r["replications"]
+            else f" (naive rate measured on {r['naive_measured_on']:,})"
+            if r["workers"] == 1
             else (
                 f" (naive: start-up {r['naive_startup_s']:.1f} s + {r['naive_steady_per_s']:,.0f}"
-                f"/s, both measured on {r['naive_measured_on']:,})"
+                f"/s, measured on 8 and {r['naive_measured_on']:,})"
             )
         )
         lines.append(
@@ -330,16 +337,20 @@ def table(res: dict[str, Any]) -> str:
             f"| {big['replications']:,} replications, 2 worker(s) (the memory run) | crisis_sim "
             f"{big['per_s']:,.0f}/s ({big['wall_s']:.1f} s wall, CLI); naive "
             f"{big['naive_per_s']:,.0f}/s; **{big['ratio']:,.0f}x** (naive: start-up "
-            f"{big['naive_startup_s']:.1f} s + {big['naive_steady_per_s']:,.0f}/s, both measured "
-            f"on {big['naive_measured_on']:,}) |"
+            f"{big['naive_startup_s']:.1f} s + {big['naive_steady_per_s']:,.0f}/s, measured on 8 "
+            f"and {big['naive_measured_on']:,}) |"
         )
     k = res["kernel"]
+    pairs = (
+        f"ratios of the alternated pairs {k['ratio_paired_min']:.2f}-"
+        f"{k['ratio_paired_max']:.2f}, median {k['ratio_paired_median']:.2f}; "
+        if "ratio_paired_median" in k
+        else ""
+    )
     lines.append(
         f"| kernel, ns per replication-day (1 thread) | {k['kernel_ns_per_rep_day']:.0f} ns "
         f"(bare loop {k['bare_ns_per_rep_day']:.0f} ns, ratio {k['ratio']:.2f}, best of "
-        f"{k.get('repeats', 7):.0f} each; ratios of the alternated pairs "
-        f"{k['ratio_paired_min']:.2f}-{k['ratio_paired_max']:.2f}, median "
-        f"{k['ratio_paired_median']:.2f}; same losses: {bool(k['same_losses'])}) |"
+        f"{k.get('repeats', 5):.0f} each; {pairs}same losses: {bool(k['same_losses'])}) |"
     )
     f = res["first_result"]
     lines.append(

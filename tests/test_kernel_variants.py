@@ -79,16 +79,30 @@ def test_steps_that_act_on_the_war_as_last_fought_change_nothing(name, monkeypat
 def test_war_roll_width_changes_nothing(name, monkeypatch):
     """A roll that starts narrow and widens often gives the bits of one wide from the start.
 
-    Places beyond a war's belligerents are left uncleared when the roll widens: this checks
-    that nothing reads them.
+    Places beyond a war's belligerents are left uncleared when the roll widens: here they hold
+    nonsense (a state -5 on side -5, in the field since day -4 with a force of 1.0), and
+    nothing may read them.
     """
     from crisis_sim import crisis, scenario
     from crisis_sim.compiled import compile_scenario
 
+    class Poisoned:
+        """NumPy, but ``empty`` arrays come full of nonsense rather than of whatever was there."""
+
+        def __getattr__(self, name: str):
+            return getattr(np, name)
+
+        @staticmethod
+        def empty(shape, dtype=float):
+            return np.full(shape, -5 if np.dtype(dtype).kind == "i" else 1.0, dtype=dtype)
+
     plan = compile_scenario(scenario.load(name))
+    monkeypatch.setattr(crisis, "np", Poisoned())
     monkeypatch.setattr(crisis, "ROLL_WIDTH", 1)  # widens at nearly every entry day at first
     narrow = crisis.Crisis(plan, 6, 0, 3000)
     narrow_runs = narrow.run()
+    monkeypatch.setattr(crisis, "np", np)
+    monkeypatch.setattr(np, "empty", np.zeros)  # places never written hold harmless zeros
     monkeypatch.setattr(crisis, "ROLL_WIDTH", plan.n_states)  # never widens
     wide = crisis.simulate_chunk(plan, 6, 0, 3000)
     assert narrow.b_state.shape[1] > 2  # it did widen, more than once

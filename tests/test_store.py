@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import h5py
 import numpy as np
+import pytest
 import xarray as xr
 
 from crisis_sim import store
@@ -84,3 +87,35 @@ def test_a_new_file_is_incomplete_until_every_chunk_is_committed(tmp_path):
     with h5py.File(path, "r") as f:
         assert f.attrs["complete"] == 0
         assert (f["runs/committed"][...] == 0).all()  # what marks replications with no result
+        assert (f["runs/outcome"][...] == -1).all()  # per replication: reads as missing
+
+
+@pytest.mark.skipif(not store.CAN_RESERVE, reason="no posix_fallocate here: every record is filled")
+@pytest.mark.parametrize(
+    ("code", "message"), [(errno.ENOSPC, "disk full"), (errno.EFBIG, "file size limit")]
+)
+def test_a_full_disk_at_creation_is_reported_and_leaves_nothing(
+    tmp_path, monkeypatch, code, message
+):
+    """The file's space is reserved at creation: a disk that cannot hold it fails there."""
+
+    def full(fd, offset, length):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    path = tmp_path / "x.h5"
+    with pytest.raises(store.StoreError, match=message):
+        store.create(path, scenario_json="{}", seed=1, n_runs=10, states=["A"], institutions=["I"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not store.CAN_RESERVE, reason="no posix_fallocate here")
+def test_a_file_system_that_cannot_reserve_still_gets_its_file(tmp_path, monkeypatch):
+    def unsupported(fd, offset, length):
+        raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+
+    monkeypatch.setattr(os, "posix_fallocate", unsupported)
+    path = tmp_path / "x.h5"
+    store.create(path, scenario_json="{}", seed=1, n_runs=10, states=["A"], institutions=["I"])
+    with store.ResultWriter(path) as w:
+        assert w.missing() == [(0, 10)]
