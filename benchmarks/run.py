@@ -131,7 +131,7 @@ def run_args(n: int, workers: int, out: Path, chunk: int | None = None) -> list[
 
 
 def naive_timing(plan: Any, m: int, w: int) -> dict[str, float]:
-    """The naive baseline's start-up and steady rate on ``w`` processes (best of two each).
+    """The naive baseline's start-up and steady rate on ``w`` processes (best of three each).
 
     With two processes its time is start-up (spawning, imports) plus replications over a steady
     rate: a run of eight replications measures the start-up, a run of ``m`` the rate. Its time
@@ -143,7 +143,7 @@ def naive_timing(plan: Any, m: int, w: int) -> dict[str, float]:
 
     def best(n: int) -> float:
         times = []
-        for _ in range(2):
+        for _ in range(3):
             t0 = time.perf_counter()
             naive.run(plan, 1, n, w)
             times.append(time.perf_counter() - t0)
@@ -179,7 +179,7 @@ def throughput(tmp: Path, sizes: list[int], naive_cap: int) -> list[dict[str, An
     for n in sizes:
         for w in (1, 2):
             # Best of several runs on both sides: the machine's load comes and goes.
-            tries = 3 if n <= 100_000 else 2
+            tries = 3
             res = min(
                 (timed_cli(run_args(n, w, tmp / "tp.h5")) for _ in range(tries)),
                 key=lambda r: r["wall_s"],
