@@ -43,7 +43,8 @@ STILL_RUNNING = np.iinfo(np.int32).max
 # Steps that may act on a war not yet fought up to their day (see ``identify_aggressor``).
 BLIND = ("identify:", "enter:")
 # Places on the war roll to begin with: in the default scenario all but about one war in 5,000
-# have at most eight belligerents; the roll widens (for the whole chunk) when one has more.
+# have at most eight belligerents; the roll widens (for the whole chunk, so about once per
+# 50,000 replications) when one has more.
 ROLL_WIDTH = 8
 
 
