@@ -281,16 +281,22 @@ def _early() -> h5py.h5p.PropDCID:
     return dcpl
 
 
-def _new_file(path: Path) -> h5py.File:
-    """Create (or truncate) a file to be filled in, without a sieve buffer.
+def _unbuffered() -> h5py.h5p.PropFAID:
+    """File access without a sieve buffer, for every file this module writes.
 
-    As for :func:`open_for_writing`: a write that fails at creation (a full disk, while the
-    per-replication records are filled) then fails where it is made, not when a dataset is
-    closed, where h5py can merely print it.
+    HDF5 buffers small raw-data writes and reports a failed write (a full disk) only when the
+    dataset is closed, where h5py can merely print it, and the process may crash at exit.
+    Without that buffer the write itself fails, where it is made.
     """
     fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
     fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
     fapl.set_sieve_buf_size(0)
+    return fapl
+
+
+def _new_file(path: Path) -> h5py.File:
+    """Create (or truncate) a file to be filled in (at creation, the per-replication fills)."""
+    fapl = _unbuffered()
     fapl.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_V18)
     return h5py.File(h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fapl=fapl))
 
@@ -298,13 +304,9 @@ def _new_file(path: Path) -> h5py.File:
 def open_for_writing(path: Path) -> h5py.File:
     """Open an existing file read-write, locked against other writers, without a sieve buffer.
 
-    HDF5 buffers small raw-data writes and reports a failed write (a full disk) only when the
-    dataset is closed, where h5py can merely print it, and the process may crash at exit.
-    Without that buffer the write itself fails, before its chunk is marked committed.
+    A failed write then fails before its chunk is marked committed (see :func:`_unbuffered`).
     """
-    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
-    fapl.set_sieve_buf_size(0)
+    fapl = _unbuffered()
     if hasattr(fapl, "set_file_locking"):
         fapl.set_file_locking(True, True)
     return h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDWR, fapl=fapl))

@@ -32,10 +32,11 @@ def cache_is_warm() -> bool:
 def skip_blas_probe() -> None:
     """Spare this process the import of SciPy's linear algebra that Numba makes at first use.
 
-    Numba imports ``scipy.linalg`` (0.3-0.45 s here) only to learn whether ``np.dot`` could be
-    compiled; no crisis_sim kernel uses linear algebra. For processes that run nothing but
-    crisis_sim (the CLI, pool workers): Numba then believes this process has no BLAS, and
-    SciPy itself stays importable. Does nothing once Numba has looked.
+    Numba imports ``scipy.linalg`` (0.3-0.45 s here) as it loads, only to note whether
+    ``np.dot`` could be compiled; no crisis_sim kernel uses linear algebra. For processes that
+    run nothing but crisis_sim (the CLI, pool workers). SciPy stays importable, and Numba
+    checks again where linear algebra is compiled, so that still works. Does nothing once
+    Numba has looked.
     """
     import sys
 
