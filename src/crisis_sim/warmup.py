@@ -13,7 +13,7 @@ def cache_is_warm() -> bool:
     """True when cached machine code for the current kernels (combat and cohort) is on disk.
 
     Numba looks in ``NUMBA_CACHE_DIR`` when it is set, else in ``__pycache__`` beside the
-    source; an index older than its source is stale (Numba recompiles after an upgrade).
+    source, and takes an index only if it was made from the source as it is now.
     """
     import os
 
@@ -23,10 +23,30 @@ def cache_is_warm() -> bool:
     if not folder.exists():
         return False
     for module, kernel in (("kernel", "advance_war"), ("cohort", "capabilities")):
-        source = (here / f"{module}.py").stat().st_mtime
-        if not any(f.stat().st_mtime >= source for f in folder.rglob(f"{module}.{kernel}-*.nbi")):
+        source = here / f"{module}.py"
+        if not any(_current(f, source) for f in folder.rglob(f"{module}.{kernel}-*.nbi")):
             return False
     return True
+
+
+def _current(index: Path, source: Path) -> bool:
+    """Whether Numba would take this index for the source as it is now.
+
+    Numba stamps an index with the source's SHA-256 (recent versions) or its modification time
+    and size, so a source touched but unchanged (a branch checked out and back) stays cached.
+    An index that cannot be read so is judged by its age.
+    """
+    import hashlib
+    import pickle
+
+    try:
+        with index.open("rb") as f:
+            pickle.load(f)  # the Numba version that wrote it
+            stamp = pickle.loads(f.read())[0]
+    except Exception:  # noqa: BLE001  (any other layout: fall back on the files' ages)
+        return index.stat().st_mtime >= source.stat().st_mtime
+    st = source.stat()
+    return stamp in (hashlib.sha256(source.read_bytes()).digest(), (st.st_mtime, st.st_size))
 
 
 def skip_blas_probe() -> None:
