@@ -7,8 +7,10 @@ by a timer; the replication-days it fought are counted from its state before and
 *Bare loop*: the same replications fought again in one call, from day 0 to the end, with each
 replication's belligerents (force, entry day, side, mobilization constants) known in advance and
 packed contiguously: no event days, no cohort bookkeeping, no checks of who is at war. It is the
-floor for this arithmetic in Numba. It must reproduce the kernel's losses exactly, which
-:func:`measure` checks, so both loops really do the same work.
+floor for this arithmetic in Numba: a plain loop on one thread, as the kernel runs in a pool
+worker (compiled with ``parallel=True``, the same loop ran up to twice as slow). It must
+reproduce the kernel's losses exactly, which :func:`measure` checks, so both loops really do
+the same work.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ import time
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def bare_war(
     rep_id: np.ndarray,
     nb: np.ndarray,
@@ -49,7 +51,7 @@ def bare_war(
     """Fight every replication from day 0 to ``last_day`` (square law); returns replication-days."""
     half_var = 0.5 * eff_sd * eff_sd
     days = 0
-    for r in prange(rep_id.shape[0]):
+    for r in range(rep_id.shape[0]):
         key = rep_key(seed, rep_id[r])
         la = 0.0
         ld = 0.0
