@@ -15,6 +15,7 @@ from numba import njit
 from crisis_sim.kernel import NOT_ENTERED
 from crisis_sim.outcomes import Reason
 from crisis_sim.rng import CAPABILITY, PERCEPTION, UNITY, VOTE, normal_at, rep_key, uniform_at
+from crisis_sim.rules import decide_row
 
 TREATY = int(Reason.TREATY)
 ATTACKED = int(Reason.ATTACKED)
@@ -218,3 +219,53 @@ def ballot(
             yes[i, j] = is_target[j] or (y and identified[r, j])
             voting[i, j] = may_vote[j] and not (is_aggressor[j] and left[r])
     return yes, voting
+
+
+@njit(cache=True, nogil=True)
+def vote(
+    seed: int,
+    reps: np.ndarray,
+    rep_id: np.ndarray,
+    draw: np.ndarray,
+    p_yes: np.ndarray,
+    bloc: np.ndarray,
+    bloc_draw: int,
+    p_bloc: float,
+    identified: np.ndarray,
+    is_target: np.ndarray,
+    is_aggressor: np.ndarray,
+    left: np.ndarray,
+    may_vote: np.ndarray,
+    acts: np.ndarray,
+    rule: int,
+    permanent: np.ndarray,
+    quota: int,
+    procedural: bool,
+    members: np.ndarray,
+    day: int,
+    inst: int,
+    decision_day: np.ndarray,
+    vote_result: np.ndarray,
+    vetoed_by: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 6 for a cohort in one pass: the :func:`ballot`, the rule's decision, the records.
+
+    ``acts`` masks each replication's yes votes (self-help acts only where threatened).
+    Returns the votes, who voted, the result and the member position of any veto.
+    """
+    yes, voting = ballot(
+        seed, reps, rep_id, draw, p_yes, bloc, bloc_draw, p_bloc, identified, is_target,
+        is_aggressor, left, may_vote,
+    )  # fmt: skip
+    m = reps.shape[0]
+    result = np.empty(m, dtype=np.int8)
+    veto = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        if not acts[i]:
+            yes[i, :] = False
+        result[i], veto[i] = decide_row(rule, yes, voting, permanent, quota, procedural, i)
+        r = reps[i]
+        decision_day[r, inst] = day
+        vote_result[r, inst] = result[i]
+        vetoed_by[r, inst] = members[veto[i]] if veto[i] >= 0 else -1
+    return yes, voting, result, veto

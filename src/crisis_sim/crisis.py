@@ -34,7 +34,7 @@ from crisis_sim.outcomes import (
     STALEMATE,
     Reason,
 )
-from crisis_sim.rules import NO_DECISION, PASSED, VOTE_MEANINGS, Ballot
+from crisis_sim.rules import NO_DECISION, PASSED, VOTE_MEANINGS
 
 CONDEMNATION, SANCTIONS, MILITARY = (
     LEVEL_CODE[k] for k in ("condemnation", "sanctions", "military")
@@ -303,7 +303,12 @@ class Crisis:
         p, sc = self.plan, self.plan.scenario
         st = inst.stages[stage]
         bloc = inst.permanent & sc.theory.great_power_unity
-        yes, voting = cohort.ballot(
+        acts = (
+            self.threatened(inst, reps)
+            if inst.rule_name == "unilateral"
+            else np.ones(len(reps), dtype=bool)
+        )
+        yes, voting, result, veto_pos = cohort.vote(
             self.seed,
             reps,
             self.rep,
@@ -317,15 +322,17 @@ class Crisis:
             inst.members == p.aggressor,
             self.left[:, inst.index],
             voters(inst, p.aggressor, p.target),
-        )
-        if inst.rule_name == "unilateral":
-            yes &= self.threatened(inst, reps)[:, None]
-        ballot = Ballot(yes, voting, inst.permanent, inst.quota, st.procedural)
-        result, veto_pos = inst.rule.decide(ballot)
-        self.decision_day[reps, inst.index] = day
-        self.vote_result[reps, inst.index] = result
-        self.vetoed_by[reps, inst.index] = np.where(
-            veto_pos >= 0, inst.members[np.maximum(veto_pos, 0)], -1
+            acts,
+            inst.rule.code,
+            inst.permanent,
+            inst.quota,
+            st.procedural,
+            inst.members,
+            day,
+            inst.index,
+            self.decision_day,
+            self.vote_result,
+            self.vetoed_by,
         )
         self.tell(
             6, reps, lambda i: self._vote_line(inst, st, yes, voting, result, veto_pos, reps, i)

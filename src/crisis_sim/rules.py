@@ -1,8 +1,9 @@
 """Decision rules of institutions, a registry keyed by the name used in scenario files.
 
-Each rule has the same two verbs: ``decide`` (vectorised over a cohort of replications, given
-who votes and how) and ``pass_probability`` (the closed form an aggressor uses to forecast the
-response). A new rule is a new entry here; nothing else changes.
+Each rule has the same two verbs: ``decide`` (over a cohort of replications, given who votes and
+how) and ``pass_probability`` (the closed form an aggressor uses to forecast the response). The
+decision itself is compiled (:func:`decide_row`, one branch per rule code), as the crisis takes
+it hundreds of times per chunk. A new rule is a code, a branch there and an entry here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 # Vote results, as stored (fill value -1: no crisis, the aggressor was deterred).
 NO_DECISION = 0
@@ -38,25 +40,85 @@ class Ballot:
 Decision = tuple[np.ndarray, np.ndarray]  # (result code, member position of the veto or -1)
 
 
-def _first(mask: np.ndarray) -> np.ndarray:
-    return np.where(mask.any(axis=1), mask.argmax(axis=1), -1)
+# Rule codes, for the compiled decision below.
+UNANIMITY, QUALIFIED_MAJORITY, CONSENSUS, UNILATERAL, CENTRAL_AUTHORITY = range(5)
 
 
-def _majority(b: Ballot) -> Decision:
-    """Simple majority of those voting (procedural questions: no veto)."""
-    yes = (b.yes & b.voting).sum(axis=1)
-    present = b.voting.sum(axis=1)
-    ok = yes * 2 > present
-    return np.where(ok, PASSED, FAILED_MAJORITY).astype(np.int8), np.full(len(ok), -1)
+@njit(cache=True, inline="always")
+def decide_row(
+    code: int,
+    yes: np.ndarray,
+    voting: np.ndarray,
+    permanent: np.ndarray,
+    quota: int,
+    procedural: bool,
+    i: int,
+) -> tuple[int, int]:
+    """One replication's decision under rule ``code``: (result, member position of the veto)."""
+    if code == CENTRAL_AUTHORITY:  # global government: the authority decides alone
+        return PASSED, -1
+    k = yes.shape[1]
+    if code == UNILATERAL:  # self-help: it 'passes' when at least one member acts
+        for j in range(k):
+            if yes[i, j] and voting[i, j]:
+                return PASSED, -1
+        return NO_DECISION, -1
+    n_yes = 0
+    present = 0
+    first_no = -1
+    first_permanent_no = -1
+    for j in range(k):
+        if voting[i, j]:
+            present += 1
+            if yes[i, j]:
+                n_yes += 1
+            else:
+                if first_no < 0:
+                    first_no = j
+                if permanent[j] and first_permanent_no < 0:
+                    first_permanent_no = j
+    if code == QUALIFIED_MAJORITY:
+        # UN Charter Art. 27: too few yes votes fail as such, whatever the permanent members
+        # did; procedural questions cannot be vetoed.
+        if n_yes < quota:
+            return FAILED_MAJORITY, -1
+        if procedural or first_permanent_no < 0:
+            return PASSED, -1
+        return VETOED, first_permanent_no
+    # Unanimity (League Covenant Art. 5) and consensus (NATO): every member voting holds a veto;
+    # procedure (never under consensus) by simple majority of those voting.
+    if procedural and code == UNANIMITY:
+        return (PASSED if n_yes * 2 > present else FAILED_MAJORITY), -1
+    if first_no >= 0:
+        return VETOED, first_no
+    return PASSED, -1
+
+
+@njit(cache=True, nogil=True)
+def decide_rows(
+    code: int,
+    yes: np.ndarray,
+    voting: np.ndarray,
+    permanent: np.ndarray,
+    quota: int,
+    procedural: bool,
+) -> Decision:
+    """Each replication's decision under rule ``code`` (a row of ``yes`` and ``voting`` each)."""
+    n = yes.shape[0]
+    result = np.empty(n, dtype=np.int8)
+    veto = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        result[i], veto[i] = decide_row(code, yes, voting, permanent, quota, procedural, i)
+    return result, veto
+
+
+def _decide(code: int, b: Ballot) -> Decision:
+    return decide_rows(code, b.yes, b.voting, b.permanent, b.quota, b.procedural)
 
 
 def decide_unanimity(b: Ballot) -> Decision:
     """League Covenant Art. 5: every member voting holds a veto; procedure by majority."""
-    if b.procedural:
-        return _majority(b)
-    no = b.voting & ~b.yes
-    vetoed = no.any(axis=1)
-    return np.where(vetoed, VETOED, PASSED).astype(np.int8), _first(no)
+    return _decide(UNANIMITY, b)
 
 
 def decide_qualified_majority(b: Ballot) -> Decision:
@@ -65,31 +127,22 @@ def decide_qualified_majority(b: Ballot) -> Decision:
     Too few yes votes fail as such, whatever the permanent members did; an absent permanent
     member casts no vote and so no veto; procedural questions cannot be vetoed.
     """
-    yes = (b.yes & b.voting).sum(axis=1)
-    enough = yes >= b.quota
-    if b.procedural:
-        return np.where(enough, PASSED, FAILED_MAJORITY).astype(np.int8), np.full(len(yes), -1)
-    veto = b.voting & ~b.yes & b.permanent[None, :]
-    vetoed = enough & veto.any(axis=1)
-    result = np.where(~enough, FAILED_MAJORITY, np.where(vetoed, VETOED, PASSED)).astype(np.int8)
-    return result, np.where(vetoed, _first(veto), -1)
+    return _decide(QUALIFIED_MAJORITY, b)
 
 
 def decide_consensus(b: Ballot) -> Decision:
     """NATO: decided when no member present objects; an objection blocks like a veto."""
-    return decide_unanimity(Ballot(b.yes, b.voting, b.permanent, b.quota, procedural=False))
+    return _decide(CONSENSUS, b)
 
 
 def decide_unilateral(b: Ballot) -> Decision:
     """Self-help: no collective decision; it 'passes' when at least one member acts."""
-    acted = (b.yes & b.voting).any(axis=1)
-    return np.where(acted, PASSED, NO_DECISION).astype(np.int8), np.full(len(acted), -1)
+    return _decide(UNILATERAL, b)
 
 
 def decide_central_authority(b: Ballot) -> Decision:
     """Global government: the authority decides alone, no vote and no veto."""
-    n = b.yes.shape[0]
-    return np.full(n, PASSED, dtype=np.int8), np.full(n, -1)
+    return _decide(CENTRAL_AUTHORITY, b)
 
 
 # ----------------------------------------------------------------- forecasts (closed form)
@@ -151,14 +204,15 @@ def p_central(
 class Rule:
     """A decision rule: how a cohort decides, and how likely it is to pass."""
 
+    code: int
     decide: Callable[[Ballot], Decision]
     pass_probability: Callable[[np.ndarray, np.ndarray, int, bool, bool], float]
 
 
 RULES: dict[str, Rule] = {
-    "unanimity": Rule(decide_unanimity, p_unanimity),
-    "qualified_majority": Rule(decide_qualified_majority, p_qualified_majority),
-    "consensus": Rule(decide_consensus, p_unanimity),
-    "unilateral": Rule(decide_unilateral, p_unilateral),
-    "central_authority": Rule(decide_central_authority, p_central),
+    "unanimity": Rule(UNANIMITY, decide_unanimity, p_unanimity),
+    "qualified_majority": Rule(QUALIFIED_MAJORITY, decide_qualified_majority, p_qualified_majority),
+    "consensus": Rule(CONSENSUS, decide_consensus, p_unanimity),
+    "unilateral": Rule(UNILATERAL, decide_unilateral, p_unilateral),
+    "central_authority": Rule(CENTRAL_AUTHORITY, decide_central_authority, p_central),
 }
