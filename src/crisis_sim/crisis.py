@@ -46,6 +46,10 @@ BLIND = ("identify:", "enter:")
 # have at most eight belligerents; the roll widens (for the whole chunk, so about once per
 # 50,000 replications) when one has more.
 ROLL_WIDTH = 8
+# Draw indices, propensities, unity bloc, its draw and propensity, target, aggressor, voters.
+VoteConstants = tuple[
+    np.ndarray, np.ndarray, np.ndarray, int, float, np.ndarray, np.ndarray, np.ndarray
+]
 
 
 class Crisis:
@@ -60,6 +64,7 @@ class Crisis:
         self.env = simpy.Environment()
         self.story: list[tuple[int, int, str]] | None = [] if story else None
         self._agenda: dict[tuple[str, int], list[tuple[np.ndarray, ...]]] = {}
+        self._constants: dict[tuple[int, int], VoteConstants] = {}
         # Per replication.
         self.deterred = np.zeros(n, dtype=bool)
         self.p_win = np.zeros(n)
@@ -300,9 +305,7 @@ class Crisis:
         reps = reps[self.seized(reps, day)]
         if not len(reps):
             return
-        p, sc = self.plan, self.plan.scenario
         st = inst.stages[stage]
-        bloc = inst.permanent & sc.theory.great_power_unity
         acts = (
             self.threatened(inst, reps)
             if inst.rule_name == "unilateral"
@@ -312,16 +315,9 @@ class Crisis:
             self.seed,
             reps,
             self.rep,
-            (inst.index * 16 + stage) * 1024 + inst.members,
-            st.p_yes,
-            bloc,
-            inst.index * 16 + stage,
-            float(st.p_yes[bloc].mean()) if bloc.any() else 0.0,
+            *self._vote_constants(inst, stage),
             self.identified[inst.index],
-            inst.members == p.target,
-            inst.members == p.aggressor,
             self.left[:, inst.index],
-            voters(inst, p.aggressor, p.target),
             acts,
             inst.rule.code,
             inst.permanent,
@@ -342,6 +338,29 @@ class Crisis:
             self.respond(inst, stage, day, passed, yes[result == PASSED])
             if stage + 1 < len(inst.stages):
                 self.deliberate(inst, stage + 1, day, passed[self.seized(passed, day + 1)])
+
+    def _vote_constants(self, inst: Any, stage: int) -> VoteConstants:
+        """What every vote of a stage shares, found once per chunk.
+
+        ``cohort.vote``'s arguments from the draw indices to who may vote.
+        """
+        found = self._constants.get((inst.index, stage))
+        if found is None:
+            p, st = self.plan, inst.stages[stage]
+            bloc = inst.permanent & p.scenario.theory.great_power_unity
+            sub = inst.index * 16 + stage
+            found = (
+                sub * 1024 + inst.members,  # draw indices
+                st.p_yes,
+                bloc,
+                sub,  # the bloc's draw
+                float(st.p_yes[bloc].mean()) if bloc.any() else 0.0,
+                inst.members == p.target,
+                inst.members == p.aggressor,
+                voters(inst, p.aggressor, p.target),
+            )
+            self._constants[(inst.index, stage)] = found
+        return found
 
     def threatened(self, inst: Any, reps: np.ndarray) -> np.ndarray:
         """Self-help acts only when the aggressor's gain would threaten predominance."""
