@@ -150,13 +150,15 @@ def enter(
             b_side[r, at] = b_side[r, at - 1]
             b_entry[r, at] = b_entry[r, at - 1]
             b_force[r, at] = b_force[r, at - 1]
-            b_mob[r, at] = b_mob[r, at - 1]
+            for c in range(3):  # element by element: a row assignment costs a slice each time
+                b_mob[r, at, c] = b_mob[r, at - 1, c]
             at -= 1
         b_state[r, at] = s
         b_side[r, at] = sides[j]
         b_entry[r, at] = day
         b_force[r, at] = cap[r, s] * projection[s] * shares[j]
-        b_mob[r, at] = mobilization[s]
+        for c in range(3):
+            b_mob[r, at, c] = mobilization[s, c]
         n_bel[r] += 1
     return new
 
