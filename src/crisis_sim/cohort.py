@@ -214,11 +214,14 @@ def ballot(
         key = rep_key(seed, rep_id[r])
         u_bloc = uniform_at(key, UNITY, bloc_draw)
         for j in range(k):
-            if bloc[j]:
-                y = u_bloc < p_bloc
+            if is_target[j]:
+                yes[i, j] = True
+            elif not identified[r, j]:
+                yes[i, j] = False  # a member that did not name the aggressor votes no: no draw
+            elif bloc[j]:
+                yes[i, j] = u_bloc < p_bloc
             else:
-                y = uniform_at(key, VOTE, draw[j]) < p_yes[j]
-            yes[i, j] = is_target[j] or (y and identified[r, j])
+                yes[i, j] = uniform_at(key, VOTE, draw[j]) < p_yes[j]
             voting[i, j] = may_vote[j] and not (is_aggressor[j] and left[r])
     return yes, voting
 
@@ -271,3 +274,38 @@ def vote(
         vote_result[r, inst] = result[i]
         vetoed_by[r, inst] = members[veto[i]] if veto[i] >= 0 else -1
     return yes, voting, result, veto
+
+
+@njit(cache=True, nogil=True)
+def by_day(days: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The agenda's grouping of ``days`` (all >= 0): a stable order, the days, where each starts.
+
+    Returns the order (without days past ``horizon``), the distinct days in order, and where
+    each day's group starts in that order (plus its end): a counting sort over the horizon.
+    """
+    count = np.zeros(horizon + 2, dtype=np.int64)
+    for d in days:
+        if d <= horizon:
+            count[d + 1] += 1
+    n_groups = 0
+    for d in range(horizon + 1):
+        if count[d + 1] > 0:
+            n_groups += 1
+        count[d + 1] += count[d]
+    order = np.empty(count[horizon + 1], dtype=np.int64)
+    at = count[: horizon + 1].copy()
+    for i in range(days.shape[0]):
+        d = days[i]
+        if d <= horizon:
+            order[at[d]] = i
+            at[d] += 1
+    group_days = np.empty(n_groups, dtype=np.int64)
+    bounds = np.empty(n_groups + 1, dtype=np.int64)
+    g = 0
+    for d in range(horizon + 1):
+        if count[d + 1] > count[d]:
+            group_days[g] = d
+            bounds[g] = count[d]
+            g += 1
+    bounds[n_groups] = count[horizon + 1]
+    return order, group_days, bounds

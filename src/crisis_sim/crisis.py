@@ -720,22 +720,15 @@ class Crisis:
                 return
             self._file((f"{kind}:{sub}", int(days)), step, cols)  # one day for all
             return
-        within = days <= self.plan.horizon
-        if not within.all():
-            days, cols = days[within], tuple(c[within] for c in cols)
-        if not len(days):
+        # Replications grouped by day (a stable counting sort), those beyond the horizon left out.
+        order, group_days, bounds = cohort.by_day(days, self.plan.horizon)
+        if not len(order):
             return
-        # Days fit in 16 bits (the horizon is at most 3650): NumPy's stable sort is then a radix
-        # sort, and the order is the same.
-        order = np.argsort(days.astype(np.int16), kind="stable")
-        days = days[order]
         cols = tuple(c[order] for c in cols)
-        bounds = np.flatnonzero(np.diff(days)) + 1
-        starts = [0, *bounds.tolist()]
-        stops = [*bounds.tolist(), len(days)]
         name = f"{kind}:{sub}"
-        for day, a, b in zip(days[starts].tolist(), starts, stops, strict=True):
-            self._file((name, day), step, tuple([c[a:b] for c in cols]))
+        edges = bounds.tolist()
+        for g, day in enumerate(group_days.tolist()):
+            self._file((name, day), step, tuple([c[edges[g] : edges[g + 1]] for c in cols]))
 
     def _file(self, key: tuple[str, int], step: Callable[..., None], part: tuple[Any, ...]) -> None:
         """Add replications to the agenda entry ``key``, creating its SimPy event if new."""
