@@ -277,35 +277,36 @@ def vote(
 
 
 @njit(cache=True, nogil=True)
-def by_day(days: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The agenda's grouping of ``days`` (all >= 0): a stable order, the days, where each starts.
+def grouped(keys: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Small non-negative ``keys`` grouped: a stable order, the distinct keys, where each starts.
 
-    Returns the order (without days past ``horizon``), the distinct days in order, and where
-    each day's group starts in that order (plus its end): a counting sort over the horizon.
+    Returns the order (without keys above ``top``), the distinct keys in increasing order, and
+    where each key's group starts in that order (plus its end): a counting sort, used for the
+    agenda's days (``top`` the horizon) and a day's entrants by state and side.
     """
-    count = np.zeros(horizon + 2, dtype=np.int64)
-    for d in days:
-        if d <= horizon:
-            count[d + 1] += 1
+    count = np.zeros(top + 2, dtype=np.int64)
+    for k in keys:
+        if k <= top:
+            count[k + 1] += 1
     n_groups = 0
-    for d in range(horizon + 1):
-        if count[d + 1] > 0:
+    for k in range(top + 1):
+        if count[k + 1] > 0:
             n_groups += 1
-        count[d + 1] += count[d]
-    order = np.empty(count[horizon + 1], dtype=np.int64)
-    at = count[: horizon + 1].copy()
-    for i in range(days.shape[0]):
-        d = days[i]
-        if d <= horizon:
-            order[at[d]] = i
-            at[d] += 1
-    group_days = np.empty(n_groups, dtype=np.int64)
+        count[k + 1] += count[k]
+    order = np.empty(count[top + 1], dtype=np.int64)
+    at = count[: top + 1].copy()
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        if k <= top:
+            order[at[k]] = i
+            at[k] += 1
+    group_keys = np.empty(n_groups, dtype=np.int64)
     bounds = np.empty(n_groups + 1, dtype=np.int64)
     g = 0
-    for d in range(horizon + 1):
-        if count[d + 1] > count[d]:
-            group_days[g] = d
-            bounds[g] = count[d]
+    for k in range(top + 1):
+        if count[k + 1] > count[k]:
+            group_keys[g] = k
+            bounds[g] = count[k]
             g += 1
-    bounds[n_groups] = count[horizon + 1]
-    return order, group_days, bounds
+    bounds[n_groups] = count[top + 1]
+    return order, group_keys, bounds

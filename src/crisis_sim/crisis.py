@@ -462,16 +462,9 @@ class Crisis:
         if not len(rr):
             return
         s = states[jj]
-        delay = np.empty(len(rr), dtype=np.int64)
-        for j in np.unique(jj):
-            sel = jj == j
-            delay[sel] = rng.lognormal_days(
-                self.seed,
-                self.rep[reps[rr[sel]]],
-                rng.DECLARATION,
-                inst.index * 1024 + int(states[j]),
-                *inst.declaration,
-            )
+        delay = rng.lognormal_days(
+            self.seed, self.rep[reps[rr]], rng.DECLARATION, inst.index * 1024 + s, *inst.declaration
+        )
         mult = share[jj] * (scale[rr] if scale is not None else 1.0)
         self.tell(8, reps[rr], lambda i: f"{self._n_list(reps, rr, s, i)} commit forces", day=day)
         why = Reason.SELF_HELP if inst.rule_name == "unilateral" else Reason.INSTITUTION
@@ -556,8 +549,11 @@ class Crisis:
         """Step 10: a state entering the war triggers its partners' obligations and war plans."""
         p = self.plan
         # The day's entrants by (state, side), in that order, found once for every treaty.
-        code = states.astype(np.int64) * 4 + sides
-        groups = [(int(c) >> 2, int(c) & 3, reps[code == c]) for c in np.unique(code)]
+        order, codes, bounds = cohort.grouped(states.astype(np.int64) * 4 + sides, 4 * p.n_states)
+        in_order, edges = reps[order], bounds.tolist()
+        groups = [
+            (c >> 2, c & 3, in_order[edges[g] : edges[g + 1]]) for g, c in enumerate(codes.tolist())
+        ]
         for t in p.treaties:
             for s_new, side, rr in groups:
                 calls: list[tuple[np.ndarray, int, int]] = []  # (reps, partner, side to join)
@@ -579,7 +575,7 @@ class Crisis:
                     calls += [(rr[named_at_war], int(o), side) for o in t.parties if o != s_new]
                 for r_call, partner, join in calls:
                     self._call_partner(t, day, r_call, partner, join)
-        for s_new in np.unique(states):
+        for s_new in sorted({g[0] for g in groups}):
             if not len(p.invades[s_new]):
                 continue
             sel = states == s_new
@@ -721,7 +717,7 @@ class Crisis:
             self._file((f"{kind}:{sub}", int(days)), step, cols)  # one day for all
             return
         # Replications grouped by day (a stable counting sort), those beyond the horizon left out.
-        order, group_days, bounds = cohort.by_day(days, self.plan.horizon)
+        order, group_days, bounds = cohort.grouped(days, self.plan.horizon)
         if not len(order):
             return
         cols = tuple(c[order] for c in cols)

@@ -249,10 +249,36 @@ def normal_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | i
     return out[:, 0] if single else out
 
 
-def lognormal_days(
-    seed: int, reps: np.ndarray, stream: int, draw: int, median: float, spread: float
+@njit(cache=True, nogil=True)
+def _lognormal_days(
+    seed: int, reps: np.ndarray, stream: int, draws: np.ndarray, median: float, spread: float
 ) -> np.ndarray:
-    """Whole days of a log-normal delay, at least one day (consequences follow their cause)."""
-    z = normal_draws(seed, reps, stream, draw)
-    days = np.ceil(median * np.exp(spread * z))
-    return np.maximum(days, 1.0).astype(np.int64)
+    out = np.empty(reps.shape[0], dtype=np.int64)
+    one = draws.shape[0] == 1
+    for i in range(reps.shape[0]):
+        z = normal_at(rep_key(seed, reps[i]), stream, draws[0] if one else draws[i])
+        days = np.ceil(median * np.exp(spread * z))
+        out[i] = int(days) if days > 1.0 else 1
+    return out
+
+
+def lognormal_days(
+    seed: int,
+    reps: np.ndarray,
+    stream: int,
+    draw: int | np.ndarray,
+    median: float,
+    spread: float,
+) -> np.ndarray:
+    """Whole days of a log-normal delay, at least one day (consequences follow their cause).
+
+    ``draw`` is one draw index for all, or one per replication.
+    """
+    return _lognormal_days(
+        seed,
+        np.ascontiguousarray(reps, dtype=np.int64),
+        stream,
+        np.atleast_1d(np.asarray(draw, dtype=np.int64)),
+        float(median),
+        float(spread),
+    )
