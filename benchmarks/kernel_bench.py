@@ -99,8 +99,8 @@ def _instrumented(plan: Any, seed: int, n: int) -> tuple[Any, dict[str, float]]:
 
     def timer(orig: Any) -> Any:
         def timed(reps: np.ndarray, day_to: int, *rest: Any) -> None:
-            end_day, ending, fought_to = rest[11], rest[12], rest[14]
-            deterred, backed = rest[15], rest[16]
+            end_day, ending, fought_to = rest[10], rest[11], rest[12]
+            deterred, backed = rest[13], rest[14]
             start = fought_to[reps].copy()
             running = (ending[reps] == 0) & ~deterred[reps] & ~backed[reps] & (start < day_to)
             t0 = time.perf_counter()

@@ -72,7 +72,6 @@ class Crisis:
         self.ending = np.zeros(n, dtype=np.int8)
         self.backed_down = np.zeros(n, dtype=bool)
         self.promised_day = np.full(n, STILL_RUNNING, dtype=np.int32)  # first call for help
-        self.helpers_in = np.zeros(n, dtype=bool)
         self.aggressor_quit = np.zeros(n, dtype=bool)
         self.sanction_day = np.full(n, STILL_RUNNING, dtype=np.int64)
         self.loss_a = np.zeros(n)
@@ -166,13 +165,11 @@ class Crisis:
             self.rep,
             self.n_bel,
             *self.roll(),
-            p.target,
             self.sanction_day,
             self.loss_a,
             self.loss_d,
             self.end_day,
             self.ending,
-            self.helpers_in,
             self.fought_to,
             self.deterred,
             self.backed_down,
@@ -644,7 +641,11 @@ class Crisis:
         promised = self.promised_day <= self.end_day  # help promised while the war went on
         outcome[fell & ~promised] = NO_RESPONSE
         outcome[fell & promised] = FAIT_ACCOMPLI
-        outcome[fell & self.helpers_in] = DEFENDERS_DEFEATED
+        fell_reps = np.flatnonzero(fell)
+        helped = kernel.helpers_in_field(
+            fell_reps, self.end_day[fell_reps], self.n_bel, *self.roll(), p.target
+        )
+        outcome[fell_reps[helped]] = DEFENDERS_DEFEATED
         outcome[self.ending == kernel.AGGRESSOR_BROKE] = AGGRESSOR_DEFEATED
         outcome[self.backed_down & (self.ending == 0)] = BACKED_DOWN
         outcome[self.deterred] = DETERRED

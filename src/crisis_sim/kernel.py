@@ -70,13 +70,11 @@ def _fight(
     b_entry: np.ndarray,
     b_force: np.ndarray,
     b_mob: np.ndarray,
-    target: int,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
     loss_d: np.ndarray,
     end_day: np.ndarray,
     ending: np.ndarray,
-    helpers_in: np.ndarray,
     fought_to: np.ndarray,
     deterred: np.ndarray,
     backed_down: np.ndarray,
@@ -155,16 +153,7 @@ def _fight(
         loss_d[r] = ld
         if broke_on < 0:
             continue
-        t = broke_on
-        end_day[r] = t
-        helpers = 0.0  # the target's helpers in the field on the last day
-        for j in range(nb):
-            s = b_state[r, j]
-            if b_side[r, j] != AGGRESSOR_SIDE and s != target:
-                helpers += b_force[r, j] * _mobilized(
-                    t, b_entry[r, j], b_mob[r, j, 0], b_mob[r, j, 1], b_mob[r, j, 2]
-                )
-        helpers_in[r] = helpers > 0.0
+        end_day[r] = broke_on
         broke_a = frac_a >= resolve_a
         broke_d = frac_d >= resolve_d
         if broke_d and (not broke_a or frac_d / resolve_d >= frac_a / resolve_a):
@@ -188,13 +177,11 @@ def advance_war(
     b_entry: np.ndarray,
     b_force: np.ndarray,
     b_mob: np.ndarray,
-    target: int,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
     loss_d: np.ndarray,
     end_day: np.ndarray,
     ending: np.ndarray,
-    helpers_in: np.ndarray,
     fought_to: np.ndarray,
     deterred: np.ndarray,
     backed_down: np.ndarray,
@@ -229,13 +216,11 @@ def advance_war(
             b_entry,
             b_force,
             b_mob,
-            target,
             sanction_day,
             loss_a,
             loss_d,
             end_day,
             ending,
-            helpers_in,
             fought_to,
             deterred,
             backed_down,
@@ -256,13 +241,11 @@ def advance_war_serial(
     b_entry: np.ndarray,
     b_force: np.ndarray,
     b_mob: np.ndarray,
-    target: int,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
     loss_d: np.ndarray,
     end_day: np.ndarray,
     ending: np.ndarray,
-    helpers_in: np.ndarray,
     fought_to: np.ndarray,
     deterred: np.ndarray,
     backed_down: np.ndarray,
@@ -283,13 +266,11 @@ def advance_war_serial(
         b_entry,
         b_force,
         b_mob,
-        target,
         sanction_day,
         loss_a,
         loss_d,
         end_day,
         ending,
-        helpers_in,
         fought_to,
         deterred,
         backed_down,
@@ -297,6 +278,36 @@ def advance_war_serial(
         law,
         combat,
     )
+
+
+@njit(cache=True, nogil=True)
+def helpers_in_field(
+    reps: np.ndarray,
+    day: np.ndarray,
+    n_bel: np.ndarray,
+    b_state: np.ndarray,
+    b_side: np.ndarray,
+    b_entry: np.ndarray,
+    b_force: np.ndarray,
+    b_mob: np.ndarray,
+    target: int,
+) -> np.ndarray:
+    """Whether the target had helpers in the field on ``day[i]`` (the day its side broke).
+
+    Read from the war roll once the chunk is over: states that entered after that day add
+    exactly nothing (not yet mobilized), so the roll then gives the same answer as on the day.
+    """
+    out = np.zeros(reps.shape[0], dtype=np.bool_)
+    for i in range(reps.shape[0]):
+        r = reps[i]
+        t = day[i]
+        for j in range(n_bel[r]):
+            if b_side[r, j] != AGGRESSOR_SIDE and b_state[r, j] != target:
+                m = _mobilized(t, b_entry[r, j], b_mob[r, j, 0], b_mob[r, j, 1], b_mob[r, j, 2])
+                if b_force[r, j] * m > 0.0:  # a sum of such terms is positive if one is
+                    out[i] = True
+                    break
+    return out
 
 
 @njit(cache=True, nogil=True)
