@@ -12,9 +12,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from crisis_sim.kernel import NOT_ENTERED
+from crisis_sim.kernel import DEFENDERS_BROKE, NOT_ENTERED
 from crisis_sim.outcomes import Reason
-from crisis_sim.rng import CAPABILITY, PERCEPTION, UNITY, VOTE, normal_at, rep_key, uniform_at
+from crisis_sim.rng import (
+    CAPABILITY,
+    HONOUR,
+    PERCEPTION,
+    TREATY_DELAY,
+    UNITY,
+    VOTE,
+    lognormal_day,
+    normal_at,
+    rep_key,
+    uniform_at,
+)
 from crisis_sim.rules import decide_row
 
 TREATY = int(Reason.TREATY)
@@ -310,3 +321,62 @@ def grouped(keys: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray, np.ndar
             g += 1
     bounds[n_groups] = count[top + 1]
     return order, group_keys, bounds
+
+
+@njit(cache=True, nogil=True)
+def open_on(
+    reps: np.ndarray,
+    day: int,
+    deterred: np.ndarray,
+    end_day: np.ndarray,
+    ending: np.ndarray,
+    fallen_too: bool,
+) -> np.ndarray:
+    """Which of ``reps`` have a crisis still open on ``day`` (its war not over before it).
+
+    With ``fallen_too``, also those whose target fell: an institution stays seized of them.
+    """
+    out = np.empty(reps.shape[0], dtype=np.bool_)
+    for i in range(reps.shape[0]):
+        r = reps[i]
+        out[i] = not deterred[r] and (
+            end_day[r] >= day or (fallen_too and ending[r] == DEFENDERS_BROKE)
+        )
+    return out
+
+
+@njit(cache=True, nogil=True)
+def call_partner(
+    seed: int,
+    reps: np.ndarray,
+    rep_id: np.ndarray,
+    entry: np.ndarray,
+    partner: int,
+    day: int,
+    draw: int,
+    strength: float,
+    median: float,
+    spread: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A treaty calls ``partner`` in (step 10): who is called, who honours it, after how long.
+
+    Replications where the partner is already at war by ``day`` are not called. Returns the
+    called replications, whether each honours the call (with the treaty's ``strength``), and
+    its declaration delay in days (set where it honours).
+    """
+    n = reps.shape[0]
+    called = np.empty(n, dtype=np.int64)
+    honours = np.empty(n, dtype=np.bool_)
+    delay = np.zeros(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        r = reps[i]
+        if entry[r, partner] <= day:
+            continue
+        key = rep_key(seed, rep_id[r])
+        called[m] = r
+        honours[m] = uniform_at(key, HONOUR, draw) < strength
+        if honours[m]:
+            delay[m] = lognormal_day(key, TREATY_DELAY, draw, median, spread)
+        m += 1
+    return called[:m], honours[:m], delay[:m]

@@ -590,12 +590,19 @@ class Crisis:
         return f"{self._n(invader)} invades {self._n(victim)}"
 
     def _call_partner(self, t: Any, day: int, reps: np.ndarray, partner: int, side: int) -> None:
-        already = self.entry[reps, partner] <= day
-        reps = reps[~already]
+        reps, honours, delay = cohort.call_partner(
+            self.seed,
+            reps,
+            self.rep,
+            self.entry,
+            partner,
+            day,
+            t.index * 1024 + partner,
+            t.strength,
+            *t.delay,
+        )
         if not len(reps):
             return
-        key = t.index * 1024 + partner
-        honours = rng.uniform_draws(self.seed, self.rep[reps], rng.HONOUR, key) < t.strength
         self.tell(
             10,
             reps,
@@ -606,8 +613,9 @@ class Crisis:
             day=day,
         )
         reps = reps[honours]
-        delay = rng.lognormal_days(self.seed, self.rep[reps], rng.TREATY_DELAY, key, *t.delay)
-        self.request_entry(day + delay, reps, np.full(len(reps), partner), side, Reason.TREATY, 1.0)
+        self.request_entry(
+            day + delay[honours], reps, np.full(len(reps), partner), side, Reason.TREATY, 1.0
+        )
 
     def back_down(self, day: int, reps: np.ndarray) -> None:
         """Step 11: the aggressor modifies its policy; the crisis ends on this day."""
@@ -696,7 +704,7 @@ class Crisis:
 
     def alive(self, reps: np.ndarray, day: int) -> np.ndarray:
         """Replications whose crisis is still open on ``day`` (decisions see the day's start)."""
-        return (~self.deterred[reps]) & (self.end_day[reps] >= day)
+        return cohort.open_on(reps, day, self.deterred, self.end_day, self.ending, False)
 
     def seized(self, reps: np.ndarray, day: int) -> np.ndarray:
         """Replications an institution still deliberates on: open crises, and conquered targets.
@@ -704,8 +712,7 @@ class Crisis:
         A fait accompli does not end the organization's business (the League condemned Japan
         after Manchuria had fallen); a defeated aggressor or a back-down does.
         """
-        fell = self.ending[reps] == kernel.DEFENDERS_BROKE
-        return self.alive(reps, day) | (fell & ~self.deterred[reps])
+        return cohort.open_on(reps, day, self.deterred, self.end_day, self.ending, True)
 
     def schedule(
         self, days: Any, step: Callable[..., None], kind: str, sub: int, *cols: np.ndarray

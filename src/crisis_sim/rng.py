@@ -249,6 +249,13 @@ def normal_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | i
     return out[:, 0] if single else out
 
 
+@njit(cache=True, inline="always")
+def lognormal_day(key: np.uint64, stream: int, draw: int, median: float, spread: float) -> int:
+    """Whole days of one log-normal delay of a keyed replication, at least one."""
+    days = np.ceil(median * np.exp(spread * normal_at(key, stream, draw)))
+    return int(days) if days > 1.0 else 1
+
+
 @njit(cache=True, nogil=True)
 def _lognormal_days(
     seed: int, reps: np.ndarray, stream: int, draws: np.ndarray, median: float, spread: float
@@ -256,9 +263,8 @@ def _lognormal_days(
     out = np.empty(reps.shape[0], dtype=np.int64)
     one = draws.shape[0] == 1
     for i in range(reps.shape[0]):
-        z = normal_at(rep_key(seed, reps[i]), stream, draws[0] if one else draws[i])
-        days = np.ceil(median * np.exp(spread * z))
-        out[i] = int(days) if days > 1.0 else 1
+        key = rep_key(seed, reps[i])
+        out[i] = lognormal_day(key, stream, draws[0] if one else draws[i], median, spread)
     return out
 
 
