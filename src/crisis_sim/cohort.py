@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from crisis_sim.kernel import DEFENDERS_BROKE, NOT_ENTERED
+from crisis_sim.kernel import AGGRESSOR_BROKE, DEFENDERS_BROKE, NOT_ENTERED, RUNNING
 from crisis_sim.outcomes import Reason
 from crisis_sim.rng import (
     CAPABILITY,
@@ -257,14 +257,8 @@ def vote(
     permanent: np.ndarray,
     quota: int,
     procedural: bool,
-    members: np.ndarray,
-    day: int,
-    inst: int,
-    decision_day: np.ndarray,
-    vote_result: np.ndarray,
-    vetoed_by: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Step 6 for a cohort in one pass: the :func:`ballot`, the rule's decision, the records.
+    """Step 6 for a cohort in one pass: the :func:`ballot` and the rule's decision.
 
     ``acts`` masks each replication's yes votes (self-help acts only where threatened).
     Returns the votes, who voted, the result and the member position of any veto.
@@ -280,11 +274,63 @@ def vote(
         if not acts[i]:
             yes[i, :] = False
         result[i], veto[i] = decide_row(rule, yes, voting, permanent, quota, procedural, i)
+    return yes, voting, result, veto
+
+
+@njit(cache=True, nogil=True)
+def record_vote(
+    reps: np.ndarray,
+    result: np.ndarray,
+    veto: np.ndarray,
+    members: np.ndarray,
+    day: int,
+    inst: int,
+    fought_to: np.ndarray,
+    ending: np.ndarray,
+    backed_down: np.ndarray,
+    decision_day: np.ndarray,
+    vote_result: np.ndarray,
+    vetoed_by: np.ndarray,
+    held: np.ndarray,
+) -> None:
+    """Write a vote's records; hold those taken on a war not yet fought up to ``day``.
+
+    A motion that failed changes nothing but these records, so it is taken on the war as last
+    fought. If the aggressor's side turns out to have broken before ``day``, the vote never
+    happened: ``held`` keeps its day and the records it replaced (decision day, result, veto),
+    for :func:`void_votes`.
+    """
+    for i in range(reps.shape[0]):
         r = reps[i]
+        if fought_to[r] < day and ending[r] == RUNNING and not backed_down[r]:
+            held[r, inst, 0] = day
+            held[r, inst, 1] = decision_day[r, inst]
+            held[r, inst, 2] = vote_result[r, inst]
+            held[r, inst, 3] = vetoed_by[r, inst]
         decision_day[r, inst] = day
         vote_result[r, inst] = result[i]
         vetoed_by[r, inst] = members[veto[i]] if veto[i] >= 0 else -1
-    return yes, voting, result, veto
+
+
+@njit(cache=True, nogil=True)
+def void_votes(
+    ending: np.ndarray,
+    end_day: np.ndarray,
+    decision_day: np.ndarray,
+    vote_result: np.ndarray,
+    vetoed_by: np.ndarray,
+    held: np.ndarray,
+) -> None:
+    """Put back the records of held votes taken after the aggressor's side broke."""
+    n, k = decision_day.shape
+    for r in range(n):
+        if ending[r] != AGGRESSOR_BROKE:
+            continue
+        for i in range(k):
+            if held[r, i, 0] > end_day[r]:
+                decision_day[r, i] = held[r, i, 1]
+                vote_result[r, i] = held[r, i, 2]
+                vetoed_by[r, i] = held[r, i, 3]
 
 
 @njit(cache=True, nogil=True)

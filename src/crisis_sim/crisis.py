@@ -40,8 +40,9 @@ CONDEMNATION, SANCTIONS, MILITARY = (
     LEVEL_CODE[k] for k in ("condemnation", "sanctions", "military")
 )
 STILL_RUNNING = np.iinfo(np.int32).max
-# Steps that may act on a war not yet fought up to their day (see ``identify_aggressor``).
-BLIND = ("identify:", "enter:")
+# Steps that may act on a war not yet fought up to their day (see ``identify_aggressor``,
+# ``vote``, ``enter_war``).
+BLIND = ("identify:", "vote:", "enter:")
 # Places on the war roll to begin with: in the default scenario all but about one war in 5,000
 # have at most eight belligerents; the roll widens (for the whole chunk, so about once per
 # 50,000 replications) when one has more.
@@ -96,6 +97,9 @@ class Crisis:
         self.vetoed_by = np.full((n, i_count), -1, dtype=np.int16)
         self.response_level = np.full((n, i_count), -1, dtype=np.int8)
         self.left = np.zeros((n, i_count), dtype=bool)
+        # Votes taken on a war not yet fought up to their day: day, and the records they
+        # replaced (see ``vote``); day -1 where none is held.
+        self._held = np.full((n, i_count, 4), -1, dtype=np.int16)
         self.identified: dict[int, np.ndarray] = {}
 
     def _make_roll(self, width: int) -> None:
@@ -298,8 +302,17 @@ class Crisis:
     # ------------------------------------------------------------------ 6-8
 
     def vote(self, inst: Any, stage: int, day: int, reps: np.ndarray) -> None:
-        """Step 6: members vote under the institution's rule."""
-        reps = reps[self.seized(reps, day)]
+        """Step 6: members vote under the institution's rule.
+
+        The ballot and the decision do not depend on the war, so they are taken first. Only
+        where the motion passes is the war fought up to this day (its consequences need the
+        war as it stands), and the motion dropped where the crisis was in fact over. Elsewhere
+        the failed motion, which changes nothing but its records, is taken on the war as last
+        fought and held: :meth:`results` puts the records back where the aggressor's side
+        turns out to have broken before this day (one cut less per replication). The outcome
+        is the same as fighting first.
+        """
+        reps = reps[self.seized(reps, day)]  # exact where fought up to this day, else hopeful
         if not len(reps):
             return
         st = inst.stages[stage]
@@ -320,21 +333,40 @@ class Crisis:
             inst.permanent,
             inst.quota,
             st.procedural,
+        )
+        passed = result == PASSED
+        if passed.any():
+            self.advance(reps[passed], day)
+            keep = ~passed
+            keep[passed] = self.seized(reps[passed], day)
+            if not keep.all():
+                reps, yes, voting, result, veto_pos = (
+                    x[keep] for x in (reps, yes, voting, result, veto_pos)
+                )
+                passed = passed[keep]
+        cohort.record_vote(
+            reps,
+            result,
+            veto_pos,
             inst.members,
             day,
             inst.index,
+            self.fought_to,
+            self.ending,
+            self.backed_down,
             self.decision_day,
             self.vote_result,
             self.vetoed_by,
+            self._held,
         )
         self.tell(
             6, reps, lambda i: self._vote_line(inst, st, yes, voting, result, veto_pos, reps, i)
         )
-        passed = reps[result == PASSED]
-        if len(passed):
-            self.respond(inst, stage, day, passed, yes[result == PASSED])
+        if passed.any():
+            winners = reps[passed]
+            self.respond(inst, stage, day, winners, yes[passed])
             if stage + 1 < len(inst.stages):
-                self.deliberate(inst, stage + 1, day, passed[self.seized(passed, day + 1)])
+                self.deliberate(inst, stage + 1, day, winners[self.seized(winners, day + 1)])
 
     def _vote_constants(self, inst: Any, stage: int) -> VoteConstants:
         """What every vote of a stage shares, found once per chunk.
@@ -657,7 +689,16 @@ class Crisis:
         outcome[self.ending == kernel.AGGRESSOR_BROKE] = AGGRESSOR_DEFEATED
         outcome[self.backed_down & (self.ending == 0)] = BACKED_DOWN
         outcome[self.deterred] = DETERRED
-        # Appeals that came after the aggressor's side broke never happened (identify_aggressor).
+        # Appeals and votes that came after the aggressor's side broke never happened
+        # (identify_aggressor, vote).
+        cohort.void_votes(
+            self.ending,
+            self.end_day,
+            self.decision_day,
+            self.vote_result,
+            self.vetoed_by,
+            self._held,
+        )
         too_late = (self.ending == kernel.AGGRESSOR_BROKE)[:, None] & (
             self.referral_day > self.end_day[:, None]
         )
