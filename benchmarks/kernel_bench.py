@@ -34,7 +34,6 @@ def bare_war(
     b_ready: np.ndarray,
     b_full: np.ndarray,
     b_transit: np.ndarray,
-    b_helper: np.ndarray,
     last_day: np.ndarray,
     sanction_day: np.ndarray,
     seed: int,
@@ -99,8 +98,8 @@ def _instrumented(plan: Any, seed: int, n: int) -> tuple[Any, dict[str, float]]:
 
     def timer(orig: Any) -> Any:
         def timed(reps: np.ndarray, day_to: int, *rest: Any) -> None:
-            end_day, ending, fought_to = rest[10], rest[11], rest[12]
-            deterred, backed = rest[13], rest[14]
+            end_day, ending, fought_to = rest[9], rest[10], rest[11]
+            deterred, backed = rest[12], rest[13]
             start = fought_to[reps].copy()
             running = (ending[reps] == 0) & ~deterred[reps] & ~backed[reps] & (start < day_to)
             t0 = time.perf_counter()
@@ -139,7 +138,6 @@ def _pack(c: Any) -> dict[str, Any]:
     b_ready = np.ones(shape)
     b_full = np.ones(shape)
     b_transit = np.zeros(shape)
-    b_helper = np.zeros(shape, np.bool_)
     for i, r in enumerate(reps):
         k = int(nb[i])
         states = c.b_state[r, :k]
@@ -149,7 +147,6 @@ def _pack(c: Any) -> dict[str, Any]:
         b_ready[i, :k] = p.ready[states]
         b_full[i, :k] = np.where(p.full_days[states] > 0, p.full_days[states], 1e-300)
         b_transit[i, :k] = p.transit[states]
-        b_helper[i, :k] = states != p.target
     # Fight to the horizon, or to the day before the aggressor backed down (as the kernel does).
     last = np.where(c.backed_down[reps] & (c.ending[reps] == 0), c.end_day[reps] - 1, p.horizon)
     return {
@@ -162,7 +159,6 @@ def _pack(c: Any) -> dict[str, Any]:
         "b_ready": b_ready,
         "b_full": b_full,
         "b_transit": b_transit,
-        "b_helper": b_helper,
         "last_day": last.astype(np.int64),
         "sanction_day": c.sanction_day[reps].astype(np.int64),
     }
@@ -174,7 +170,7 @@ def _bare_args(plan: Any, c: Any, seed: int) -> tuple[tuple[Any, ...], np.ndarra
     m = len(pk["reps"])
     return (
         pk["rep_id"], pk["nb"], pk["b_side"], pk["b_entry"], pk["b_force"], pk["b_ready"],
-        pk["b_full"], pk["b_transit"], pk["b_helper"], pk["last_day"], pk["sanction_day"], seed,
+        pk["b_full"], pk["b_transit"], pk["last_day"], pk["sanction_day"], seed,
         cb.attrition, cb.effectiveness_sd, cb.defender_advantage, cb.sanctions_effect,
         plan.resolve_a, plan.resolve_d, np.zeros(m), np.zeros(m), np.zeros(m, np.int64),
     ), pk["reps"]  # fmt: skip

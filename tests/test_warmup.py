@@ -16,6 +16,8 @@ def test_an_empty_cache_is_cold_and_fresh_indexes_are_warm(tmp_path, monkeypatch
     (sub / "kernel.advance_war-155.py311.nbi").write_bytes(b"")
     assert not cache_is_warm(), "the cohort kernels are not cached yet"
     (sub / "cohort.capabilities-23.py311.nbi").write_bytes(b"")
+    assert not cache_is_warm(), "the random-number kernels are not cached yet"
+    (sub / "rng.uniforms_serial-190.py311.nbi").write_bytes(b"")
     assert cache_is_warm()
     old = time.time() - 10 * 365 * 86400  # an index older than its source is stale
     os.utime(sub / "cohort.capabilities-23.py311.nbi", (old, old))
@@ -41,10 +43,39 @@ def test_an_index_counts_when_made_from_the_source_as_it_is(tmp_path, monkeypatc
     sub = tmp_path / "crisis_sim"
     sub.mkdir()
     old = time.time() - 10 * 365 * 86400
-    for module, name in (("kernel", "advance_war"), ("cohort", "capabilities")):
+    for module, name in (
+        ("kernel", "advance_war"),
+        ("cohort", "capabilities"),
+        ("rng", "uniforms_serial"),
+    ):
         index = sub / f"{module}.{name}-7.py311.nbi"
         _index(index, hashlib.sha256((here / f"{module}.py").read_bytes()).digest())
         os.utime(index, (old, old))  # older than the source, yet made from the same text
     assert cache_is_warm()
     _index(sub / "cohort.capabilities-7.py311.nbi", hashlib.sha256(b"other text").digest())
     assert not cache_is_warm(), "an index made from other text is stale, however new"
+
+
+def test_a_changed_compiled_source_clears_the_package_cache(tmp_path, monkeypatch):
+    """Numba judges a cached kernel by its own file only; a change to a module it inlines
+    (the random numbers into the combat kernel) must not leave stale machine code in use."""
+    from types import SimpleNamespace
+
+    from crisis_sim import warmup
+
+    kernel = SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(tmp_path)))
+    ours = [tmp_path / "kernel.advance_war-1.py311.nbi", tmp_path / "cohort.vote-2.py311.1.nbc"]
+    theirs = tmp_path / "other.thing-3.py311.nbi"
+    for f in (*ours, theirs):
+        f.write_bytes(b"x")
+    warmup.forget_stale_kernels(kernel)  # no stamp yet: the cache's origin is unknown
+    assert not any(f.exists() for f in ours) and theirs.exists()
+    stamp = (tmp_path / warmup._STAMP).read_text()
+    for f in ours:
+        f.write_bytes(b"x")
+    warmup.forget_stale_kernels(kernel)  # same sources: the cache stays
+    assert all(f.exists() for f in ours)
+    (tmp_path / warmup._STAMP).write_text("0" * len(stamp))  # as if rng.py had changed
+    warmup.forget_stale_kernels(kernel)
+    assert not any(f.exists() for f in ours) and theirs.exists()
+    assert (tmp_path / warmup._STAMP).read_text() == stamp

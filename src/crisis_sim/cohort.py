@@ -1,10 +1,11 @@
-"""Numba passes over a whole cohort: the capability draws, the aggressor's decision, war entries.
+"""Numba passes over a whole cohort of replications, one per step that handles many at once.
 
-These are the steps whose work grows with the number of replications rather than with the
-number of event days; done with NumPy they made one temporary (replications x states) array
-per operation. Each pass here reads and writes every row once, releases the GIL (chunks may
-run in threads), and does the same arithmetic in the same order as the NumPy expressions they
-replace, so results are unchanged.
+Capability draws, the aggressor's decision, ballots and decisions and their records, war
+entries, treaty calls, which crises are still open, and the agenda's grouping by day. These
+are the steps whose work grows with the number of replications rather than with the number of
+event days; done with NumPy they made one temporary array per operation. Each pass here reads
+and writes every row once, releases the GIL (chunks may run in threads), and does the same
+arithmetic in the same order as the NumPy expressions they replace, so results are unchanged.
 """
 
 from __future__ import annotations
@@ -302,6 +303,8 @@ def record_vote(
     """
     for i in range(reps.shape[0]):
         r = reps[i]
+        # At most one vote per replication and institution is ever held: a motion that fails
+        # ends its institution's stages, and a motion that passes is not held.
         if fought_to[r] < day and ending[r] == RUNNING and not backed_down[r]:
             held[r, inst, 0] = day
             held[r, inst, 1] = decision_day[r, inst]

@@ -2,9 +2,12 @@
 
 A chunk of replications shares one SimPy Environment. Every step of the crisis (MODEL.md's
 twelve) is a handler; all replications of the chunk whose next step of a kind falls on the same
-day are handled by one SimPy event, and the Numba kernel fights each replication's war from one
-of its own event days to the next (lazily, just before the event, and at the horizon). A chunk of
-one replication is the same code: that is ``trace``.
+day are handled by one SimPy event, and the Numba kernel fights each replication's war lazily:
+only where a step needs the war as it stands (a motion that passed) and once at the horizon.
+The other steps act on the war as last fought, and what they record is put right once the
+war's end is known (an appeal or a failed vote after the aggressor's side broke never
+happened). A chunk of one replication is the same code: that is ``trace``, which fights before
+every step so that its story follows the war day by day.
 
 Determinism across chunkings rests on three rules: every consequence comes at least one day
 after its cause; a decision on day ``t`` sees the war as it stood at the start of day ``t``; and
@@ -151,10 +154,11 @@ class Crisis:
     def advance(self, reps: np.ndarray, day: int) -> None:
         """Steps 9 and 12: fight these replications' wars up to the start of ``day``.
 
-        Called just before any event of a replication and once at the horizon, so each war is
-        cut only at its own event days (fewer, longer kernel calls than cutting at every event
-        day of the chunk), and a decision on day ``t`` still sees the war as it stood at the
-        start of day ``t``: bit-identical to fighting day by day.
+        Called where a step needs the war as it stands (a motion that passed; every step when
+        telling a story) and once at the horizon, so each war is cut only at a few of its own
+        event days (fewer, longer kernel calls than cutting at every event day of the chunk),
+        and a decision on day ``t`` that needs it sees the war as it stood at the start of day
+        ``t``: bit-identical to fighting day by day.
         """
         p = self.plan
         if len(reps) > 1:  # distinct replications (a day's entries may repeat one), sorted
@@ -168,7 +172,7 @@ class Crisis:
             day,
             self.rep,
             self.n_bel,
-            *self.roll(),
+            *self.roll()[1:],  # the kernel needs no state codes
             self.sanction_day,
             self.loss_a,
             self.loss_d,
@@ -246,9 +250,10 @@ class Crisis:
         """Step 4: each member names the aggressor, or not (Organski's first assumption).
 
         The war is not fought up to this day first (one cut less per replication): where the
-        aggressor's side broke before the appeal, the institution deliberates for nothing, as
-        every later step sees the war up to date and ends there, and :meth:`results` records no
-        appeal. The outcome is the same as checking first.
+        aggressor's side broke before the appeal, the institution deliberates for nothing. A
+        later vote on it fails or, if it passes, fights the war up to date first and is
+        dropped; :meth:`results` records neither the appeal nor a failed vote. The outcome is
+        the same as checking first.
         """
         reps = reps[self.seized(reps, day)]
         if not len(reps):

@@ -2,8 +2,8 @@
 
 Nothing but arrays and scalars: everything a kernel needs from the scenario is packed by
 :mod:`crisis_sim.compiled` once, outside. Each replication is independent (``prange`` over
-replications, randomness keyed by replication and day), so results are bit-identical whatever the
-number of threads.
+blocks of replications, randomness keyed by replication and day), so results are
+bit-identical whatever the number of threads.
 """
 
 from __future__ import annotations
@@ -65,7 +65,6 @@ def _fight(
     day_to: int,
     rep_id: np.ndarray,
     n_bel: np.ndarray,
-    b_state: np.ndarray,
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
@@ -87,9 +86,9 @@ def _fight(
     A replication's belligerents are its war roll (``n_bel`` and the ``b_`` arrays: state, side,
     entry day, force and mobilization constants, in state order, kept by
     :func:`crisis_sim.cohort.enter`), so a segment reads one short row instead of scanning every
-    state. Every state on the roll entered before ``day_to`` (entries are written after the war
-    is fought up to their day); one that had not would add exactly 0.0, as it is not mobilized
-    before its entry day.
+    state. A state on the roll that enters on or after a day adds exactly 0.0 to it (it is not
+    mobilized before its entry day), so entries may be written before the war is fought up to
+    them.
 
     The whole segment is written out in this one loop: a call per replication to a compiled
     helper taking the arrays cost ~100 ns each (reference counts), more than a short segment's
@@ -172,7 +171,6 @@ def advance_war(
     day_to: int,
     rep_id: np.ndarray,
     n_bel: np.ndarray,
-    b_state: np.ndarray,
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
@@ -192,9 +190,9 @@ def advance_war(
     """Fight each replication of ``reps`` (distinct) from day ``fought_to[r]`` to ``day_to - 1``.
 
     A replication is fought only while its war runs (not deterred, not backed down, no side
-    broken); ``fought_to`` records how far it got. The crisis calls this lazily, just before an
-    event of the replication and once at the end, so a replication's war is cut only at its own
-    event days: the result is the same as fighting every day in turn.
+    broken); ``fought_to`` records how far it got. The crisis calls this lazily, where a step
+    needs the war as it stands and once at the end, so a replication's war is cut only at a few
+    of its own event days: the result is the same as fighting every day in turn.
 
     Lanchester square law (default): each side loses ``attrition * effectiveness * enemy``
     per day; linear law scales that by the side's own share of its strength. A side breaks when
@@ -211,7 +209,6 @@ def advance_war(
             day_to,
             rep_id,
             n_bel,
-            b_state,
             b_side,
             b_entry,
             b_force,
@@ -236,7 +233,6 @@ def advance_war_serial(
     day_to: int,
     rep_id: np.ndarray,
     n_bel: np.ndarray,
-    b_state: np.ndarray,
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
@@ -261,7 +257,6 @@ def advance_war_serial(
         day_to,
         rep_id,
         n_bel,
-        b_state,
         b_side,
         b_entry,
         b_force,

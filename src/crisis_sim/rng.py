@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from crisis_sim.warmup import forget_stale_kernels
+
 # Streams: one per kind of decision, so adding draws to one never shifts another.
 CAPABILITY = 1  # draw = state
 PERCEPTION = 2  # draw = 0
@@ -102,7 +104,7 @@ def _unit(h: np.uint64) -> float:
 
 @njit(cache=True)
 def _normal_rejected(h: np.uint64, i: int, u: float) -> float:
-    """The ziggurat's rare paths (about 1.2% of draws): a wedge, or the tail past ``_ZIG_R``.
+    """The ziggurat's rare paths (about 3% of draws): a wedge, or the tail past ``_ZIG_R``.
 
     Further uniforms come from the hash chain of the same (stream, draw), so a draw stays a pure
     function of its key however many tries it takes.
@@ -134,7 +136,7 @@ def normal_at(key: np.uint64, stream: int, draw: int) -> float:
     """One standard normal for (stream, draw) of a keyed replication: a ziggurat.
 
     One hash gives the layer (its low 7 bits) and a signed uniform (its top 53 bits); in about
-    98.8% of draws that is all it takes: no logarithm, root or sine.
+    97% of draws that is all it takes: no logarithm, root or sine.
     """
     h = _mix(key ^ (np.uint64(stream) * _GOLDEN + np.uint64(draw)))
     i = int(h & np.uint64(_ZIG_LAYERS - 1))
@@ -148,12 +150,6 @@ def normal_at(key: np.uint64, stream: int, draw: int) -> float:
 def normal_pair_at(key: np.uint64, stream: int, draw: int) -> tuple[float, float]:
     """Two independent standard normals for one draw of a keyed replication."""
     return normal_at(key, stream, 2 * draw), normal_at(key, stream, 2 * draw + 1)
-
-
-@njit(cache=True, inline="always")
-def normal_pair(seed: int, rep: int, stream: int, draw: int) -> tuple[float, float]:
-    """Two independent standard normals for one key."""
-    return normal_pair_at(rep_key(seed, rep), stream, draw)
 
 
 # Batches of at least this many numbers are drawn on all of Numba's threads; smaller ones on
@@ -184,15 +180,6 @@ def _fill_uniforms(
         out[i, j] = uniform_at(key, stream, draws[j])
 
 
-@njit(cache=True, inline="always")
-def _fill_normals(
-    out: np.ndarray, i: int, seed: int, rep: int, stream: int, draws: np.ndarray
-) -> None:
-    key = rep_key(seed, rep)
-    for j in range(draws.shape[0]):
-        out[i, j] = normal_at(key, stream, draws[j])
-
-
 @njit(cache=True, parallel=True, nogil=True)
 def uniforms(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
     """Uniforms for each replication (rows) and draw index (columns), on all threads."""
@@ -211,40 +198,12 @@ def uniforms_serial(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray)
     return out
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def normals(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
-    """Standard normals for each replication (rows) and draw index (columns), on all threads."""
-    out = np.empty((reps.shape[0], draws.shape[0]))
-    for i in prange(reps.shape[0]):
-        _fill_normals(out, i, seed, reps[i], stream, draws)
-    return out
-
-
-@njit(cache=True, nogil=True)
-def normals_serial(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray) -> np.ndarray:
-    """:func:`normals` on the calling thread."""
-    out = np.empty((reps.shape[0], draws.shape[0]))
-    for i in range(reps.shape[0]):
-        _fill_normals(out, i, seed, reps[i], stream, draws)
-    return out
-
-
 def uniform_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | int) -> np.ndarray:
     """Uniforms shaped (len(reps), len(draws)), or (len(reps),) for a single draw index."""
     single = np.ndim(draws) == 0
     d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
     r = np.ascontiguousarray(reps, dtype=np.int64)
     fill = uniforms if worth_threads(len(r) * len(d), PARALLEL_MIN) else uniforms_serial
-    out = fill(seed, r, stream, d)
-    return out[:, 0] if single else out
-
-
-def normal_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | int) -> np.ndarray:
-    """Standard normals shaped like :func:`uniform_draws`."""
-    single = np.ndim(draws) == 0
-    d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
-    r = np.ascontiguousarray(reps, dtype=np.int64)
-    fill = normals if worth_threads(len(r) * len(d), PARALLEL_MIN) else normals_serial
     out = fill(seed, r, stream, d)
     return out[:, 0] if single else out
 
@@ -280,11 +239,12 @@ def lognormal_days(
 
     ``draw`` is one draw index for all, or one per replication.
     """
-    return _lognormal_days(
-        seed,
-        np.ascontiguousarray(reps, dtype=np.int64),
-        stream,
-        np.atleast_1d(np.asarray(draw, dtype=np.int64)),
-        float(median),
-        float(spread),
-    )
+    reps = np.ascontiguousarray(reps, dtype=np.int64)
+    draws = np.atleast_1d(np.asarray(draw, dtype=np.int64))
+    if len(draws) not in (1, len(reps)):
+        raise ValueError(f"{len(draws)} draw indices for {len(reps)} replications")
+    return _lognormal_days(seed, reps, stream, draws, float(median), float(spread))
+
+
+# Before any kernel of the package loads from Numba's cache (they all import this module).
+forget_stale_kernels(uniforms)

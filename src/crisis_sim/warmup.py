@@ -6,7 +6,9 @@ run nothing but crisis_sim's kernels, so they spare themselves Numba's probe for
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 
 def cache_is_warm() -> bool:
@@ -15,14 +17,16 @@ def cache_is_warm() -> bool:
     Numba looks in ``NUMBA_CACHE_DIR`` when it is set, else in ``__pycache__`` beside the
     source, and takes an index only if it was made from the source as it is now.
     """
-    import os
-
     here = Path(__file__).parent
     custom = os.environ.get("NUMBA_CACHE_DIR")
     folder = Path(custom) if custom else here / "__pycache__"
     if not folder.exists():
         return False
-    for module, kernel in (("kernel", "advance_war"), ("cohort", "capabilities")):
+    for module, kernel in (
+        ("kernel", "advance_war"),
+        ("cohort", "capabilities"),
+        ("rng", "uniforms_serial"),
+    ):
         source = here / f"{module}.py"
         if not any(_current(f, source) for f in folder.rglob(f"{module}.{kernel}-*.nbi")):
             return False
@@ -47,6 +51,51 @@ def _current(index: Path, source: Path) -> bool:
         return index.stat().st_mtime >= source.stat().st_mtime
     st = source.stat()
     return stamp in (hashlib.sha256(source.read_bytes()).digest(), (st.st_mtime, st.st_size))
+
+
+# Every module with compiled code. Numba inlines functions across them (``rng`` into
+# ``kernel`` and ``cohort``, ``rules`` into ``cohort``) but judges a cached kernel by its own
+# source file only.
+KERNEL_SOURCES = ("rng", "rules", "kernel", "cohort")
+_STAMP = "crisis_sim-kernels.sha256"
+
+
+def forget_stale_kernels(dispatcher: Any) -> None:
+    """Delete crisis_sim's cached kernels when any of its compiled sources has changed.
+
+    Numba would otherwise keep using a kernel compiled with an older version of a function it
+    inlined from another module (a changed random-number generator under an unchanged combat
+    kernel, say) and silently mix old and new code. ``dispatcher`` is any cached kernel of the
+    package: it tells where Numba keeps the cache. A stamp beside the cache records the digest
+    of all compiled sources; when it differs, the package's cache files go and the next use
+    compiles afresh.
+    """
+    import hashlib
+
+    try:
+        folder = Path(dispatcher._cache._cache_path)
+    except AttributeError:  # no cache, or a Numba that keeps it elsewhere
+        return
+    here = Path(__file__).parent
+    digest = hashlib.sha256(
+        b"".join((here / f"{m}.py").read_bytes() for m in KERNEL_SOURCES)
+    ).hexdigest()
+    stamp = folder / _STAMP
+    try:
+        if stamp.read_text(encoding="ascii") == digest:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        for f in folder.glob("*.nb[ic]"):
+            if f.name.split(".")[0] in KERNEL_SOURCES:
+                f.unlink(missing_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / f"{_STAMP}.{os.getpid()}"
+        part.write_text(digest, encoding="ascii")
+        part.replace(stamp)
+    except OSError:
+        return  # a read-only cache: Numba then works without it
 
 
 def skip_blas_probe() -> None:
