@@ -95,7 +95,7 @@ def _announce_compile(quiet: bool) -> None:
 
     if not quiet and not cache_is_warm():
         _console(stderr=True).print(
-            "compiling the simulation kernels (first run only, about 5-15 s)..."
+            "compiling the simulation kernels (first run only, about 15-20 s)..."
         )
 
 
