@@ -197,48 +197,6 @@ def roll_need(reps: np.ndarray, n_bel: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def ballot(
-    seed: int,
-    reps: np.ndarray,
-    rep_id: np.ndarray,
-    draw: np.ndarray,
-    p_yes: np.ndarray,
-    bloc: np.ndarray,
-    bloc_draw: int,
-    p_bloc: float,
-    identified: np.ndarray,
-    is_target: np.ndarray,
-    is_aggressor: np.ndarray,
-    left: np.ndarray,
-    may_vote: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each member's vote and standing, per replication of the cohort (step 6).
-
-    A member votes yes with its propensity (members of a unity ``bloc`` share one draw and
-    their mean propensity) and only if it named the aggressor; the target always votes yes. A
-    member votes at all if the rule lets it (``may_vote``), and the aggressor not once it left.
-    """
-    m, k = reps.shape[0], draw.shape[0]
-    yes = np.empty((m, k), dtype=np.bool_)
-    voting = np.empty((m, k), dtype=np.bool_)
-    for i in range(m):
-        r = reps[i]
-        key = rep_key(seed, rep_id[r])
-        u_bloc = uniform_at(key, UNITY, bloc_draw)
-        for j in range(k):
-            if is_target[j]:
-                yes[i, j] = True
-            elif not identified[r, j]:
-                yes[i, j] = False  # a member that did not name the aggressor votes no: no draw
-            elif bloc[j]:
-                yes[i, j] = u_bloc < p_bloc
-            else:
-                yes[i, j] = uniform_at(key, VOTE, draw[j]) < p_yes[j]
-            voting[i, j] = may_vote[j] and not (is_aggressor[j] and left[r])
-    return yes, voting
-
-
-@njit(cache=True, nogil=True)
 def vote(
     seed: int,
     reps: np.ndarray,
@@ -259,16 +217,32 @@ def vote(
     quota: int,
     procedural: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Step 6 for a cohort in one pass: the :func:`ballot` and the rule's decision.
+    """Step 6 for a cohort in one pass: each member's vote and standing, and the decision.
 
+    A member votes yes with its propensity (members of a unity ``bloc`` share one draw and
+    their mean propensity) and only if it named the aggressor; the target always votes yes. A
+    member votes at all if the rule lets it (``may_vote``), and the aggressor not once it left.
     ``acts`` masks each replication's yes votes (self-help acts only where threatened).
-    Returns the votes, who voted, the result and the member position of any veto.
+    Returns the votes, who voted (both replications x members), the result and the member
+    position of any veto.
     """
-    yes, voting = ballot(
-        seed, reps, rep_id, draw, p_yes, bloc, bloc_draw, p_bloc, identified, is_target,
-        is_aggressor, left, may_vote,
-    )  # fmt: skip
-    m = reps.shape[0]
+    m, k = reps.shape[0], draw.shape[0]
+    yes = np.empty((m, k), dtype=np.bool_)
+    voting = np.empty((m, k), dtype=np.bool_)
+    for i in range(m):
+        r = reps[i]
+        key = rep_key(seed, rep_id[r])
+        u_bloc = uniform_at(key, UNITY, bloc_draw)
+        for j in range(k):
+            if is_target[j]:
+                yes[i, j] = True
+            elif not identified[r, j]:
+                yes[i, j] = False  # a member that did not name the aggressor votes no: no draw
+            elif bloc[j]:
+                yes[i, j] = u_bloc < p_bloc
+            else:
+                yes[i, j] = uniform_at(key, VOTE, draw[j]) < p_yes[j]
+            voting[i, j] = may_vote[j] and not (is_aggressor[j] and left[r])
     result = np.empty(m, dtype=np.int8)
     veto = np.empty(m, dtype=np.int64)
     for i in range(m):
