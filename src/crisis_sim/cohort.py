@@ -229,6 +229,8 @@ def vote(
     m, k = reps.shape[0], draw.shape[0]
     yes = np.empty((m, k), dtype=np.bool_)
     voting = np.empty((m, k), dtype=np.bool_)
+    result = np.empty(m, dtype=np.int8)
+    veto = np.empty(m, dtype=np.int64)
     for i in range(m):
         r = reps[i]
         key = rep_key(seed, rep_id[r])
@@ -243,9 +245,6 @@ def vote(
             else:
                 yes[i, j] = uniform_at(key, VOTE, draw[j]) < p_yes[j]
             voting[i, j] = may_vote[j] and not (is_aggressor[j] and left[r])
-    result = np.empty(m, dtype=np.int8)
-    veto = np.empty(m, dtype=np.int64)
-    for i in range(m):
         if not acts[i]:
             yes[i, :] = False
         result[i], veto[i] = decide_row(rule, yes, voting, permanent, quota, procedural, i)

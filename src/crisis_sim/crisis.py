@@ -583,11 +583,8 @@ class Crisis:
         """Step 10: a state entering the war triggers its partners' obligations and war plans."""
         p = self.plan
         # The day's entrants by (state, side), in that order, found once for every treaty.
-        order, codes, bounds = cohort.grouped(states.astype(np.int64) * 4 + sides, 4 * p.n_states)
-        in_order, edges = reps[order], bounds.tolist()
-        groups = [
-            (c >> 2, c & 3, in_order[edges[g] : edges[g + 1]]) for g, c in enumerate(codes.tolist())
-        ]
+        code = states.astype(np.int64) * 4 + sides
+        groups = [(c >> 2, c & 3, rr) for c, (rr,) in _split(code, 4 * p.n_states, reps)]
         for t in p.treaties:
             for s_new, side, rr in groups:
                 calls: list[tuple[np.ndarray, int, int]] = []  # (reps, partner, side to join)
@@ -770,15 +767,9 @@ class Crisis:
                 return
             self._file((f"{kind}:{sub}", int(days)), step, cols)  # one day for all
             return
-        # Replications grouped by day (a stable counting sort), those beyond the horizon left out.
-        order, group_days, bounds = cohort.grouped(days, self.plan.horizon)
-        if not len(order):
-            return
-        cols = tuple(c[order] for c in cols)
         name = f"{kind}:{sub}"
-        edges = bounds.tolist()
-        for g, day in enumerate(group_days.tolist()):
-            self._file((name, day), step, tuple([c[edges[g] : edges[g + 1]] for c in cols]))
+        for day, part in _split(days, self.plan.horizon, *cols):  # days past the horizon: none
+            self._file((name, day), step, part)
 
     def _file(self, key: tuple[str, int], step: Callable[..., None], part: tuple[Any, ...]) -> None:
         """Add replications to the agenda entry ``key``, creating its SimPy event if new."""
@@ -859,6 +850,19 @@ class Crisis:
                 f"forces in theatre from day {arrive}"
             )
         return "; ".join(parts)
+
+
+def _split(keys: np.ndarray, top: int, *cols: np.ndarray) -> list[tuple[int, tuple[Any, ...]]]:
+    """Columns split by small non-negative ``keys``, in key order: ``[(key, its rows), ...]``.
+
+    Stable (rows keep their order within a key); rows whose key is above ``top`` are left out.
+    """
+    order, found, bounds = cohort.grouped(keys, top)
+    cols = tuple(c[order] for c in cols)
+    edges = bounds.tolist()
+    return [
+        (k, tuple(c[edges[g] : edges[g + 1]] for c in cols)) for g, k in enumerate(found.tolist())
+    ]
 
 
 def simulate_chunk(plan: Plan, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:

@@ -51,6 +51,12 @@ def _mix(z: np.uint64) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
+def _unit(h: np.uint64) -> float:
+    """A hash's top 53 bits as a uniform number in [0, 1)."""
+    return float(h >> _S11) * _INV53
+
+
+@njit(cache=True, inline="always")
 def rep_key(seed: int, rep: int) -> np.uint64:
     """The first two links of the hash chain, shared by every draw of one replication."""
     h = _mix(np.uint64(seed) + _GOLDEN)
@@ -60,8 +66,7 @@ def rep_key(seed: int, rep: int) -> np.uint64:
 @njit(cache=True, inline="always")
 def uniform_at(key: np.uint64, stream: int, draw: int) -> float:
     """The uniform for (stream, draw) of the replication whose :func:`rep_key` is ``key``."""
-    h = _mix(key ^ (np.uint64(stream) * _GOLDEN + np.uint64(draw)))
-    return float(h >> _S11) * _INV53
+    return _unit(_mix(key ^ (np.uint64(stream) * _GOLDEN + np.uint64(draw))))
 
 
 @njit(cache=True, inline="always")
@@ -98,8 +103,9 @@ def _chain(h: np.uint64) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
-def _unit(h: np.uint64) -> float:
-    return float(h >> _S11) * _INV53
+def _layer(h: np.uint64) -> tuple[int, float]:
+    """A hash's ziggurat layer (its low 7 bits) and signed uniform (its top 53 bits)."""
+    return int(h & np.uint64(_ZIG_LAYERS - 1)), 2.0 * _unit(h) - 1.0
 
 
 @njit(cache=True)
@@ -125,8 +131,7 @@ def _normal_rejected(h: np.uint64, i: int, u: float) -> float:
         if f1 + _unit(h) * (f0 - f1) < 1.0:
             return x
         h = _chain(h)
-        i = int(h & np.uint64(_ZIG_LAYERS - 1))
-        u = 2.0 * _unit(h) - 1.0
+        i, u = _layer(h)
         if abs(u) < _ZIG_RATIO[i]:
             return u * _ZIG_X[i]
 
@@ -139,8 +144,7 @@ def normal_at(key: np.uint64, stream: int, draw: int) -> float:
     97% of draws that is all it takes: no logarithm, root or sine.
     """
     h = _mix(key ^ (np.uint64(stream) * _GOLDEN + np.uint64(draw)))
-    i = int(h & np.uint64(_ZIG_LAYERS - 1))
-    u = 2.0 * _unit(h) - 1.0
+    i, u = _layer(h)
     if abs(u) < _ZIG_RATIO[i]:
         return u * _ZIG_X[i]
     return _normal_rejected(h, i, u)
