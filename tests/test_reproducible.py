@@ -41,6 +41,8 @@ def reference(tmp_path_factory) -> dict[str, np.ndarray]:
     ("label", "args", "env"),
     [
         ("two worker processes", ["--workers", "2"], None),
+        # Chunks submitted once the file exists have their wide records written by the workers.
+        ("two workers, eight chunks", ["--workers", "2", "--chunk-size", "500"], None),
         ("another chunk size", ["--chunk-size", "333"], None),
         ("one Numba thread", [], {"NUMBA_NUM_THREADS": "1"}),
         ("two Numba threads", [], {"NUMBA_NUM_THREADS": "2"}),

@@ -102,6 +102,7 @@ def execute(
         done = 0
         try:
             # A pool starts on its first chunks when asked: a lost worker may show here already.
+            runner.write_into(writer.placement())  # chunks submitted from now on
             results = begun if begun is not None else runner.map(plan, seed, todo)
             with stop_on_ctrl_c() as stop_requested:
                 for start_rep, arrays in results:
@@ -129,6 +130,8 @@ def execute(
                 f"interrupted: {safe} of {n_runs} replications are safe in {path}; "
                 f"finish with: crisis-sim run --resume --out {shlex.quote(str(path))}"
             ) from None
+        finally:
+            runner.write_into(None)  # the backend may serve other files after this one
         complete = writer.finish()
     return RunReport(path, n_runs, done, time.perf_counter() - t0, complete)
 

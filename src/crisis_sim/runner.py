@@ -18,6 +18,7 @@ import numpy as np
 
 from crisis_sim.compiled import Plan
 from crisis_sim.errors import WorkerLost
+from crisis_sim.placement import Placement
 
 Chunk = tuple[int, int]
 Result = tuple[int, dict[str, np.ndarray]]
@@ -46,6 +47,10 @@ class Backend(Protocol):
         self, plans: list[Plan], seed: int, todo: list[PointChunk]
     ) -> Iterator[PointResult]:
         """Yield ``(point, start, arrays)`` for each chunk of each sweep point."""
+        ...
+
+    def write_into(self, placement: Placement | None) -> None:
+        """Let workers write the wide records of chunks submitted from now on into the file."""
         ...
 
     def close(self) -> None:
@@ -113,10 +118,16 @@ def _preload() -> None:
     simulate_chunk(compile_scenario(scenario.load("default")), 0, 0, 64)
 
 
-def _run_chunk(plan: Plan, seed: int, chunk: Chunk) -> Result:
+def _run_chunk(plan: Plan, seed: int, chunk: Chunk, into: Placement | None = None) -> Result:
+    """Simulate a chunk; with ``into``, write its wide records into that file here."""
     from crisis_sim.crisis import simulate_chunk
 
-    return chunk[0], simulate_chunk(plan, seed, *chunk)
+    arrays = simulate_chunk(plan, seed, *chunk)
+    if into is not None:
+        from crisis_sim.placement import write_wide
+
+        arrays = write_wide(into, chunk[0], arrays)
+    return chunk[0], arrays
 
 
 def _run_point(plan: Plan, seed: int, point: int, chunk: Chunk, threads: int = 0) -> PointResult:
@@ -146,6 +157,9 @@ class InProcess:
         for p, c in todo:
             yield _run_point(plans[p], seed, p, c)
 
+    def write_into(self, placement: Placement | None) -> None:
+        """Nothing to gain: this process commits the chunks it computes."""
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -165,6 +179,7 @@ class LocalPool:
         import sys
 
         self.workers = workers
+        self.placement: Placement | None = None
         threads = _threads_per_worker(workers)
         forked = sys.platform == "linux" and threads == 1
         self.pool = ProcessPoolExecutor(
@@ -185,7 +200,9 @@ class LocalPool:
         caller asks for the first result.
         """
         return _bounded(
-            lambda c: self.pool.submit(_run_chunk, plan, seed, c), todo, 2 * self.workers
+            lambda c: self.pool.submit(_run_chunk, plan, seed, c, self.placement),
+            todo,
+            2 * self.workers,
         )
 
     def map_points(
@@ -197,6 +214,14 @@ class LocalPool:
             todo,
             2 * self.workers,
         )
+
+    def write_into(self, placement: Placement | None) -> None:
+        """Workers write the wide records of chunks submitted from now on into the file.
+
+        They share this machine's disk; sending those records back cost more CPU than
+        computing a sixth of the chunk (see :mod:`crisis_sim.placement`).
+        """
+        self.placement = placement
 
     def close(self) -> None:
         """Stop the workers."""
@@ -355,6 +380,9 @@ class DaskBackend:
             fut.release()
             if queue:
                 submit()
+
+    def write_into(self, placement: Placement | None) -> None:
+        """Nothing: Dask's workers may be on other machines, so chunks come back whole."""
 
     def close(self) -> None:
         """Close the client, and the cluster if this backend started it."""

@@ -12,8 +12,10 @@ counts only once its ``committed`` flags are written, after its data were flushe
 The per-replication records are filled with their fill values at creation, so a replication
 not committed (an interrupted run) reads as missing. The per-state and per-institution records
 (86% of the bytes) are not: their disk space is reserved (``posix_fallocate``) but not written,
-and they read as zeros until committed. Filling them would write the whole file twice (2.3 GB
-for 10^7 replications: 2-8 s during which the workers waited for the file). Where space cannot
+and until a replication is committed they read as zeros (or as rows a local worker wrote in
+place, :mod:`crisis_sim.placement`, whose chunk was not committed). Filling them would write
+the whole file twice (2.3 GB for 10^7 replications: 2-8 s during which the workers waited for
+the file). Where space cannot
 be reserved that way (macOS, Windows) every record is filled, as a full disk must show at
 creation.
 """
@@ -32,6 +34,7 @@ import numpy as np
 
 from crisis_sim.errors import StoreError
 from crisis_sim.outcomes import OUTCOMES, REASONS, SIDES
+from crisis_sim.placement import Placement, Record
 from crisis_sim.rules import VOTE_MEANINGS
 
 FORMAT = "crisis_sim.runs/1"
@@ -85,6 +88,11 @@ FIELDS: dict[str, Field] = {
     "arrival_day": Field(RS, "i2", -1, "day its first forces reached the theatre", "day"),
     "entry_reason": _flag(REASONS, "why the state entered the war", RS),
 }
+
+# Per-replication records, committed by the run's process; the wide (per-state and
+# per-institution) ones, which a local worker may write into the file itself.
+PER_RUN = tuple(name for name, spec in FIELDS.items() if spec.dims == R)
+WIDE = tuple(name for name, spec in FIELDS.items() if spec.dims != R)
 
 
 def versions() -> dict[str, str]:
@@ -388,13 +396,36 @@ class ResultWriter(_Writer):
         done = self.runs["committed"][...].astype(bool)
         return _ranges(~done)
 
+    def placement(self) -> Placement | None:
+        """Where this file keeps its wide records, for workers on this machine to write them.
+
+        None unless every wide record is a contiguous, allocated dataset of its native type:
+        then its rows lie at a fixed place in the file (see :mod:`crisis_sim.placement`).
+        """
+        records = []
+        for name in WIDE:
+            ds = self.runs[name]
+            offset = ds.id.get_offset()
+            contiguous = ds.id.get_create_plist().get_layout() == h5py.h5d.CONTIGUOUS
+            if offset is None or not contiguous or ds.dtype != np.dtype(FIELDS[name].dtype):
+                return None
+            row_bytes = ds.dtype.itemsize * int(np.prod(ds.shape[1:]))
+            records.append(Record(name, int(offset), row_bytes, ds.dtype.str))
+        st = os.stat(self.path)
+        return Placement(os.path.abspath(self.path), st.st_dev, st.st_ino, tuple(records))
+
     def commit(self, start: int, arrays: dict[str, np.ndarray]) -> None:
-        """Write one chunk, flush, then mark it committed and flush again."""
+        """Write one chunk, flush, then mark it committed and flush again.
+
+        A chunk without its wide records had them written into this file by a worker
+        (:meth:`placement`); they are in the file already and count from this commit on.
+        """
         stop = start + len(arrays["outcome"])
+        names = FIELDS if WIDE[0] in arrays else PER_RUN
         try:
-            for name, spec in FIELDS.items():
+            for name in names:
                 self.runs[name][start:stop] = np.asarray(arrays[name]).astype(
-                    spec.dtype, copy=False
+                    FIELDS[name].dtype, copy=False
                 )
             self.file.flush()
             self.runs["committed"][start:stop] = 1

@@ -1,0 +1,78 @@
+"""Local workers write a chunk's wide records straight into the file: the same file, bit for bit."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from crisis_sim import experiment, runner, scenario, store
+from crisis_sim.crisis import simulate_chunk
+from crisis_sim.errors import StoreError
+from crisis_sim.placement import write_wide
+
+SEED = 3
+RUNS = 300
+
+
+def _new(path, plan=None):
+    return experiment.start(path, scenario.load("default"), SEED, RUNS, overwrite=False)
+
+
+def test_every_wide_record_has_a_place_in_a_new_file(tmp_path):
+    _new(tmp_path / "r.h5")
+    with store.ResultWriter(tmp_path / "r.h5") as w:
+        place = w.placement()
+    assert place is not None
+    assert place.names() == set(store.WIDE)
+    assert not place.names() & set(store.PER_RUN)
+    st = os.stat(tmp_path / "r.h5")
+    assert (place.device, place.inode) == (st.st_dev, st.st_ino)
+
+
+def test_written_in_place_then_committed_equals_committed_whole(tmp_path):
+    plan = _new(tmp_path / "whole.h5")
+    _new(tmp_path / "placed.h5")
+    parts = [(0, 120), (120, 300)]
+    with store.ResultWriter(tmp_path / "whole.h5") as w:
+        for a, b in parts:
+            w.commit(a, simulate_chunk(plan, SEED, a, b))
+        w.finish()
+    with store.ResultWriter(tmp_path / "placed.h5") as w:
+        place = w.placement()
+        for a, b in parts:
+            rest = write_wide(place, a, simulate_chunk(plan, SEED, a, b))
+            assert set(rest) == set(store.PER_RUN)  # only these come back to the run's process
+            w.commit(a, rest)
+        w.finish()
+    whole, placed = store.read_runs(tmp_path / "whole.h5"), store.read_runs(tmp_path / "placed.h5")
+    for name in [*store.FIELDS, "committed"]:
+        np.testing.assert_array_equal(placed[name], whole[name], err_msg=name)
+
+
+def test_a_local_pool_writes_in_place_and_matches_one_process(tmp_path):
+    plan = _new(tmp_path / "one.h5")
+    experiment.execute(tmp_path / "one.h5", plan, SEED, runner.InProcess(), chunk_size=RUNS)
+    _new(tmp_path / "pool.h5")
+    pool = runner.LocalPool(2)
+    try:
+        report = experiment.execute(tmp_path / "pool.h5", plan, SEED, pool, chunk_size=70)
+        assert pool.placement is None  # forgotten once the file is done
+    finally:
+        pool.close()
+    assert report.complete
+    one, placed = store.read_runs(tmp_path / "one.h5"), store.read_runs(tmp_path / "pool.h5")
+    for name in [*store.FIELDS, "committed"]:
+        np.testing.assert_array_equal(placed[name], one[name], err_msg=name)
+
+
+def test_a_worker_will_not_write_into_a_file_replaced_since(tmp_path):
+    plan = _new(tmp_path / "r.h5")
+    with store.ResultWriter(tmp_path / "r.h5") as w:
+        place = w.placement()
+    os.replace(tmp_path / "r.h5", tmp_path / "moved.h5")
+    _new(tmp_path / "r.h5")  # another file under the same name
+    with pytest.raises(StoreError, match=r"r\.h5: the result file was replaced during the run"):
+        write_wide(place, 0, simulate_chunk(plan, SEED, 0, 10))
+    assert not store.read_runs(tmp_path / "r.h5")["committed"].any()
