@@ -297,6 +297,27 @@ def memory(tmp: Path, sizes: list[int], workers: int = 2) -> list[dict[str, floa
     return rows
 
 
+def largest(tmp: Path, n: int, workers: int = 2, tries: int = 2) -> dict[str, float]:
+    """The largest run timed on its own, best of ``tries``, as every other size is.
+
+    The memory runs sample the process tree every 20 ms, which takes CPU from a run that uses
+    both cores; their times are kept, but the ratio at this size comes from these runs.
+    """
+    res = min(
+        (timed_cli(run_args(n, workers, tmp / "big.h5")) for _ in range(tries)),
+        key=lambda r: r["wall_s"],
+    )
+    (tmp / "big.h5").unlink(missing_ok=True)
+    print(f"  {n:>11,} x{workers}: {res['wall_s']:.1f} s (best of {tries})", flush=True)
+    return {
+        "replications": n,
+        "workers": workers,
+        "wall_s": res["wall_s"],
+        "tries": tries,
+        "per_s": n / res["wall_s"],
+    }
+
+
 def help_time() -> dict[str, Any]:
     """``crisis-sim --help``: best of five, and whether heavy libraries stay unimported."""
     best = min(timed_cli(["--help"])["wall_s"] for _ in range(5))
@@ -333,8 +354,9 @@ def table(res: dict[str, Any]) -> str:
         )
     big = _largest_run(res)
     if big:
+        how = f"best of {big['tries']}" if "tries" in big else "the memory run"
         lines.append(
-            f"| {big['replications']:,} replications, 2 worker(s) (the memory run) | crisis_sim "
+            f"| {big['replications']:,} replications, 2 worker(s) ({how}) | crisis_sim "
             f"{big['per_s']:,.0f}/s ({big['wall_s']:.1f} s wall, CLI); naive "
             f"{big['naive_per_s']:,.0f}/s; **{big['ratio']:,.0f}x** (naive: start-up "
             f"{big['naive_startup_s']:.1f} s + {big['naive_steady_per_s']:,.0f}/s, measured on 8 "
@@ -380,10 +402,11 @@ def table(res: dict[str, Any]) -> str:
 
 
 def _largest_run(res: dict[str, Any]) -> dict[str, Any] | None:
-    """The largest memory run (two workers), beyond the throughput sizes, with its ratio."""
+    """The largest run (two workers, timed alone), beyond the throughput sizes, with its ratio."""
     sizes = {r["replications"] for r in res["throughput"]}
     two = [r for r in res["throughput"] if r["workers"] == 2]
-    runs = [m for m in res["memory"] if m["replications"] not in sizes]
+    runs = [res["largest"]] if "largest" in res else []
+    runs = runs or [m for m in res["memory"] if m["replications"] not in sizes]  # older files
     if not runs or not two or "per_s" not in runs[-1]:
         return None
     m, ref = runs[-1], two[-1]
@@ -481,6 +504,9 @@ def main() -> None:
         res["hdf5"] = hdf5_rate(tmp)
         print("peak memory ...", flush=True)
         res["memory"] = memory(tmp, mem_sizes)
+        if mem_sizes[-1] > 1_000_000:
+            print("largest run, timed alone ...", flush=True)
+            res["largest"] = largest(tmp, mem_sizes[-1])
     res["machine"]["load_average_end"] = os.getloadavg()
     text = table(res)
     print()
