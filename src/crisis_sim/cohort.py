@@ -15,6 +15,7 @@ from numba import njit
 
 from crisis_sim.kernel import AGGRESSOR_BROKE, DEFENDERS_BROKE, NOT_ENTERED, RUNNING
 from crisis_sim.outcomes import Reason
+from crisis_sim.prefetch import AHEAD, prefetch
 from crisis_sim.rng import (
     CAPABILITY,
     HONOUR,
@@ -146,6 +147,20 @@ def enter(
     k = reps.shape[0]
     new = np.zeros(k, dtype=np.bool_)
     for j in range(k):
+        if j + AHEAD < k:  # the rows of a claim a few ahead (see crisis_sim.prefetch)
+            ra, sa = reps[j + AHEAD], states[j + AHEAD]
+            prefetch(entry, ra, sa)
+            prefetch(side, ra, sa)
+            prefetch(reason, ra, sa)
+            prefetch(via_cascade, ra, sa)
+            prefetch(cap, ra, sa)
+            prefetch(n_bel, ra, 0)
+            prefetch(b_state, ra, 0)
+            prefetch(b_side, ra, 0)
+            prefetch(b_entry, ra, 0)
+            prefetch(b_force, ra, 0)
+            prefetch(b_mob, ra, 0)
+            prefetch(b_mob, ra, 5)  # a row of the mobilization constants spans three lines
         r, s = reps[j], states[j]
         if j > 0 and reps[j - 1] == r and states[j - 1] == s:
             continue
@@ -232,6 +247,11 @@ def vote(
     result = np.empty(m, dtype=np.int8)
     veto = np.empty(m, dtype=np.int64)
     for i in range(m):
+        if i + AHEAD < m:
+            ra = reps[i + AHEAD]
+            prefetch(rep_id, ra, 0)
+            prefetch(identified, ra, 0)
+            prefetch(left, ra, 0)
         r = reps[i]
         key = rep_key(seed, rep_id[r])
         u_bloc = uniform_at(key, UNITY, bloc_draw)
@@ -274,7 +294,17 @@ def record_vote(
     happened: ``held`` keeps its day and the records it replaced (decision day, result, veto),
     for :func:`void_votes`.
     """
-    for i in range(reps.shape[0]):
+    n = reps.shape[0]
+    for i in range(n):
+        if i + AHEAD < n:
+            ra = reps[i + AHEAD]
+            prefetch(fought_to, ra, 0)
+            prefetch(ending, ra, 0)
+            prefetch(backed_down, ra, 0)
+            prefetch(decision_day, ra, inst)
+            prefetch(vote_result, ra, inst)
+            prefetch(vetoed_by, ra, inst)
+            prefetch(held, ra, inst)
         r = reps[i]
         # At most one vote per replication and institution is ever held: a motion that fails
         # ends its institution's stages, and a motion that passes is not held.
@@ -358,8 +388,14 @@ def open_on(
 
     With ``fallen_too``, also those whose target fell: an institution stays seized of them.
     """
-    out = np.empty(reps.shape[0], dtype=np.bool_)
-    for i in range(reps.shape[0]):
+    n = reps.shape[0]
+    out = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        if i + AHEAD < n:
+            ra = reps[i + AHEAD]
+            prefetch(deterred, ra, 0)
+            prefetch(end_day, ra, 0)
+            prefetch(ending, ra, 0)
         r = reps[i]
         out[i] = not deterred[r] and (
             end_day[r] >= day or (fallen_too and ending[r] == DEFENDERS_BROKE)
@@ -392,6 +428,10 @@ def call_partner(
     delay = np.zeros(n, dtype=np.int64)
     m = 0
     for i in range(n):
+        if i + AHEAD < n:
+            ra = reps[i + AHEAD]
+            prefetch(entry, ra, partner)
+            prefetch(rep_id, ra, 0)
         r = reps[i]
         if entry[r, partner] <= day:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from crisis_sim.prefetch import AHEAD, prefetch
 from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
 
 # Combat laws, by the name used in scenario files.
@@ -99,6 +100,22 @@ def _fight(
     half_var = 0.5 * eff_sd * eff_sd
     linear = law == 1
     for k in range(lo, hi):
+        if k + AHEAD < hi:  # a segment a few ahead: its records (see crisis_sim.prefetch)
+            ra = reps[k + AHEAD]
+            prefetch(fought_to, ra, 0)
+            prefetch(ending, ra, 0)
+            prefetch(deterred, ra, 0)
+            prefetch(backed_down, ra, 0)
+            prefetch(n_bel, ra, 0)
+            prefetch(rep_id, ra, 0)
+            prefetch(sanction_day, ra, 0)
+            prefetch(loss_a, ra, 0)
+            prefetch(loss_d, ra, 0)
+            prefetch(b_side, ra, 0)
+            prefetch(b_entry, ra, 0)
+            prefetch(b_force, ra, 0)
+            prefetch(b_mob, ra, 0)
+            prefetch(b_mob, ra, 5)
         r = reps[k]
         day_from = fought_to[r]
         if ending[r] != RUNNING or deterred[r] or backed_down[r] or day_from >= day_to:
