@@ -66,3 +66,17 @@ def test_resume_refuses_options_it_would_ignore(default_result):
     assert proc.returncode == 2
     assert "--seed" in proc.stderr and proc.stderr.count("\n") == 1
     assert default_result.read_bytes() == before
+
+
+def test_the_command_exits_quickly_with_its_output_whole_and_its_status(tmp_path):
+    """The entry point skips the interpreter's teardown: nothing written may be lost by it."""
+    out = tmp_path / "r.h5"
+    done = cli("run", "--runs", "500", "--workers", "2", "--chunk-size", "100", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("wrote ")
+    assert "median decision day" in done.stdout  # the summary's last lines reached the pipe
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1 and f["runs/committed"][...].all()
+    bad = cli("run", "--runs", "0")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "crisis-sim: error: --runs 0: must be at least 1"

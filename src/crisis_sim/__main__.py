@@ -1,5 +1,5 @@
 """``python -m crisis_sim`` is the ``crisis-sim`` command."""
 
-from crisis_sim.cli import main
+from crisis_sim.cli import entry
 
-main()
+entry()

@@ -5,6 +5,7 @@ Heavy libraries (numba, h5py, dask) are imported inside commands, so ``--help`` 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -660,6 +661,38 @@ def _print_summary(s: Summary) -> None:
         parts = ", ".join(f"{v.name.replace('_', ' ')} {v.share:.0%}" for v in votes if v.count)
         when = f"; median decision day {med:.0f}" if med == med else ""
         con.print(f"{name}: {parts}{when}")
+
+
+def entry() -> None:
+    """The ``crisis-sim`` command: :func:`main`, then an exit without the interpreter's teardown.
+
+    A finished run leaves Numba's compiled code, HDF5 and the worker pool's remains for Python
+    to take apart object by object: ~0.25 s (6% of 10^6 replications) that change nothing.
+    By then every file is closed; other threads are joined, exit handlers run and output is
+    flushed as at a normal exit, and only that teardown is skipped.
+    """
+    import atexit
+    import threading
+
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``| head``): nothing more to say there
+            pass
+    os._exit(code)
 
 
 def main() -> None:
