@@ -314,6 +314,7 @@ def paired(tmp: Path, n: int, workers: int, naive_m: int, pairs: int) -> dict[st
     plan = compile_scenario(scenario.load("default"))
     rows = []
     for _ in range(pairs):
+        os.sync()  # no write-back of earlier files during this run (the naive code writes none)
         cs = timed_cli(run_args(n, workers, tmp / "pair.h5"))["wall_s"]
         startup = 0.0
         if workers > 1:
@@ -551,12 +552,12 @@ def main() -> None:
         res["kernel"] = kernel_vs_bare()
         print("HDF5 write ...", flush=True)
         res["hdf5"] = hdf5_rate(tmp)
-        print("peak memory ...", flush=True)
-        res["memory"] = memory(tmp, mem_sizes)
         print("crisis_sim and the naive code in alternated pairs ...", flush=True)
         res["paired"] = [paired(tmp, 1_000_000, 2, naive_cap, 3)]
         if mem_sizes[-1] > 1_000_000:
             res["paired"].append(paired(tmp, mem_sizes[-1], 2, naive_cap, 2))
+        print("peak memory ...", flush=True)
+        res["memory"] = memory(tmp, mem_sizes)
     res["machine"]["load_average_end"] = os.getloadavg()
     text = table(res)
     print()
