@@ -316,6 +316,7 @@ def paired(tmp: Path, n: int, workers: int, naive_m: int, pairs: int) -> dict[st
     for _ in range(pairs):
         os.sync()  # no write-back of earlier files during this run (the naive code writes none)
         cs = timed_cli(run_args(n, workers, tmp / "pair.h5"))["wall_s"]
+        os.sync()  # nor of this run's file during the naive code's
         startup = 0.0
         if workers > 1:
             t0 = time.perf_counter()
@@ -387,7 +388,8 @@ def table(res: dict[str, Any]) -> str:
         ratios = ", ".join(f"{r['ratio']:.0f}x" for r in pr["pairs"])
         naive = ", ".join(f"{r['naive_steady_per_s']:,.0f}/s" for r in pr["pairs"])
         lines.append(
-            f"| {pr['replications']:,} replications, 2 worker(s), alternated with the naive code "
+            f"| {pr['replications']:,} replications, {pr['workers']} worker(s), alternated with "
+            "the naive code "
             f"({len(pr['pairs'])} pairs) | crisis_sim {pr['per_s']:,.0f}/s (best "
             f"{pr['crisis_sim_best_wall_s']:.2f} s wall, CLI); naive steady {naive}; ratios "
             f"{ratios}: **median {pr['ratio_median']:.0f}x** |"

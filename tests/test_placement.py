@@ -16,7 +16,7 @@ SEED = 3
 RUNS = 300
 
 
-def _new(path, plan=None):
+def _new(path):
     return experiment.start(path, scenario.load("default"), SEED, RUNS, overwrite=False)
 
 
@@ -57,11 +57,14 @@ def test_a_local_pool_writes_in_place_and_matches_one_process(tmp_path):
     _new(tmp_path / "pool.h5")
     pool = runner.LocalPool(2)
     try:
-        report = experiment.execute(tmp_path / "pool.h5", plan, SEED, pool, chunk_size=70)
-        assert pool.placement is None  # forgotten once the file is done
+        with store.ResultWriter(tmp_path / "pool.h5") as w:
+            pool.write_into(w.placement())
+            for start, arrays in pool.map(plan, SEED, runner.chunks([(0, RUNS)], 70)):
+                assert set(arrays) == set(store.PER_RUN)  # the workers wrote the rest
+                w.commit(start, arrays)
+            assert w.finish()
     finally:
         pool.close()
-    assert report.complete
     one, placed = store.read_runs(tmp_path / "one.h5"), store.read_runs(tmp_path / "pool.h5")
     for name in [*store.FIELDS, "committed"]:
         np.testing.assert_array_equal(placed[name], one[name], err_msg=name)
@@ -75,4 +78,24 @@ def test_a_worker_will_not_write_into_a_file_replaced_since(tmp_path):
     _new(tmp_path / "r.h5")  # another file under the same name
     with pytest.raises(StoreError, match=r"r\.h5: the result file was replaced during the run"):
         write_wide(place, 0, simulate_chunk(plan, SEED, 0, 10))
+    assert not store.read_runs(tmp_path / "r.h5")["committed"].any()
+    pool = runner.LocalPool(2)  # from a pool worker, the same one line
+    try:
+        pool.write_into(place)
+        with pytest.raises(StoreError, match="replaced during the run"):
+            list(pool.map(plan, SEED, [(0, 10)]))
+    finally:
+        pool.close()
+
+
+def test_a_chunk_without_its_wide_records_is_refused_unless_they_were_placed(tmp_path):
+    plan = _new(tmp_path / "r.h5")
+    arrays = simulate_chunk(plan, SEED, 0, 10)
+    trimmed = {k: v for k, v in arrays.items() if k in store.PER_RUN}
+    with store.ResultWriter(tmp_path / "r.h5") as w:
+        with pytest.raises(StoreError, match="came without their per-state records"):
+            w.commit(0, trimmed)
+        w.placement()
+        with pytest.raises(StoreError, match="came without their per-state records"):
+            w.commit(0, {**trimmed, store.WIDE[0]: arrays[store.WIDE[0]]})  # some, not all
     assert not store.read_runs(tmp_path / "r.h5")["committed"].any()

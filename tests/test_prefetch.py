@@ -32,3 +32,24 @@ def test_gathered_values_are_the_same_with_and_without_the_hint():
         with_hint = _gather(a, rows, True)
         np.testing.assert_array_equal(with_hint, expected)
         np.testing.assert_array_equal(_gather(a, rows, False), expected)
+
+
+@njit(cache=False)
+def _gather_column(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``a[rows, 1]`` for any two-dimensional ``a`` (views included), hinting rows ahead."""
+    out = np.empty(rows.shape[0])
+    for k in range(rows.shape[0]):
+        if k + AHEAD < rows.shape[0]:
+            prefetch(a, rows[k + AHEAD], 1)
+        out[k] = a[rows[k], 1]
+    return out
+
+
+def test_narrow_indices_and_strided_views_are_hinted_at_their_own_elements():
+    rng = np.random.default_rng(1)
+    wide = rng.random((30_000, 19))
+    rows16 = np.sort(rng.choice(30_000, 2_000, replace=False)).astype(np.int16)
+    view = wide[:, ::3]  # a column of an institution's records: strided, as the passes see them
+    for a in (wide, view, wide[::2]):
+        rows = rows16[rows16 < a.shape[0]]
+        np.testing.assert_array_equal(_gather_column(a, rows), a[rows, 1])

@@ -683,15 +683,17 @@ def entry() -> None:
         else:
             print(exc.code, file=sys.stderr)
             code = 1
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
+    threading._shutdown()  # type: ignore[attr-defined]  # as the interpreter does at exit
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (``| head``): nothing more to say there
+        except BrokenPipeError:  # a reader that stopped early (``| head``): as Python ignores it
             pass
+        except (OSError, ValueError) as exc:  # a full disk under ``> out.txt``: say so
+            if stream is sys.stdout:
+                print(f"crisis-sim: error: cannot write the output: {exc}", file=sys.stderr)
+                code = code or 120  # Python's own status when flushing fails at exit
     os._exit(code)
 
 

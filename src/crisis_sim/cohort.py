@@ -160,7 +160,7 @@ def enter(
             prefetch(b_entry, ra, 0)
             prefetch(b_force, ra, 0)
             prefetch(b_mob, ra, 0)
-            prefetch(b_mob, ra, 5)  # a row of the mobilization constants spans three lines
+            prefetch(b_mob, ra, 5)  # the next line: the first four belligerents' constants
         r, s = reps[j], states[j]
         if j > 0 and reps[j - 1] == r and states[j - 1] == s:
             continue

@@ -115,7 +115,7 @@ def _fight(
             prefetch(b_entry, ra, 0)
             prefetch(b_force, ra, 0)
             prefetch(b_mob, ra, 0)
-            prefetch(b_mob, ra, 5)
+            prefetch(b_mob, ra, 5)  # the next line: the first four belligerents' constants
         r = reps[k]
         day_from = fought_to[r]
         if ending[r] != RUNNING or deterred[r] or backed_down[r] or day_from >= day_to:

@@ -58,21 +58,22 @@ def write_wide(
     except OSError as exc:
         raise StoreError(f"{place.path}: cannot open for writing: {_reason(exc)}") from None
     try:
-        st = os.fstat(fd)
-        if (st.st_dev, st.st_ino) != (place.device, place.inode):
-            raise StoreError(f"{place.path}: the result file was replaced during the run")
-        for rec in place.records:
-            rows = np.ascontiguousarray(arrays[rec.name], dtype=rec.dtype)
-            if rows.nbytes != (stop - start) * rec.row_bytes:
-                raise ValueError(f"record {rec.name}: {rows.nbytes} bytes for {stop - start} rows")
-            _pwrite_all(fd, rows.data.cast("B"), rec.offset + start * rec.row_bytes)
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != (place.device, place.inode):
+                raise StoreError(f"{place.path}: the result file was replaced during the run")
+            for rec in place.records:
+                rows = np.ascontiguousarray(arrays[rec.name], dtype=rec.dtype)
+                if rows.nbytes != (stop - start) * rec.row_bytes:
+                    raise ValueError(f"{rec.name}: {rows.nbytes} bytes for {stop - start} rows")
+                _pwrite_all(fd, rows.data.cast("B"), rec.offset + start * rec.row_bytes)
+        finally:
+            os.close(fd)  # a network file system may report a failed write only here
     except OSError as exc:
         raise StoreError(
             f"{place.path}: cannot write replications {start}..{stop - 1}: {_reason(exc)}; "
             "chunks committed before are intact"
         ) from None
-    finally:
-        os.close(fd)
     return {k: v for k, v in arrays.items() if k not in place.names()}
 
 

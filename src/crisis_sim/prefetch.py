@@ -38,7 +38,8 @@ def _prefetch(typingctx: Any, arr: Any, i: Any, j: Any) -> Any:
         address = builder.gep(builder.bitcast(ary.data, byte), [offset])
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # The typed-pointer name (LLVM before 17); newer LLVM renames it for opaque pointers.
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
         # write intent (the passes update these rows), keep in all cache levels, data cache
         builder.call(fn, [address, ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()

@@ -1,7 +1,8 @@
 """Chunks of replications, dispatched in this process, a local process pool or Dask.
 
-No HDF5 here: backends return arrays, the caller's one writer commits them. Whatever the
-backend, a chunk's result depends only on (scenario, seed, replication numbers).
+No HDF5 here: backends return arrays, the caller's one writer commits them (a local pool's
+workers may first write a chunk's wide records into the file themselves, see ``write_into``).
+Whatever the backend, a chunk's result depends only on (scenario, seed, replication numbers).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Backend(Protocol):
     """Runs chunks of a plan; yields results in any order, holding few in memory."""
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:
-        """Yield ``(start, arrays)`` for each chunk."""
+        """Yield ``(start, arrays)`` for each chunk (without the wide records if written)."""
         ...
 
     def map_points(

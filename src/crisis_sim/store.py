@@ -389,7 +389,13 @@ class _Writer:
 
 
 class ResultWriter(_Writer):
-    """Commits chunks to an existing result file; the only place that writes results."""
+    """Commits chunks to an existing result file: every chunk counts only once committed here.
+
+    The per-replication records are written here; the wide ones too, unless a local worker
+    wrote them into the file itself (:meth:`placement`).
+    """
+
+    _placed = False  # whether workers were told where to write the wide records
 
     def missing(self) -> list[tuple[int, int]]:
         """Ranges of replications not yet committed."""
@@ -402,6 +408,8 @@ class ResultWriter(_Writer):
         None unless every wide record is a contiguous, allocated dataset of its native type:
         then its rows lie at a fixed place in the file (see :mod:`crisis_sim.placement`).
         """
+        if not hasattr(os, "pwrite"):  # Windows: chunks come back whole
+            return None
         records = []
         for name in WIDE:
             ds = self.runs[name]
@@ -411,7 +419,11 @@ class ResultWriter(_Writer):
                 return None
             row_bytes = ds.dtype.itemsize * int(np.prod(ds.shape[1:]))
             records.append(Record(name, int(offset), row_bytes, ds.dtype.str))
-        st = os.stat(self.path)
+        try:  # the file HDF5 has open, not whatever the path names now
+            st = os.fstat(self.file.id.get_vfd_handle())
+        except (OSError, RuntimeError, ValueError, TypeError):
+            return None  # not a plain POSIX file: chunks come back whole
+        self._placed = True
         return Placement(os.path.abspath(self.path), st.st_dev, st.st_ino, tuple(records))
 
     def commit(self, start: int, arrays: dict[str, np.ndarray]) -> None:
@@ -421,7 +433,16 @@ class ResultWriter(_Writer):
         (:meth:`placement`); they are in the file already and count from this commit on.
         """
         stop = start + len(arrays["outcome"])
-        names = FIELDS if WIDE[0] in arrays else PER_RUN
+        wide = [name in arrays for name in WIDE]
+        if all(wide):
+            names: Any = FIELDS
+        elif not any(wide) and self._placed:
+            names = PER_RUN
+        else:
+            raise StoreError(
+                f"{self.path}: replications {start}..{stop - 1} came without their per-state "
+                "records, and no worker was told where to write them"
+            )
         try:
             for name in names:
                 self.runs[name][start:stop] = np.asarray(arrays[name]).astype(
