@@ -20,6 +20,21 @@ def _new(path):
     return experiment.start(path, scenario.load("default"), SEED, RUNS, overwrite=False)
 
 
+def _assert_same_runs(path, reference):
+    got, want = store.read_runs(path), store.read_runs(reference)
+    for name in [*store.FIELDS, "committed"]:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+def _commit_placed(path, results):
+    """Commit ``results(placement)`` to the file at ``path``; only per-replication records."""
+    with store.ResultWriter(path) as w:
+        for start, arrays in results(w.placement()):
+            assert set(arrays) == set(store.PER_RUN)  # the wide ones are in the file already
+            w.commit(start, arrays)
+        assert w.finish()
+
+
 def test_every_wide_record_has_a_place_in_a_new_file(tmp_path):
     _new(tmp_path / "r.h5")
     with store.ResultWriter(tmp_path / "r.h5") as w:
@@ -39,16 +54,13 @@ def test_written_in_place_then_committed_equals_committed_whole(tmp_path):
         for a, b in parts:
             w.commit(a, simulate_chunk(plan, SEED, a, b))
         w.finish()
-    with store.ResultWriter(tmp_path / "placed.h5") as w:
-        place = w.placement()
-        for a, b in parts:
-            rest = write_wide(place, a, simulate_chunk(plan, SEED, a, b))
-            assert set(rest) == set(store.PER_RUN)  # only these come back to the run's process
-            w.commit(a, rest)
-        w.finish()
-    whole, placed = store.read_runs(tmp_path / "whole.h5"), store.read_runs(tmp_path / "placed.h5")
-    for name in [*store.FIELDS, "committed"]:
-        np.testing.assert_array_equal(placed[name], whole[name], err_msg=name)
+    _commit_placed(
+        tmp_path / "placed.h5",
+        lambda place: (
+            (a, write_wide(place, a, simulate_chunk(plan, SEED, a, b))) for a, b in parts
+        ),
+    )
+    _assert_same_runs(tmp_path / "placed.h5", tmp_path / "whole.h5")
 
 
 def test_a_local_pool_writes_in_place_and_matches_one_process(tmp_path):
@@ -56,18 +68,16 @@ def test_a_local_pool_writes_in_place_and_matches_one_process(tmp_path):
     experiment.execute(tmp_path / "one.h5", plan, SEED, runner.InProcess(), chunk_size=RUNS)
     _new(tmp_path / "pool.h5")
     pool = runner.LocalPool(2)
+
+    def chunks_from_the_pool(place):
+        pool.write_into(place)
+        return pool.map(plan, SEED, runner.chunks([(0, RUNS)], 70))
+
     try:
-        with store.ResultWriter(tmp_path / "pool.h5") as w:
-            pool.write_into(w.placement())
-            for start, arrays in pool.map(plan, SEED, runner.chunks([(0, RUNS)], 70)):
-                assert set(arrays) == set(store.PER_RUN)  # the workers wrote the rest
-                w.commit(start, arrays)
-            assert w.finish()
+        _commit_placed(tmp_path / "pool.h5", chunks_from_the_pool)
     finally:
         pool.close()
-    one, placed = store.read_runs(tmp_path / "one.h5"), store.read_runs(tmp_path / "pool.h5")
-    for name in [*store.FIELDS, "committed"]:
-        np.testing.assert_array_equal(placed[name], one[name], err_msg=name)
+    _assert_same_runs(tmp_path / "pool.h5", tmp_path / "one.h5")
 
 
 def test_a_worker_will_not_write_into_a_file_replaced_since(tmp_path):
