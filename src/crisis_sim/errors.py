@@ -15,3 +15,24 @@ class Interrupted(Exception):
 
 class WorkerLost(Exception):
     """A worker process died (killed, out of memory); committed chunks are safe (exit status 1)."""
+
+
+def file_error_reason(exc: BaseException) -> str:
+    """What went wrong with a file, in a few words (disk full, locked, not HDF5, ...)."""
+    import os
+
+    text = str(exc)
+    errno = exc.errno if isinstance(exc, OSError) else None
+    if errno == 28 or "No space" in text:
+        return "disk full"
+    if "File too large" in text or errno == 27:
+        return "file size limit reached (disk full)"
+    if "unable to lock file" in text.lower():
+        return "file is in use by another process (locked)"
+    if "truncated file" in text:
+        return "the file is truncated (damaged or still being copied)"
+    if "file signature not found" in text:
+        return "not an HDF5 file"
+    if errno is not None and errno > 0:
+        return os.strerror(errno)
+    return " ".join(text.split()) if text else type(exc).__name__

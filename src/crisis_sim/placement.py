@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crisis_sim.errors import StoreError
+from crisis_sim.errors import file_error_reason as _reason
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def write_wide(
             f"{place.path}: cannot write replications {start}..{stop - 1}: {_reason(exc)}; "
             "chunks committed before are intact"
         ) from None
-    return {k: v for k, v in arrays.items() if k not in place.names()}
+    written = place.names()
+    return {k: v for k, v in arrays.items() if k not in written}
 
 
 def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
@@ -82,11 +84,3 @@ def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
     while len(data):
         n = os.pwrite(fd, data, offset)
         data, offset = data[n:], offset + n
-
-
-def _reason(exc: OSError) -> str:
-    import errno
-
-    if exc.errno in (errno.ENOSPC, errno.EFBIG):
-        return "disk full"
-    return os.strerror(exc.errno) if exc.errno else str(exc)

@@ -15,9 +15,8 @@ not committed (an interrupted run) reads as missing. The per-state and per-insti
 and until a replication is committed they read as zeros (or as rows a local worker wrote in
 place, :mod:`crisis_sim.placement`, whose chunk was not committed). Filling them would write
 the whole file twice (2.3 GB for 10^7 replications: 2-8 s during which the workers waited for
-the file). Where space cannot
-be reserved that way (macOS, Windows) every record is filled, as a full disk must show at
-creation.
+the file). Where space cannot be reserved that way (macOS, Windows) every record is filled,
+as a full disk must show at creation.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ import h5py
 import numpy as np
 
 from crisis_sim.errors import StoreError
+from crisis_sim.errors import file_error_reason as _reason
 from crisis_sim.outcomes import OUTCOMES, REASONS, SIDES
 from crisis_sim.placement import Placement, Record
 from crisis_sim.rules import VOTE_MEANINGS
@@ -320,24 +320,6 @@ def open_for_writing(path: Path) -> h5py.File:
     return h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDWR, fapl=fapl))
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    errno = exc.errno if isinstance(exc, OSError) else None
-    if errno == 28 or "No space" in text:
-        return "disk full"
-    if "File too large" in text or errno == 27:
-        return "file size limit reached (disk full)"
-    if "unable to lock file" in text.lower():
-        return "file is in use by another process (locked)"
-    if "truncated file" in text:
-        return "the file is truncated (damaged or still being copied)"
-    if "file signature not found" in text:
-        return "not an HDF5 file"
-    if errno is not None and errno > 0:
-        return os.strerror(errno)
-    return " ".join(text.split()) if text else type(exc).__name__
-
-
 class _Writer:
     """An open result or sweep file, locked for this one writer; subclasses commit chunks."""
 
@@ -435,7 +417,7 @@ class ResultWriter(_Writer):
         stop = start + len(arrays["outcome"])
         wide = [name in arrays for name in WIDE]
         if all(wide):
-            names: Any = FIELDS
+            names = tuple(FIELDS)
         elif not any(wide) and self._placed:
             names = PER_RUN
         else:

@@ -53,9 +53,9 @@ def _current(index: Path, source: Path) -> bool:
     return stamp in (hashlib.sha256(source.read_bytes()).digest(), (st.st_mtime, st.st_size))
 
 
-# Every module with compiled code. Numba inlines functions across them (``rng`` into
-# ``kernel`` and ``cohort``, ``rules`` into ``cohort``) but judges a cached kernel by its own
-# source file only.
+# Every module with compiled code. Numba inlines functions across them (``rng`` and
+# ``prefetch`` into ``kernel`` and ``cohort``, ``rules`` into ``cohort``) but judges a cached
+# kernel by its own source file only.
 KERNEL_SOURCES = ("prefetch", "rng", "rules", "kernel", "cohort")
 _STAMP = "crisis_sim-kernels.sha256"
 
