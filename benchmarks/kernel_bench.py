@@ -15,6 +15,7 @@ the same work.
 
 from __future__ import annotations
 
+import inspect
 import time
 from typing import Any
 
@@ -97,9 +98,12 @@ def _instrumented(plan: Any, seed: int, n: int) -> tuple[Any, dict[str, float]]:
     stats = {"seconds": 0.0, "rep_days": 0.0, "segments": 0.0, "calls": 0.0}
 
     def timer(orig: Any) -> Any:
+        names = list(inspect.signature(orig.py_func).parameters)
+
         def timed(reps: np.ndarray, day_to: int, *rest: Any) -> None:
-            end_day, ending, fought_to = rest[9], rest[10], rest[11]
-            deterred, backed = rest[12], rest[13]
+            arg = dict(zip(names[2:], rest, strict=True))
+            end_day, ending, fought_to = arg["end_day"], arg["ending"], arg["fought_to"]
+            deterred, backed = arg["deterred"], arg["backed_down"]
             start = fought_to[reps].copy()
             running = (ending[reps] == 0) & ~deterred[reps] & ~backed[reps] & (start < day_to)
             t0 = time.perf_counter()

@@ -134,8 +134,6 @@ def enter(
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-    b_mob: np.ndarray,
-    mobilization: np.ndarray,
 ) -> np.ndarray:
     """Write the day's entries (sorted by replication and state, best claim first).
 
@@ -159,8 +157,6 @@ def enter(
             prefetch(b_side, ra, 0)
             prefetch(b_entry, ra, 0)
             prefetch(b_force, ra, 0)
-            prefetch(b_mob, ra, 0)
-            prefetch(b_mob, ra, 5)  # the next line: the first four belligerents' constants
         r, s = reps[j], states[j]
         if j > 0 and reps[j - 1] == r and states[j - 1] == s:
             continue
@@ -177,15 +173,11 @@ def enter(
             b_side[r, at] = b_side[r, at - 1]
             b_entry[r, at] = b_entry[r, at - 1]
             b_force[r, at] = b_force[r, at - 1]
-            for c in range(3):  # element by element: a row assignment costs a slice each time
-                b_mob[r, at, c] = b_mob[r, at - 1, c]
             at -= 1
         b_state[r, at] = s
         b_side[r, at] = sides[j]
         b_entry[r, at] = day
         b_force[r, at] = cap[r, s] * projection[s] * shares[j]
-        for c in range(3):
-            b_mob[r, at, c] = mobilization[s, c]
         n_bel[r] += 1
     return new
 

@@ -66,10 +66,11 @@ def _fight(
     day_to: int,
     rep_id: np.ndarray,
     n_bel: np.ndarray,
+    b_state: np.ndarray,
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-    b_mob: np.ndarray,
+    mobilization: np.ndarray,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
     loss_d: np.ndarray,
@@ -85,11 +86,11 @@ def _fight(
     """Fight replications ``reps[lo:hi]``, each from ``fought_to[r]`` up to ``day_to``.
 
     A replication's belligerents are its war roll (``n_bel`` and the ``b_`` arrays: state, side,
-    entry day, force and mobilization constants, in state order, kept by
-    :func:`crisis_sim.cohort.enter`), so a segment reads one short row instead of scanning every
-    state. A state on the roll that enters on or after a day adds exactly 0.0 to it (it is not
-    mobilized before its entry day), so entries may be written before the war is fought up to
-    them.
+    entry day and force, in state order, kept by :func:`crisis_sim.cohort.enter`), so a segment
+    reads one short row instead of scanning every state; ``mobilization`` holds each state's
+    ready share, days to full strength and transit days. A state on the roll that enters on or
+    after a day adds exactly 0.0 to it (it is not mobilized before its entry day), so entries
+    may be written before the war is fought up to them.
 
     The whole segment is written out in this one loop: a call per replication to a compiled
     helper taking the arrays cost ~100 ns each (reference counts), more than a short segment's
@@ -114,8 +115,7 @@ def _fight(
             prefetch(b_side, ra, 0)
             prefetch(b_entry, ra, 0)
             prefetch(b_force, ra, 0)
-            prefetch(b_mob, ra, 0)
-            prefetch(b_mob, ra, 5)  # the next line: the first four belligerents' constants
+            prefetch(b_state, ra, 0)
         r = reps[k]
         day_from = fought_to[r]
         if ending[r] != RUNNING or deterred[r] or backed_down[r] or day_from >= day_to:
@@ -133,9 +133,10 @@ def _fight(
             d_mob = 0.0
             for j in range(nb):
                 entry = b_entry[r, j]
-                if t < entry + b_mob[r, j, 2]:
+                s = b_state[r, j]
+                if t < entry + mobilization[s, 2]:
                     continue  # not yet in the theatre: it would add exactly 0.0
-                f = b_force[r, j] * _ramp(t, entry, b_mob[r, j, 0], b_mob[r, j, 1])
+                f = b_force[r, j] * _ramp(t, entry, mobilization[s, 0], mobilization[s, 1])
                 if b_side[r, j] == AGGRESSOR_SIDE:
                     a_mob += f
                 else:
@@ -188,10 +189,11 @@ def advance_war(
     day_to: int,
     rep_id: np.ndarray,
     n_bel: np.ndarray,
+    b_state: np.ndarray,
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-    b_mob: np.ndarray,
+    mobilization: np.ndarray,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
     loss_d: np.ndarray,
@@ -226,10 +228,11 @@ def advance_war(
             day_to,
             rep_id,
             n_bel,
+            b_state,
             b_side,
             b_entry,
             b_force,
-            b_mob,
+            mobilization,
             sanction_day,
             loss_a,
             loss_d,
@@ -250,10 +253,11 @@ def advance_war_serial(
     day_to: int,
     rep_id: np.ndarray,
     n_bel: np.ndarray,
+    b_state: np.ndarray,
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-    b_mob: np.ndarray,
+    mobilization: np.ndarray,
     sanction_day: np.ndarray,
     loss_a: np.ndarray,
     loss_d: np.ndarray,
@@ -274,10 +278,11 @@ def advance_war_serial(
         day_to,
         rep_id,
         n_bel,
+        b_state,
         b_side,
         b_entry,
         b_force,
-        b_mob,
+        mobilization,
         sanction_day,
         loss_a,
         loss_d,
@@ -301,7 +306,7 @@ def helpers_in_field(
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-    b_mob: np.ndarray,
+    mobilization: np.ndarray,
     target: int,
 ) -> np.ndarray:
     """Whether the target had helpers in the field on ``day[i]`` (the day its side broke).
@@ -315,7 +320,10 @@ def helpers_in_field(
         t = day[i]
         for j in range(n_bel[r]):
             if b_side[r, j] != AGGRESSOR_SIDE and b_state[r, j] != target:
-                m = _mobilized(t, b_entry[r, j], b_mob[r, j, 0], b_mob[r, j, 1], b_mob[r, j, 2])
+                s = b_state[r, j]
+                m = _mobilized(
+                    t, b_entry[r, j], mobilization[s, 0], mobilization[s, 1], mobilization[s, 2]
+                )
                 if b_force[r, j] * m > 0.0:  # a sum of such terms is positive if one is
                     out[i] = True
                     break
