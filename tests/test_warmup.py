@@ -79,3 +79,33 @@ def test_a_changed_compiled_source_clears_the_package_cache(tmp_path, monkeypatc
     warmup.forget_stale_kernels(kernel)
     assert not any(f.exists() for f in ours) and theirs.exists()
     assert (tmp_path / warmup._STAMP).read_text() == stamp
+
+
+def test_a_crisis_sim_process_skips_numbas_probes_and_still_computes():
+    """The CLI's processes skip Numba's probes for BLAS and CFFI; kernels run, CFFI stays usable."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from crisis_sim.warmup import skip_unused_probes
+skip_unused_probes()
+from numba.core.typing import cffi_utils
+from crisis_sim import scenario
+from crisis_sim.compiled import compile_scenario
+from crisis_sim.crisis import simulate_chunk
+out = simulate_chunk(compile_scenario(scenario.load("default")), 1, 0, 200)
+print(len(out["outcome"]), cffi_utils.SUPPORTED, "cffi" in sys.modules,
+      "scipy.linalg" in sys.modules)
+try:
+    import cffi  # noqa: F401
+    print("cffi importable")
+except ImportError:
+    print("cffi not installed")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, second = out.stdout.splitlines()
+    assert first == "200 False False False", out.stdout
+    installed = importlib.util.find_spec("cffi") is not None
+    assert second == ("cffi importable" if installed else "cffi not installed")

@@ -83,9 +83,9 @@ def _init_pool_worker(threads: int, parent: int) -> None:
     from crisis_sim.allocator import keep_freed_memory
 
     keep_freed_memory()
-    from crisis_sim.warmup import skip_blas_probe
+    from crisis_sim.warmup import skip_unused_probes
 
-    skip_blas_probe()  # a spawned worker runs only crisis_sim's kernels (forked ones inherit it)
+    skip_unused_probes()  # a spawned worker runs only crisis_sim's kernels (forked: inherited)
     _init_worker(threads)
 
 
@@ -396,11 +396,11 @@ def backend(workers: int, scheduler: str | None) -> Backend:
     """The backend for the CLI options ``--workers`` and ``--scheduler``.
 
     The CLI's process (and the workers it forks) run only crisis_sim's kernels, so they skip
-    Numba's BLAS probe (:func:`warmup.skip_blas_probe`).
+    Numba's probes for linear algebra and CFFI (:func:`warmup.skip_unused_probes`).
     """
-    from crisis_sim.warmup import skip_blas_probe
+    from crisis_sim.warmup import skip_unused_probes
 
-    skip_blas_probe()
+    skip_unused_probes()
     if scheduler:
         return DaskBackend(scheduler, workers)
     if workers <= 1:

@@ -1,7 +1,7 @@
 """Start-up: whether Numba's cache is warm, and what a process of crisis_sim's own may skip.
 
 The CLI says it is compiling when the cache holds no current kernel; the CLI and its workers
-run nothing but crisis_sim's kernels, so they spare themselves Numba's probe for BLAS.
+run nothing but crisis_sim's kernels, so they spare themselves Numba's probes for BLAS and CFFI.
 """
 
 from __future__ import annotations
@@ -98,24 +98,29 @@ def forget_stale_kernels(dispatcher: Any) -> None:
         return  # a read-only cache: Numba then works without it
 
 
-def skip_blas_probe() -> None:
-    """Spare this process the import of SciPy's linear algebra that Numba makes at first use.
+def skip_unused_probes() -> None:
+    """Spare this process two imports Numba makes at first use, for features no kernel uses.
 
-    Numba imports ``scipy.linalg`` (0.3-0.45 s here) as it loads, only to note whether
-    ``np.dot`` could be compiled; no crisis_sim kernel uses linear algebra. For processes that
-    run nothing but crisis_sim (the CLI, pool workers). SciPy stays importable, and Numba
-    checks again where linear algebra is compiled, so that still works. Does nothing once
-    Numba has looked.
+    - ``scipy.linalg`` (0.3-0.45 s here), only to note whether ``np.dot`` could be compiled;
+    - ``cffi`` and its C parser (30-70 ms here, per process), to type CFFI functions.
+
+    No crisis_sim kernel uses linear algebra or CFFI. For processes that run nothing but
+    crisis_sim (the CLI, pool workers). Both packages stay importable; Numba checks for linear
+    algebra again where it is compiled, so that still works, while CFFI functions would not
+    compile in this process. Does nothing once Numba has looked.
     """
     import sys
 
-    probe = "scipy.linalg.cython_blas"
-    if "numba.np.arraymath" in sys.modules or probe in sys.modules:
-        return
-    sys.modules[probe] = None  # type: ignore[assignment]  # the import now fails at once
-    try:
-        import numba.np.arraymath  # noqa: F401  (where the probe is made)
-    except ImportError:
-        pass  # a Numba that moved it: it will probe in its own way, only slower
-    finally:
-        del sys.modules[probe]
+    for probe, where in (
+        ("scipy.linalg.cython_blas", "numba.np.arraymath"),
+        ("cffi", "numba.core.typing.cffi_utils"),
+    ):
+        if where in sys.modules or probe in sys.modules:
+            continue
+        sys.modules[probe] = None  # type: ignore[assignment]  # the import now fails at once
+        try:
+            __import__(where)  # where Numba looks
+        except ImportError:
+            pass  # a Numba that moved it: it will look in its own way, only slower
+        finally:
+            del sys.modules[probe]
