@@ -6,7 +6,8 @@ by a timer; the replication-days it fought are counted from its state before and
 
 *Bare loop*: the same replications fought again in one call, from day 0 to the end, with each
 replication's belligerents (force, entry day, side, mobilization constants) known in advance and
-packed contiguously: no event days, no cohort bookkeeping, no checks of who is at war. It is the
+packed contiguously: no event days, no cohort bookkeeping, no checks of who is at war, and each
+belligerent's constants beside it (the kernel looks them up by state code). It is the
 floor for this arithmetic in Numba: a plain loop on one thread, as the kernel runs in a pool
 worker (compiled with ``parallel=True``, the same loop ran up to twice as slow). It must
 reproduce the kernel's losses exactly, which :func:`measure` checks, so both loops really do

@@ -102,7 +102,7 @@ class Plan:
 
     @property
     def mobilization(self) -> np.ndarray:
-        """Per state: ready share, days to full mobilization, transit days (for the war roll)."""
+        """Per state: ready share, days to full mobilization, transit days (read by state code)."""
         return np.stack([self.ready, self.full_days, self.transit], axis=1)
 
     @property

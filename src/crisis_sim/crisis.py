@@ -124,8 +124,8 @@ class Crisis:
         """The war roll: state, side, entry day and force per replication and place.
 
         The kernel finds a state's mobilization constants in the plan's small per-state table
-        (always in cache); copies of them on the roll took 24 bytes a place, 38% of a chunk's
-        working memory.
+        (always in cache), by the state code on the roll: copies on the roll would cost 24 bytes
+        a place.
         """
         return self.b_state, self.b_side, self.b_entry, self.b_force
 

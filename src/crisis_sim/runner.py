@@ -396,7 +396,8 @@ def backend(workers: int, scheduler: str | None) -> Backend:
     """The backend for the CLI options ``--workers`` and ``--scheduler``.
 
     The CLI's process (and the workers it forks) run only crisis_sim's kernels, so they skip
-    Numba's probes for linear algebra and CFFI (:func:`warmup.skip_unused_probes`).
+    Numba's probes for linear algebra and CFFI (:func:`warmup.skip_unused_probes`): a caller
+    that compiles its own Numba code calling CFFI functions in this process must not use it.
     """
     from crisis_sim.warmup import skip_unused_probes
 

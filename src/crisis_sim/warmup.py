@@ -102,7 +102,7 @@ def skip_unused_probes() -> None:
     """Spare this process two imports Numba makes at first use, for features no kernel uses.
 
     - ``scipy.linalg`` (0.3-0.45 s here), only to note whether ``np.dot`` could be compiled;
-    - ``cffi`` and its C parser (30-70 ms here, per process), to type CFFI functions.
+    - ``cffi`` and its C parser (35-55 ms here, per process), to type CFFI functions.
 
     No crisis_sim kernel uses linear algebra or CFFI. For processes that run nothing but
     crisis_sim (the CLI, pool workers). Both packages stay importable; Numba checks for linear
@@ -117,6 +117,7 @@ def skip_unused_probes() -> None:
     ):
         if where in sys.modules or probe in sys.modules:
             continue
+        # For a moment the whole process cannot import it: call this before other threads run.
         sys.modules[probe] = None  # type: ignore[assignment]  # the import now fails at once
         try:
             __import__(where)  # where Numba looks
