@@ -13,12 +13,16 @@ def test_an_empty_cache_is_cold_and_fresh_indexes_are_warm(tmp_path, monkeypatch
     assert not cache_is_warm()
     sub = tmp_path / "crisis_sim"  # Numba keeps one folder per source tree under the cache dir
     sub.mkdir()
-    (sub / "kernel.advance_war-155.py311.nbi").write_bytes(b"")
+    (sub / "kernel.advance_war-186.py311.nbi").write_bytes(b"")
+    assert not cache_is_warm(), "the parallel twin is not the kernel every run calls"
+    (sub / "kernel.advance_war_serial-250.py311.nbi").write_bytes(b"")
     assert not cache_is_warm(), "the cohort kernels are not cached yet"
     (sub / "cohort.capabilities-23.py311.nbi").write_bytes(b"")
     assert not cache_is_warm(), "the random-number kernels are not cached yet"
     (sub / "rng.uniforms_serial-190.py311.nbi").write_bytes(b"")
     assert cache_is_warm()
+    (sub / "kernel.advance_war-186.py311.nbi").unlink()
+    assert cache_is_warm(), "a run that never launches the parallel kernels compiles nothing"
     old = time.time() - 10 * 365 * 86400  # an index older than its source is stale
     os.utime(sub / "cohort.capabilities-23.py311.nbi", (old, old))
     assert not cache_is_warm()
@@ -44,7 +48,7 @@ def test_an_index_counts_when_made_from_the_source_as_it_is(tmp_path, monkeypatc
     sub.mkdir()
     old = time.time() - 10 * 365 * 86400
     for module, name in (
-        ("kernel", "advance_war"),
+        ("kernel", "advance_war_serial"),
         ("cohort", "capabilities"),
         ("rng", "uniforms_serial"),
     ):

@@ -10,6 +10,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+# The kernels every run calls. The parallel twins of two of them (``kernel.advance_war``,
+# ``rng.uniforms``) run only for cohorts of thousands in a process with several Numba threads,
+# which many runs never have (the default scenario's 20,000 replications in one process do
+# not); they compile on first use in a few seconds. Counting them would announce a compilation
+# on every run of such a machine that never comes.
+KERNELS = (
+    ("kernel", "advance_war_serial"),
+    ("cohort", "capabilities"),
+    ("rng", "uniforms_serial"),
+)
+
 
 def cache_is_warm() -> bool:
     """True when cached machine code for the current kernels (combat and cohort) is on disk.
@@ -22,11 +33,7 @@ def cache_is_warm() -> bool:
     folder = Path(custom) if custom else here / "__pycache__"
     if not folder.exists():
         return False
-    for module, kernel in (
-        ("kernel", "advance_war"),
-        ("cohort", "capabilities"),
-        ("rng", "uniforms_serial"),
-    ):
+    for module, kernel in KERNELS:
         source = here / f"{module}.py"
         if not any(_current(f, source) for f in folder.rglob(f"{module}.{kernel}-*.nbi")):
             return False
