@@ -340,10 +340,17 @@ class _Writer:
             self.file.close()
             raise
         self.runs = self.file["runs"]
+        self._open: dict[str, h5py.Dataset] | None = None
 
     def missing(self) -> list[Any]:
         """What is not yet committed."""
         raise NotImplementedError
+
+    def _datasets(self) -> dict[str, h5py.Dataset]:
+        """The records' datasets, opened once (a lookup by name costs as much as a write)."""
+        if self._open is None:
+            self._open = {name: self.runs[name] for name in (*FIELDS, "committed")}
+        return self._open
 
     def finish(self) -> bool:
         """Mark the file complete if everything is committed."""
@@ -425,13 +432,14 @@ class ResultWriter(_Writer):
                 f"{self.path}: replications {start}..{stop - 1} came without their per-state "
                 "records, and no worker was told where to write them"
             )
+        datasets = self._datasets()
         try:
             for name in names:
-                self.runs[name][start:stop] = np.asarray(arrays[name]).astype(
+                datasets[name][start:stop] = np.asarray(arrays[name]).astype(
                     FIELDS[name].dtype, copy=False
                 )
             self.file.flush()
-            self.runs["committed"][start:stop] = 1
+            datasets["committed"][start:stop] = 1
             self.file.flush()
         except (OSError, RuntimeError) as exc:
             raise StoreError(
@@ -644,15 +652,16 @@ class SweepWriter(_Writer):
         """
         if not chunks:
             return
+        datasets = self._datasets()
         try:
             for point, start, arrays in chunks:
                 stop = start + len(arrays["outcome"])
                 for name, spec in FIELDS.items():
                     chunk = np.asarray(arrays[name]).astype(spec.dtype, copy=False)
-                    self.runs[name][point, start:stop] = chunk
+                    datasets[name][point, start:stop] = chunk
             self.file.flush()
             for point, start, arrays in chunks:
-                self.runs["committed"][point, start : start + len(arrays["outcome"])] = 1
+                datasets["committed"][point, start : start + len(arrays["outcome"])] = 1
             self.file.flush()
         except (OSError, RuntimeError) as exc:
             where = ", ".join(f"point {p} from replication {a}" for p, a, _ in chunks)
