@@ -153,6 +153,12 @@ class Replication:
         for j, s in enumerate(inst.covered.tolist()):
             u = self.rng.random()
             named[s] = s == p.target or (s != p.aggressor and u < inst.p_identify[j])
+        if inst.bloc.any():  # Schuman's great powers name the aggressor as one
+            shared = self.rng.random() < float(
+                np.mean(inst.p_identify[: len(inst.bloc)][inst.bloc])
+            )
+            for j in np.flatnonzero(inst.bloc).tolist():
+                named[int(inst.members[j])] = shared
         can_vote = voters(inst, p.aggressor, p.target).tolist()
         for k, st in enumerate(inst.stages):
             yield self.env.timeout(lognormal_days(self.rng, st.median, st.spread))
@@ -161,12 +167,12 @@ class Replication:
             day = int(self.env.now)
             yes, voting = [], []
             bloc = self.rng.random()
-            perm_p = float(np.mean(st.p_yes[inst.permanent])) if inst.permanent.any() else 0.0
+            bloc_p = float(np.mean(st.p_yes[inst.bloc])) if inst.bloc.any() else 0.0
             for j, s in enumerate(inst.members.tolist()):
                 u = self.rng.random()
                 py = st.p_yes[j]
-                if self.sc.theory.great_power_unity and inst.permanent[j]:
-                    u, py = bloc, perm_p
+                if inst.bloc[j]:  # Schuman's great powers vote as one
+                    u, py = bloc, bloc_p
                 yes.append(s == p.target or (u < py and named[s]))
                 voting.append(can_vote[j] and not (s == p.aggressor and inst.index in self.left))
             result, veto = self.decide(inst, st.procedural, yes, voting)
@@ -384,6 +390,7 @@ class Replication:
                 "n_cascade_entries": 0,
                 "losses_aggressor": 0.0,
                 "losses_defenders": 0.0,
+                "first_vote": -1,
             }
         outcome = STALEMATE
         if self.ending == 1:
@@ -409,6 +416,7 @@ class Replication:
             "n_cascade_entries": sum(1 for s in entered if self.cascade_entry[s]),
             "losses_aggressor": self.loss_a,
             "losses_defenders": self.loss_d,
+            "first_vote": self.votes.get(0, -1),  # the first institution's last vote
         }
 
 

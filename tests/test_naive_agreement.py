@@ -35,17 +35,34 @@ def both(default_plan):
     return fast, slow
 
 
-def test_outcome_distribution_agrees(both):
+def _same_distribution(what: str, a: np.ndarray, b: np.ndarray) -> None:
+    """Counts per category from each implementation pass a chi-square test of one law."""
     from scipy.stats import chi2_contingency
 
-    fast, slow = both
-    a = np.bincount(fast["outcome"], minlength=7)
-    b = np.bincount(slow["outcome"], minlength=7)
-    keep = (a + b) >= 20  # pool rare outcomes, so the chi-square approximation holds
+    keep = (a + b) >= 20  # pool rare categories, so the chi-square approximation holds
     table = np.vstack([np.append(a[keep], a[~keep].sum()), np.append(b[keep], b[~keep].sum())])
     table = table[:, table.sum(axis=0) > 0]
     p = chi2_contingency(table).pvalue
-    assert p > 1e-3, f"outcomes differ: crisis_sim {a.tolist()}, naive {b.tolist()} (p={p:.2g})"
+    assert p > 1e-3, f"{what} differ: crisis_sim {a.tolist()}, naive {b.tolist()} (p={p:.2g})"
+
+
+def _votes(result: np.ndarray) -> np.ndarray:
+    """How the first institution's last vote went (none, passed, vetoed, failed majority)."""
+    return np.bincount(result + 1, minlength=5)
+
+
+def test_outcome_distribution_agrees(both):
+    fast, slow = both
+    a = np.bincount(fast["outcome"], minlength=7)
+    b = np.bincount(slow["outcome"], minlength=7)
+    _same_distribution("outcomes", a, b)
+
+
+def test_votes_agree(both):
+    fast, slow = both
+    a = _votes(fast["vote_result"][fast["outcome"] != 0, 0])
+    b = _votes(slow["first_vote"][slow["outcome"] != 0])
+    _same_distribution("the council's votes", a, b)
 
 
 MEANS = ["end_day", "n_belligerents", "n_cascade_entries", "losses_defenders"]
@@ -59,3 +76,21 @@ def test_means_agree(both, name):
     se = np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y))
     msg = f"{name}: {x.mean():.4g} vs naive {y.mean():.4g} (se {se:.2g})"
     assert abs(x.mean() - y.mean()) < 4 * se, msg
+
+
+def test_outcomes_and_votes_agree_with_the_great_powers_acting_as_one():
+    """Schuman's unity too: the bloc names the aggressor and votes as one in both."""
+    from crisis_sim import scenario
+    from crisis_sim.compiled import compile_scenario
+    from crisis_sim.crisis import simulate_chunk
+
+    sc = scenario.load("default")
+    sc.theory.great_power_unity = True
+    plan = compile_scenario(sc)
+    fast = simulate_chunk(plan, 5, 0, 4000)
+    slow = _naive().simulate(plan, 5, 0, 2000)
+    a, b = (np.bincount(x["outcome"], minlength=7) for x in (fast, slow))
+    _same_distribution("outcomes", a, b)
+    a = _votes(fast["vote_result"][fast["outcome"] != 0, 0])
+    b = _votes(slow["first_vote"][slow["outcome"] != 0])
+    _same_distribution("the council's votes", a, b)

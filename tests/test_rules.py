@@ -99,7 +99,7 @@ def test_qualified_majority_properties(yes, voting):
 def test_pass_probability_matches_enumeration_for_unanimity(p):
     p = np.array(p)
     perm = np.zeros(len(p), dtype=bool)
-    assert RULES["unanimity"].pass_probability(p, perm, 0, False, False) == pytest.approx(
+    assert RULES["unanimity"].pass_probability(p, perm, perm, 0, False) == pytest.approx(
         np.prod(p)
     )
 
@@ -108,8 +108,31 @@ def test_pass_probability_of_qualified_majority_by_monte_carlo():
     rng = np.random.default_rng(0)
     p = rng.uniform(0.3, 0.95, 15)
     perm = np.array(P5)
-    exact = RULES["qualified_majority"].pass_probability(p, perm, 9, False, False)
+    exact = RULES["qualified_majority"].pass_probability(p, perm, np.zeros_like(perm), 9, False)
     draws = rng.uniform(size=(200_000, 15)) < p
     b = Ballot(draws, np.ones_like(draws), perm, 9, False)
     mc = (RULES["qualified_majority"].decide(b)[0] == PASSED).mean()
     assert mc == pytest.approx(exact, abs=0.005)
+
+
+@pytest.mark.parametrize(
+    "bloc_members",
+    [[0, 1, 2, 3, 4], [0, 1, 5], [5, 6, 7]],
+    ids=["the permanent five", "three permanent and one elected", "three elected, no veto"],
+)
+def test_pass_probability_with_a_unity_bloc_by_monte_carlo(bloc_members):
+    """Schuman's bloc votes with one shared draw at its members' mean propensity."""
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.3, 0.95, 15)
+    perm = np.array(P5)
+    bloc = np.isin(np.arange(15), bloc_members)
+    exact = RULES["qualified_majority"].pass_probability(p, perm, bloc, 9, False)
+    draws = rng.uniform(size=(200_000, 15)) < p
+    draws[:, bloc] = (rng.uniform(size=200_000) < p[bloc].mean())[:, None]
+    b = Ballot(draws, np.ones_like(draws), perm, 9, False)
+    mc = (RULES["qualified_majority"].decide(b)[0] == PASSED).mean()
+    assert mc == pytest.approx(exact, abs=0.005)
+    unanimous = RULES["unanimity"].decide(b)[0] == PASSED
+    assert unanimous.mean() == pytest.approx(
+        RULES["unanimity"].pass_probability(p, perm, bloc, 0, False), abs=0.005
+    )

@@ -42,6 +42,7 @@ class InstitutionPlan:
     members: np.ndarray  # voters
     covered: np.ndarray  # members first, then the wider membership: who appeals and commits
     permanent: np.ndarray  # bool per member
+    bloc: np.ndarray  # bool per member: Schuman's great powers acting as one (none if not imposed)
     present: np.ndarray  # bool per member: not absent
     quota: int
     parties_vote: bool
@@ -198,6 +199,7 @@ def compile_scenario(sc: Scenario) -> Plan:
                 members=members,
                 covered=covered,
                 permanent=np.array([c in inst.permanent for c in inst.members]),
+                bloc=_bloc(sc, members, aggressor, target),
                 present=np.array([c not in inst.absent for c in inst.members]),
                 quota=inst.quota or 0,
                 parties_vote=inst.parties_vote,
@@ -257,6 +259,20 @@ def compile_scenario(sc: Scenario) -> Plan:
     return plan
 
 
+def _bloc(sc: Scenario, members: np.ndarray, aggressor: int, target: int) -> np.ndarray:
+    """Schuman's great powers acting in unison (nobody unless the theory imposes unity).
+
+    The great powers among the voting members, the parties to the dispute aside: the target
+    always votes for action, the aggressor against.
+    """
+    if not sc.theory.great_power_unity:
+        return np.zeros(len(members), dtype=bool)
+    return np.array(
+        [sc.states[m].great_power and m not in (aggressor, target) for m in members.tolist()],
+        dtype=bool,
+    )
+
+
 def applies(inst: InstitutionPlan, aggressor: int, target: int) -> bool:
     """Whether the target can appeal to this institution against this aggressor."""
     members = set(inst.covered.tolist())
@@ -293,7 +309,6 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     n = plan.n_states
     p_not = np.ones(n)
     share = np.zeros(n)
-    unity = sc.theory.great_power_unity
     bp = sc.theory.buck_passing
     for inst in plan.institutions:
         if not applies(inst, a, g):
@@ -303,14 +318,18 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         p_pass = 1.0
         if inst.stages[-1].level != LEVEL_CODE["military"]:
             p_pass = 0.0
+        bloc = inst.bloc
+        named = inst.p_identify[: len(m)]
         for st in inst.stages:
-            p = st.p_yes * inst.p_identify[: len(m)]
+            p = st.p_yes * named
+            if bloc.any():  # one shared naming of the aggressor, one shared vote
+                p[bloc] = st.p_yes[bloc].mean() * named[bloc].mean()
             p = np.where(m == a, 0.0, np.where(m == g, 1.0, p))
             keep = vote_ok
             if inst.rule_name in ("unilateral", "central_authority"):
                 break
             p_pass *= inst.rule.pass_probability(
-                p[keep], inst.permanent[keep], inst.quota, st.procedural, unity
+                p[keep], inst.permanent[keep], bloc[keep], inst.quota, st.procedural
             )
         if inst.rule_name == "central_authority":
             if inst.force >= 0:
@@ -333,7 +352,12 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
             share[s] = max(share[s], inst.share[j])
     for t in plan.treaties:
         parties = set(t.parties.tolist())
-        if g in parties and t.casus in (CASUS_CODE["defensive"], CASUS_CODE["any"]):
+        # The target's partners are called the day it is attacked: by a defensive treaty or
+        # one for any war, and by one against named states when the aggressor is among them.
+        called = t.casus in (CASUS_CODE["defensive"], CASUS_CODE["any"]) or (
+            t.casus == CASUS_CODE["against_named"] and a in t.against.tolist()
+        )
+        if g in parties and called:
             for s in t.parties:
                 if s not in (a, g):
                     p_not[s] *= 1.0 - t.strength

@@ -265,6 +265,12 @@ class Crisis:
             self.seed, self.rep[reps], rng.IDENTIFY, inst.index * 1024 + inst.covered
         )
         named = u < inst.p_identify[None, :]
+        if inst.bloc.any():  # Schuman's great powers name the aggressor as one, or not at all
+            b = np.flatnonzero(inst.bloc)  # members come first among the covered states
+            shared = rng.uniform_draws(
+                self.seed, self.rep[reps], rng.IDENTIFY, inst.index * 1024 + rng.BLOC_DRAW
+            )
+            named[:, b] = (shared < inst.p_identify[b].mean())[:, None]
         named[:, inst.covered == self.plan.target] = True
         named[:, inst.covered == self.plan.aggressor] = False
         if inst.index not in self.identified:
@@ -383,7 +389,7 @@ class Crisis:
         found = self._constants.get((inst.index, stage))
         if found is None:
             p, st = self.plan, inst.stages[stage]
-            bloc = inst.permanent & p.scenario.theory.great_power_unity
+            bloc = inst.bloc
             sub = inst.index * 16 + stage
             found = (
                 sub * 1024 + inst.members,  # draw indices

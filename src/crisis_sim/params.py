@@ -79,7 +79,7 @@ _SWITCH_MEANINGS = {
     "overwhelming_force": "Morgenthau 1 imposed: the coalition has overwhelming force",
     "identical_beliefs": "Morgenthau 2 imposed: members share one view of the order",
     "subordination_of_interests": "Morgenthau 3 imposed: members put the order above interests",
-    "great_power": "the state is a great power",
+    "great_power": "the state is a great power (with Schuman's unity, great powers act as one)",
     "procedural": "the vote is procedural (no veto applies)",
 }
 

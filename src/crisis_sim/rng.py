@@ -20,7 +20,7 @@ CAPABILITY = 1  # draw = state
 PERCEPTION = 2  # draw = 0
 REFERRAL = 3  # draw = institution
 DELIBERATION = 4  # draw = institution * 16 + stage
-IDENTIFY = 5  # draw = institution * 1024 + state
+IDENTIFY = 5  # draw = institution * 1024 + state (BLOC_DRAW: Schuman's great powers as one)
 VOTE = 6  # draw = (institution * 16 + stage) * 1024 + state
 COMMIT = 7  # draw = institution * 1024 + state
 FREEDOM = 8  # draw = institution * 1024 + state
@@ -32,6 +32,9 @@ DECLARATION = 13  # draw = institution * 1024 + state
 COMBAT = 14  # draw = day (two normals per day, one per side)
 UNITY = 15  # draw = institution * 16 + stage
 INVASION_DELAY = 16  # draw = state * 1024 + invaded state
+
+# Draws keyed by a state use its index below this: a scenario holds at most 1,023 states.
+BLOC_DRAW = 1023
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -160,41 +160,52 @@ def _at_least(p: np.ndarray, k: int) -> float:
     return float(dist[k:].sum())
 
 
-def _bloc(p_perm: np.ndarray, unity: bool) -> float:
-    """P(no permanent member votes no); with unity they vote as one bloc."""
-    if len(p_perm) == 0:
-        return 1.0
-    return float(p_perm.mean()) if unity else float(np.prod(p_perm))
+def _bloc_yes(p: np.ndarray, bloc: np.ndarray) -> float:
+    """Chance that Schuman's bloc votes yes: one shared draw, its members' mean (1 if none)."""
+    return float(p[bloc].mean()) if bloc.any() else 1.0
 
 
 def p_unanimity(
-    p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool
+    p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
 ) -> float:
     """Chance that every voter says yes (or a majority, for procedure)."""
     if procedural:
         return _at_least(p, len(p) // 2 + 1)
-    return _bloc(p[permanent], unity) * float(np.prod(p[~permanent]))
+    return _bloc_yes(p, bloc) * float(np.prod(p[~bloc]))
 
 
 def p_qualified_majority(
-    p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool
+    p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
 ) -> float:
-    """Chance of ``quota`` yes votes with no permanent no (procedure: just the quota)."""
+    """Chance of ``quota`` yes votes with no permanent no (procedure: just the quota).
+
+    A bloc that holds a veto passes the motion only by voting yes; one that holds none, voting
+    no, still leaves the others to reach the quota.
+    """
     if procedural:
         return _at_least(p, quota)
-    n_perm = int(permanent.sum())
-    return _bloc(p[permanent], unity) * _at_least(p[~permanent], quota - n_perm)
+    alone = permanent & ~bloc  # vetoes cast one by one
+    others = ~(permanent | bloc)
+    no_veto = float(np.prod(p[alone]))
+    q = _bloc_yes(p, bloc)
+    passed = q * no_veto * _at_least(p[others], quota - int((permanent | bloc).sum()))
+    if bloc.any() and not (bloc & permanent).any():
+        passed += (1.0 - q) * no_veto * _at_least(p[others], quota - int(alone.sum()))
+    return passed
 
 
 def p_unilateral(
-    p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool
+    p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
 ) -> float:
     """Chance that at least one member acts."""
-    return 1.0 - float(np.prod(1.0 - p))
+    nobody = float(np.prod(1.0 - p[~bloc]))
+    if bloc.any():
+        nobody *= 1.0 - _bloc_yes(p, bloc)
+    return 1.0 - nobody
 
 
 def p_central(
-    p: np.ndarray, permanent: np.ndarray, quota: int, procedural: bool, unity: bool
+    p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
 ) -> float:
     """The authority always decides."""
     return 1.0
@@ -206,7 +217,7 @@ class Rule:
 
     code: int
     decide: Callable[[Ballot], Decision]
-    pass_probability: Callable[[np.ndarray, np.ndarray, int, bool, bool], float]
+    pass_probability: Callable[[np.ndarray, np.ndarray, np.ndarray, int, bool], float]
 
 
 RULES: dict[str, Rule] = {

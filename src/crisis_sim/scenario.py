@@ -208,7 +208,13 @@ class Theory(Strict):
 
     organski: Organski = Organski()
     morgenthau: Morgenthau = Morgenthau()
-    great_power_unity: bool = Field(False, description="Schuman: permanent members vote as one")
+    great_power_unity: bool = Field(
+        False,
+        description=(
+            "Schuman: the great powers among an institution's voting members name the "
+            "aggressor and vote as one"
+        ),
+    )
     free_riding: float = _num(0.5, 0.0, 3.0, "exponent", "how much smaller members scale down")
     buck_passing: float = _num(0.3, 0.0, 1.0, "share", "discount per other able balancer")
 
@@ -259,7 +265,7 @@ class Scenario(Strict):
         description="days simulated after the attack",
         json_schema_extra={"unit": "days"},
     )
-    states: list[State] = Field(min_length=2)
+    states: list[State] = Field(min_length=2, max_length=1023)
     institutions: list[Institution] = Field(default_factory=list)
     treaties: list[Treaty] = Field(default_factory=list)
     theory: Theory = Theory()

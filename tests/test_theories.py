@@ -1,0 +1,141 @@
+"""The theory switches and the aggressor's forecast, on the stylised five arrangements.
+
+Each switch must change the crisis where its theory applies (a switch that changes nothing is
+a defect an experiment could not see), and the big ones in the direction their theory says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from crisis_sim import scenario
+from crisis_sim.compare import variant
+from crisis_sim.compiled import compile_scenario
+from crisis_sim.crisis import simulate_chunk
+from crisis_sim.outcomes import AGGRESSOR_DEFEATED, BACKED_DOWN, DETERRED
+from crisis_sim.scenario import Scenario, Theory
+
+N = 2000
+
+
+def _five(arrangement: str) -> Scenario:
+    return variant(scenario.load("five_arrangements"), arrangement)
+
+
+def _runs(sc: Scenario) -> dict[str, np.ndarray]:
+    return simulate_chunk(compile_scenario(sc), 1, 0, N)
+
+
+def _share(r: dict[str, np.ndarray], outcome: int) -> float:
+    return float((r["outcome"] == outcome).mean())
+
+
+def _set(path: str) -> Callable[[Theory, object], None]:
+    def put(th: Theory, value: object) -> None:
+        *groups, key = path.split(".")
+        obj: object = th
+        for g in groups:
+            obj = getattr(obj, g)
+        setattr(obj, key, value)
+
+    return put
+
+
+# (switch, arrangement where it applies, value off, value on)
+SWITCHES = [
+    ("organski.agreement_on_aggressor", "collective_security", False, True),
+    ("organski.equal_commitment", "collective_security", False, True),
+    ("organski.equal_freedom_of_action", "collective_security", False, True),
+    ("organski.sufficient_power", "collective_security", False, True),
+    ("organski.modify_or_defeated", "collective_security", False, True),
+    ("morgenthau.overwhelming_force", "collective_security", False, True),
+    ("morgenthau.identical_beliefs", "collective_security", False, True),
+    ("morgenthau.subordination_of_interests", "collective_security", False, True),
+    ("great_power_unity", "collective_security", False, True),
+    ("great_power_unity", "collective_defense", False, True),
+    ("free_riding", "collective_security", 0.0, 3.0),
+    ("buck_passing", "balance_of_power", 0.0, 1.0),
+]
+
+
+@pytest.fixture(scope="module")
+def switched() -> dict[tuple[str, str], tuple[dict, dict]]:
+    out = {}
+    for path, arrangement, off, on in SWITCHES:
+        pair = []
+        for value in (off, on):
+            sc = _five(arrangement)
+            _set(path)(sc.theory, value)
+            pair.append(_runs(sc))
+        out[(path, arrangement)] = (pair[0], pair[1])
+    return out
+
+
+@pytest.mark.parametrize(("path", "arrangement"), [(s[0], s[1]) for s in SWITCHES])
+def test_every_switch_changes_the_crisis_where_its_theory_applies(switched, path, arrangement):
+    off, on = switched[(path, arrangement)]
+    changed = [k for k in off if not np.array_equal(off[k], on[k])]
+    assert changed, f"{path} changed no record of {N} replications under {arrangement}"
+
+
+def test_the_big_switches_work_the_way_their_theories_say(switched):
+    cs = "collective_security"
+    for path in (
+        "organski.agreement_on_aggressor",
+        "morgenthau.identical_beliefs",
+        "morgenthau.overwhelming_force",
+        "great_power_unity",
+    ):
+        off, on = switched[(path, cs)]
+        assert _share(on, DETERRED) > _share(off, DETERRED) + 0.05, path
+    # Organski 5: the aggressor facing a response modifies its policy rather than be defeated.
+    off, on = switched[("organski.modify_or_defeated", cs)]
+    assert _share(on, BACKED_DOWN) > _share(off, BACKED_DOWN)
+    assert _share(on, AGGRESSOR_DEFEATED) < _share(off, AGGRESSOR_DEFEATED)
+    # Buck-passing: each balancer waits for the others, and the aggressor counts on it.
+    off, on = switched[("buck_passing", "balance_of_power")]
+    assert _share(on, DETERRED) < _share(off, DETERRED) - 0.05
+
+
+def test_unity_keeps_the_great_powers_from_splitting_in_a_vote():
+    """Schuman: acting in unison, the great powers name the aggressor and vote as one."""
+    sc = scenario.load("default")
+    splits = {}
+    for unity in (False, True):
+        sc.theory.great_power_unity = unity
+        plan = compile_scenario(sc)
+        council = plan.institutions[0]
+        r = simulate_chunk(plan, 1, 0, N)
+        voted = r["vote_result"][:, 0] >= 0
+        assert voted.sum() > 100
+        great = [plan.scenario.states[m].great_power for m in council.members.tolist()]
+        assert council.bloc.any() == unity
+        assert set(np.flatnonzero(council.bloc)) <= set(np.flatnonzero(great))
+        # A bloc member's veto names the first of them; without unity any may cast one.
+        vetoers = set(r["vetoed_by"][voted & (r["vetoed_by"][:, 0] >= 0), 0].tolist())
+        splits[unity] = len(vetoers)
+    assert splits[True] <= 1 < splits[False]
+
+
+def test_a_treaty_against_the_aggressor_is_foreseen_like_a_defensive_one():
+    """The target's partner under a treaty naming the aggressor is called the day of the attack,
+    so the aggressor's forecast counts it as it counts a defensive ally."""
+    helps = {}
+    treaties = (("defensive", []), ("against_named", ["RED"]), ("against_named", ["EAST"]))
+    for casus, against in treaties:
+        sc = _five("alliance")
+        t = sc.treaties[0]
+        t.casus, t.against = casus, against
+        plan = compile_scenario(sc)
+        partner = [c for c in t.parties if c != sc.target][0]
+        helps[(casus, *against)] = plan.belief_help[sc.state_index(partner)]
+        if casus == "against_named" and against == ["RED"]:
+            r = simulate_chunk(plan, 1, 0, 500)
+            attacked = r["deterred"] == 0
+            assert (r["entry_day"][attacked, sc.state_index(partner)] >= 0).mean() > 0.5
+    assert sc.aggressor == "RED"
+    assert helps[("against_named", "RED")] == helps[("defensive",)] > 0
+    assert helps[("against_named", "EAST")] < helps[("defensive",)]
