@@ -107,3 +107,13 @@ def test_a_capability_from_the_data_is_swept_through_its_factor():
     assert "states.AAA.capability.mean" not in names and "states.BBB.capability.mean" in names
     doubled = params.apply(sc, {"states.AAA.capability.factor": 2.0})
     assert doubled.states[0].capability.mean == pytest.approx(2 * sc.states[0].capability.mean)
+
+
+def test_only_the_leaders_resolve_is_a_parameter(sc):
+    """Each side breaks at its leader's resolve: a third state's would change nothing."""
+    names = {p.name for p in params.sweepable(sc) if p.name.endswith(".resolve")}
+    assert names == {f"states.{sc.aggressor}.resolve", f"states.{sc.target}.resolve"}
+    assert len(params.find(sc, "resolve").paths) == 2
+    third = next(s.code for s in sc.states if s.code not in (sc.aggressor, sc.target))
+    with pytest.raises(InputError, match=f"states.{third}.resolve: not a parameter"):
+        params.find(sc, f"states.{third}.resolve")

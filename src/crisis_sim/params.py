@@ -55,7 +55,7 @@ ALIAS_MEANINGS = {
     "declaration.median": "median days from a decision to each member's declaration",
     "quit_if_condemned": "chance the aggressor quits each institution when condemned",
     "willingness": "every state's willingness to commit forces",
-    "resolve": "every state's loss share at which its side breaks",
+    "resolve": "the aggressor's and the target's loss share at which their side breaks",
     "projection": "every state's strength left after projection to the theatre",
     "capability.spread": "uncertainty of every state's capability across runs",
     "treaty.strength": "chance a called party honours its treaty, every treaty",
@@ -208,8 +208,18 @@ def _walk(model: BaseModel, names: tuple[str, ...], path: Path) -> list[Paramete
 
 
 def sweepable(sc: Scenario) -> list[Parameter]:
-    """Every number of the scenario by its full dotted name (one place each)."""
-    return _walk(sc, (), ())
+    """Every number of the scenario by its full dotted name (one place each).
+
+    A state's resolve counts only for the aggressor and the target: each side breaks at its
+    leader's resolve, so a third state's would be a parameter that changes nothing.
+    """
+    leaders = {sc.state_index(sc.aggressor), sc.state_index(sc.target)}
+    return [
+        p
+        for p in _walk(sc, (), ())
+        if not (p.paths[0][0] == "states" and p.paths[0][-1] == "resolve")
+        or p.paths[0][1] in leaders
+    ]
 
 
 def _matches(pattern: str, p: Parameter) -> bool:

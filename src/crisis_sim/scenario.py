@@ -64,9 +64,18 @@ class Capability(Strict):
 
     Either give ``mean`` (a CINC-like share) or take it from the Correlates of War data with
     ``cow`` and ``year``; ``factor`` scales the data for known limits of CINC (say why in the file).
+    ``mean`` is the draws' median, not their average: a draw is ``mean * exp(spread * z)``
+    with ``z`` standard normal, whose average is ``mean * exp(spread**2 / 2)``.
     """
 
-    mean: float | None = _num(None, 0.0, 1.0, "CINC share", "expected capability", open_lo=True)
+    mean: float | None = _num(
+        None,
+        0.0,
+        1.0,
+        "CINC share",
+        "median capability (draws: mean x exp(spread x z))",
+        open_lo=True,
+    )
     cow: str | None = Field(None, pattern=r"^[A-Z]{2,3}$", description="COW state abbreviation")
     year: int | None = Field(
         None,
@@ -110,7 +119,13 @@ class State(Strict):
     affinity_target: float = _num(0.0, -1.0, 1.0, "score", "sympathy for the target")
     willingness: float = _num(0.5, 0.0, 1.0, "probability", "willingness to commit forces")
     resolve: float = _num(
-        0.3, 0.0, 1.0, "share", "loss share at which its side breaks", open_lo=True
+        0.3,
+        0.0,
+        1.0,
+        "share",
+        "loss share at which its side breaks (read for the aggressor and the target, who lead "
+        "the two sides)",
+        open_lo=True,
     )
     great_power: bool = False
     attacks_on_entry: list[StateCode] = Field(
