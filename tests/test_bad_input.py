@@ -385,6 +385,35 @@ def test_bad_option_values_are_one_line_and_leave_no_file(capsys, tmp_path, args
     assert list(tmp_path.iterdir()) == []
 
 
+BIG = str(2**64)
+
+
+@pytest.mark.parametrize("args,named", [
+    (("run", "--seed", BIG, "--runs", "10"), f"--seed {BIG}"),
+    (("sweep", "--seed", BIG, "--param", "willingness", "--points", "2", "--runs", "10"),
+     f"--seed {BIG}"),
+    (("compare", "--seed", BIG, "--runs", "10"), f"--seed {BIG}"),
+    (("assumptions", "--seed", BIG, "--runs", "10"), f"--seed {BIG}"),
+    (("compare", "--runs", "-1"), "--runs -1"),
+    (("compare", "--runs", "0"), "--runs 0"),
+    (("compare", "--runs", "10", "--plot", "fig.txt"), "--plot fig.txt"),
+    (("compare", "--runs", "10", "--plot", "no/such/folder/fig.png"), "no such folder"),
+    (("run", "--append", "10", "--overwrite"), "--append"),
+    (("run", "--append", "10", "--resume"), "--append"),
+    (("run", "--resume", "--overwrite"), "--resume"),
+])
+def test_bad_values_of_every_command_are_one_line_and_leave_no_file(
+    capsys, tmp_path, monkeypatch, args, named
+):
+    """Checked before any work: a refused command writes nothing, not even a figure's file."""
+    monkeypatch.chdir(tmp_path)
+    command, *rest = args
+    line = one_error_line(main(capsys, command, "--out", str(tmp_path / "r.h5"), "-q", *rest)
+                          if command != "assumptions" else main(capsys, command, "-q", *rest))
+    assert named in line
+    assert list(tmp_path.iterdir()) == []
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -528,3 +557,42 @@ def test_trace_of_a_replication_out_of_range_is_one_line(capsys, good_file):
     for run in ("-1", "200", "99999999999"):
         line = one_error_line(main(capsys, "trace", str(good_file), "--run", run))
         assert str(good_file) in line
+
+
+def test_files_of_another_kind_or_with_nothing_written_are_one_line(capsys, tmp_path, good_file):
+    """Each command says what the file is, and a file with no replication yet has no shares."""
+    from crisis_sim import experiment
+
+    empty = tmp_path / "started.h5"
+    experiment.start(empty, scenario.load("default"), 3, 200, overwrite=False)
+    cmp_file = tmp_path / "cmp.h5"
+    assert main(capsys, "compare", "--runs", "20", "--out", str(cmp_file), "-q").code == 0
+    for args, named in (
+        (("summarize", str(empty)), "no replication is written yet"),
+        (("plot", str(empty), "--out", str(tmp_path / "o.png")), "no replication is written yet"),
+        (("plot", str(empty), "--kind", "timeline", "--out", str(tmp_path / "t.png")),
+         "no replication is written yet"),
+        (("summarize", str(cmp_file)), "a comparison of arrangements"),
+        (("plot", str(cmp_file), "--out", str(tmp_path / "c.png")), "a comparison of arrangements"),
+        (("sensitivity", str(good_file)), "a single run, not a parameter sweep"),
+    ):
+        line = one_error_line(main(capsys, *args))
+        assert named in line, (args, line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp.h5", "started.h5"]
+
+
+def test_plot_and_sensitivity_name_the_option_at_fault(capsys, tmp_path):
+    sweep = tmp_path / "s.h5"
+    assert main(capsys, "sweep", "--param", "willingness", "--param", "support",
+                "--points", "2", "--runs", "20", "--out", str(sweep), "-q").code == 0
+    for args, named in (
+        (("--kind", "sweep", "--x", "bogus"), "--x bogus"),
+        (("--kind", "sweep", "--x", "willingness", "--by", "willingness"), "--by willingness"),
+    ):
+        line = one_error_line(main(capsys, "plot", str(sweep), "--out", str(tmp_path / "p.png"),
+                                   *args))
+        assert named in line, line
+    line = one_error_line(main(capsys, "sensitivity", str(sweep), "--plot",
+                               str(tmp_path / "no" / "p.png")))
+    assert "--plot" in line and "no such folder" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.h5"]

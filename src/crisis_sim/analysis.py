@@ -94,6 +94,11 @@ def summarize(path: Path) -> Summary:
         ],
     )
     ok = runs["committed"].astype(bool)
+    if not ok.any():
+        raise StoreError(
+            f"{path}: no replication is written yet, nothing to summarize; finish it with "
+            f"'crisis-sim run --resume --out {path}'"
+        )
     outcome = runs["outcome"][ok]
     attacked = outcome != 0
     side, entry = runs["side"][ok], runs["entry_day"][ok]

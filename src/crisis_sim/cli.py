@@ -90,6 +90,16 @@ def _progress_factory(quiet: bool, label: str = "simulating crises") -> Any:
     return factory
 
 
+SEED_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _check_seed(seed: int) -> int:
+    """Seeds are 64-bit integers: the key of every random draw."""
+    if not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        raise InputError(f"--seed {seed}: must be a 64-bit integer (-2^63 to 2^63 - 1)")
+    return seed
+
+
 def _announce_compile(quiet: bool) -> None:
     """Tell the user when Numba has to compile (first run, or after an upgrade)."""
     from crisis_sim.warmup import cache_is_warm
@@ -106,12 +116,14 @@ def run(
     runs: Annotated[
         int | None,
         typer.Option(
-            "--runs", "-n", help="Monte Carlo replications of the crisis [default: 20000]."
+            "--runs", "-n", help="Monte Carlo replications of the crisis \\[default: 20000]."
         ),
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option(help="Seed; the same seed and scenario give identical results [default: 1]."),
+        typer.Option(
+            help="Seed; the same seed and scenario give identical results \\[default: 1]."
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Result file (HDF5); default: NAME.h5.")
@@ -135,7 +147,10 @@ def run(
     append: Annotated[
         int, typer.Option(help="Add this many replications to an existing file (--out).")
     ] = 0,
-    quiet: Quiet = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress bar and no summary table."),
+    ] = False,
 ) -> None:
     """Run a crisis many times and write every replication to an HDF5 file."""
     from crisis_sim import runner
@@ -158,8 +173,12 @@ def run(
                 f"{', '.join(given)}: --resume and --append continue the file with its own "
                 "scenario, seed and size; leave these out"
             )
+    if append and (resume or overwrite):
+        raise InputError("--append: adds to the file as it is; leave out --resume and --overwrite")
+    if resume and overwrite:
+        raise InputError("--resume: finishes the file as it is; leave out --overwrite")
     runs = 20_000 if runs is None else runs
-    seed = 1 if seed is None else seed
+    seed = _check_seed(1 if seed is None else seed)
     if not (resume or append) and runs < 1:
         raise InputError(f"--runs {runs}: must be at least 1")
     sc = None if resume or append else sc_mod.load(scenario)
@@ -366,6 +385,7 @@ def sweep(
             raise InputError("--resume needs --out FILE (the sweep to finish)")
         plans, seed = sweep_mod.reopen(out)
     else:
+        _check_seed(seed)
         sc = sc_mod.load(scenario)
         ranges = []
         for spec in param or []:
@@ -425,6 +445,10 @@ def sensitivity(
     from crisis_sim import sensitivity as sens
     from crisis_sim.outputs import label
 
+    if plot is not None:
+        from crisis_sim.plots import check_path
+
+        check_path(plot, "--plot")  # before the analysis
     found, outputs = sens.analyze(result, output)
     caption = (
         f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications; "
@@ -453,7 +477,7 @@ def sensitivity(
     if plot is not None:
         from crisis_sim import plots
 
-        con.print(f"wrote {plots.save(plots.sensitivity(found, outputs), plot)}")
+        con.print(f"wrote {plots.save(plots.sensitivity(found, outputs), plot, '--plot')}")
 
 
 @app.command()
@@ -553,6 +577,13 @@ def compare(
 
     if workers < 1:
         raise InputError(f"--workers {workers}: must be at least 1")
+    if runs < 1:
+        raise InputError(f"--runs {runs}: must be at least 1")
+    _check_seed(seed)
+    if plot is not None:
+        from crisis_sim.plots import check_path
+
+        check_path(plot, "--plot")  # before the comparison runs
     sc = sc_mod.load(scenario or cmp.DEFAULT_SCENARIO)
     chosen = cmp.parse_arrangements(arrangements, sc)
     out = out or Path(f"{sc.name}_compare.h5")
@@ -603,6 +634,7 @@ def assumptions(
         raise InputError(f"--workers {workers}: must be at least 1")
     if runs < 1:
         raise InputError(f"--runs {runs}: must be at least 1")
+    _check_seed(seed)
     sc = sc_mod.load(scenario)
     _announce_compile(quiet)
     factory = _progress_factory(quiet, "testing assumptions")

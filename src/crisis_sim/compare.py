@@ -32,7 +32,7 @@ from crisis_sim.outcomes import AGGRESSOR_DEFEATED, DETERRED, FAIT_ACCOMPLI, NO_
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, InProcess, chunks
 from crisis_sim.scenario import Arrangement, Scenario
 
-FORMAT = "crisis_sim.compare/1"
+FORMAT = store.COMPARE_FORMAT
 NONE = "none"
 ARRANGEMENTS: tuple[str, ...] = (NONE, *get_args(Arrangement))
 DEFAULT_SCENARIO = "five_arrangements"
@@ -397,5 +397,9 @@ def plot(comparison: Comparison, path: Path) -> None:
         fontsize=8,
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(path, dpi=120)
+    fig.set_dpi(120)
+    from crisis_sim.plots import save
+
+    save(fig, path, "--plot")
+    plt.close(fig)
     plt.close(fig)

@@ -56,15 +56,23 @@ def _figure(width: float = 7.5, height: float = 4.5) -> Figure:
     return fig
 
 
-def save(fig: Figure, out: Path) -> Path:
-    """Write a figure (format from the suffix: .png, .pdf, .svg)."""
+def check_path(out: Path, option: str = "--out") -> Path:
+    """A figure file name the CLI can write: checked before any work is done."""
     out = Path(out)
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise InputError(f"--out {out}: give a .png, .pdf or .svg file name")
+        raise InputError(f"{option} {out}: give a .png, .pdf or .svg file name")
+    if not out.parent.is_dir():
+        raise InputError(f"{option} {out}: no such folder {out.parent}")
+    return out
+
+
+def save(fig: Any, out: Path, option: str = "--out") -> Path:
+    """Write a figure (format from the suffix: .png, .pdf, .svg)."""
+    out = check_path(out, option)
     try:
         fig.savefig(out)
     except OSError as exc:
-        raise InputError(f"--out {out}: cannot write the figure: {exc}") from None
+        raise InputError(f"{option} {out}: cannot write the figure: {exc}") from None
     return out
 
 
@@ -78,13 +86,11 @@ def file_kind(path: Path) -> Literal["run", "sweep"]:
     try:
         with h5py.File(path, "r", locking=False) as f:
             fmt = f.attrs.get("format")
+            if fmt not in (store.SWEEP_FORMAT, store.FORMAT):
+                store.check_ours(f, path)  # says what the file is instead
     except OSError:
         raise InputError(f"{path}: not a readable HDF5 file") from None
-    if fmt == store.SWEEP_FORMAT:
-        return "sweep"
-    if fmt == store.FORMAT:
-        return "run"
-    raise InputError(f"{path}: not a crisis_sim result file")
+    return "sweep" if fmt == store.SWEEP_FORMAT else "run"
 
 
 def _subtitle(info: dict[str, object], n: int) -> str:
@@ -93,11 +99,22 @@ def _subtitle(info: dict[str, object], n: int) -> str:
     return f"scenario '{sc['name']}': {n:,} replications, seed {info['seed']}{note}"
 
 
+def _written(path: Path, runs: dict[str, np.ndarray]) -> np.ndarray:
+    """Which replications are written; refuses a file with none (no shares to draw)."""
+    ok = runs["committed"].astype(bool)
+    if not ok.any():
+        raise InputError(
+            f"{path}: no replication is written yet, nothing to draw; finish it with "
+            f"'crisis-sim run --resume --out {path}'"
+        )
+    return ok
+
+
 def outcomes(path: Path) -> Figure:
     """How the crises ended: share of replications per outcome with 95% Wilson intervals."""
     info = store.read_info(path)
     runs = store.read_runs(path, ["outcome", "committed"])
-    codes = runs["outcome"][runs["committed"].astype(bool)]
+    codes = runs["outcome"][_written(path, runs)]
     rows = shares(codes, OUTCOMES)
     fig = _figure(7.5, 4.2)
     ax = fig.add_subplot()
@@ -151,7 +168,7 @@ def timeline(path: Path) -> Figure:
             "end_day",
         ],
     )
-    ok = runs["committed"].astype(bool)
+    ok = _written(path, runs)
     attacked = ok & (runs["outcome"] != 0)
     n = int(attacked.sum())
     if n == 0:
@@ -261,9 +278,11 @@ def sweep(outputs: PointOutputs, x: str | None = None, by: str | None = None) ->
 
     names = outputs.names
     x = x or names[0]
-    for name in (x, by):
+    for option, name in (("--x", x), ("--by", by)):
         if name is not None and name not in names:
-            raise InputError(f"--param {name}: not swept in this file (swept: {', '.join(names)})")
+            raise InputError(f"{option} {name}: not swept in this file (swept: {', '.join(names)})")
+    if by == x:
+        raise InputError(f"--by {by}: the same parameter as --x; give another, or leave it out")
     rest = [n for n in names if n != x]
     fig = _figure(8, 4.8)
     ax = fig.add_subplot()

@@ -459,12 +459,27 @@ def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
     )
 
 
+# The comparison of arrangements (``crisis_sim.compare``) writes files of this format.
+COMPARE_FORMAT = "crisis_sim.compare/1"
+
+
 def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT) -> None:
     """Refuse files that are not crisis_sim result files (of the kind ``fmt``)."""
-    if f.attrs.get("format") == SWEEP_FORMAT and fmt != SWEEP_FORMAT:
+    found = f.attrs.get("format")
+    if found == SWEEP_FORMAT and fmt != SWEEP_FORMAT:
         raise StoreError(
             f"{path}: a parameter sweep, not a single run; read it with "
             "'crisis-sim sensitivity' or 'crisis-sim plot --kind sweep'"
+        )
+    if found == FORMAT and fmt == SWEEP_FORMAT:
+        raise StoreError(
+            f"{path}: a single run, not a parameter sweep; make one with 'crisis-sim sweep'"
+        )
+    if found == COMPARE_FORMAT and fmt != COMPARE_FORMAT:
+        raise StoreError(
+            f"{path}: a comparison of arrangements, not a single run or sweep; 'crisis-sim "
+            "compare' printed its table, and xarray reads it (group 'runs', dimension "
+            "'arrangement')"
         )
     if f.attrs.get("format") != fmt or "runs" not in f:
         raise StoreError(f"{path}: not a crisis_sim result file (no '{fmt}' format attribute)")
