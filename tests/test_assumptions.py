@@ -94,3 +94,13 @@ def test_cli_assumptions_prints_both_tables() -> None:
     assert "Organski 1" in proc.stdout and "Schuman" in proc.stdout
     bad = cli("assumptions", "five_arrangements", "--runs", "0")
     assert bad.returncode == 2 and "--runs 0" in bad.stderr
+
+
+def test_a_paired_change_stays_within_the_range_of_a_share() -> None:
+    """With few replications the normal interval would pass +-100 points; it is cut there."""
+    x = np.array([1] * 9 + [0])
+    base = np.zeros(10, dtype=int)
+    est = assumptions.paired_change(x, base)
+    assert est.value == pytest.approx(0.9)
+    assert -1.0 <= est.low < est.value < est.high == 1.0
+    assert assumptions.paired_change(base, x).low == -1.0

@@ -123,7 +123,7 @@ NAMED_CASES = {
     "unknown key": (_set(("colour",), "red"), "colour", "'red'"),
     "unknown nested key": (_set(("states", 2, "size"), 3), "states[2].size", "3"),
     "wrong type": (_set(("horizon_days",), "a year"), "horizon_days", "'a year'"),
-    "bool for a number": (_set(("combat", "attrition"), True), "combat.attrition", "True"),
+    "bool for a number": (_set(("combat", "attrition"), True), "combat.attrition", "= true"),
     "out of bounds": (_set(("horizon_days",), 100_000), "horizon_days", "100000"),
     "probability 1.5": (_set(("states", 2, "willingness"), 1.5), "states[2].willingness", "1.5"),
     "negative delay": (_set(("institutions", 0, "referral", "median"), -3.0),

@@ -163,12 +163,16 @@ class Experiment:
 
 
 def paired_change(x: np.ndarray, base: np.ndarray) -> Estimate:
-    """Mean of ``x - base`` over the same replications, with a normal 95% interval."""
+    """Mean of ``x - base`` over the same replications, with a normal 95% interval.
+
+    The interval is cut to [-1, 1], the range of a change of share (the normal approximation
+    overshoots it with few replications).
+    """
     d = x.astype(float) - base.astype(float)
     n = len(d)
     m = float(d.mean())
     half = Z95 * float(d.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
-    return Estimate(m, m - half, m + half)
+    return Estimate(m, max(-1.0, m - half), min(1.0, m + half))
 
 
 def _effect(key: str, label: str, outcome: np.ndarray, base: np.ndarray) -> Effect:

@@ -477,7 +477,12 @@ def _one_line(origin: str, exc: ValidationError, raw: dict[str, Any]) -> str:
 
 
 def _repr(value: Any) -> str:
-    """``repr`` that cannot fail (Python refuses to print integers of over 4,300 digits)."""
+    """The value as the file spells it (``true``, not ``True``).
+
+    Cannot fail: Python refuses to print integers of over 4,300 digits.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
     try:
         return repr(value)
     except ValueError:
