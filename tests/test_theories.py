@@ -139,3 +139,29 @@ def test_a_treaty_against_the_aggressor_is_foreseen_like_a_defensive_one():
     assert sc.aggressor == "RED"
     assert helps[("against_named", "RED")] == helps[("defensive",)] > 0
     assert helps[("against_named", "EAST")] < helps[("defensive",)]
+
+
+def test_self_help_responds_only_where_a_balancer_acts():
+    """Balance of power: no response on record, and nothing to back down from, unless some
+    balancer commits forces (each replication's story says who commits); and the aggressor
+    foresees no balancer when no gain could threaten predominance."""
+    from crisis_sim.crisis import Crisis
+
+    sc = _five("balance_of_power")
+    plan = compile_scenario(sc)
+    r = simulate_chunk(plan, 1, 0, 400)
+    seen = {"military": 0, "backed_down": 0, "voted_yes_no_one_came": 0}
+    for rep in np.flatnonzero(r["vote_result"][:, 0] == 1).tolist():
+        story = Crisis(plan, 1, rep, rep + 1, story=True)
+        one = story.run()
+        committed = any(step == 8 for _, step, _ in story.story or [])
+        military = one["response_level"][0, 0] == 3
+        assert military == committed, (rep, story.story)
+        if one["outcome"][0] == BACKED_DOWN:
+            assert committed, (rep, story.story)
+            seen["backed_down"] += 1
+        seen["military"] += military
+        seen["voted_yes_no_one_came"] += not committed
+    assert all(n > 0 for n in seen.values()), seen
+    sc.institutions[0].predominance = 100.0  # no gain could ever threaten predominance
+    assert (compile_scenario(sc).belief_help == 0).all()

@@ -297,6 +297,20 @@ def balancer_rank(inst: InstitutionPlan, cap: np.ndarray) -> np.ndarray:
     return (c[None, :] > c[:, None]).sum(axis=1)
 
 
+def threatens(inst: InstitutionPlan, aggressor: int, target: int, cap: np.ndarray) -> np.ndarray:
+    """Self-help's trigger: the aggressor's gain would rival the strongest other member.
+
+    ``cap``: capabilities, one row per replication (or one vector); True where the aggressor
+    and its target together reach ``predominance`` times the strongest other member.
+    """
+    cap = np.asarray(cap)
+    others = [int(m) for m in inst.members if m not in (aggressor, target)]
+    if not others:
+        return np.zeros(cap.shape[:-1], dtype=bool)
+    gain = cap[..., aggressor] + cap[..., target]
+    return np.asarray(gain >= inst.predominance * cap[..., others].max(axis=-1))
+
+
 def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """The aggressor's forecast: chance each state fights for the target, and with what share.
 
@@ -337,8 +351,14 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
                 share[inst.force] = 1.0
             continue
         p_commit = inst.p_commit.copy()
+        named_by = inst.p_identify.copy()
         if inst.rule_name == "unilateral":
+            # Self-help: no collective decision. A balancer acts only if the aggressor's gain
+            # would threaten predominance (judged on median capabilities) and it resolves to
+            # act itself (its own 'vote'), and it passes the buck to stronger ones.
             p_commit = p_commit * (1.0 - bp) ** balancer_rank(inst, plan.cap_mean)
+            p_pass *= float(threatens(inst, a, g, plan.cap_mean))
+            named_by[: len(m)] = p  # named the aggressor and resolved to act
         free = (
             1.0
             if sc.theory.organski.equal_freedom_of_action
@@ -347,8 +367,8 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         for j, s in enumerate(inst.covered):
             if s in (a, g):
                 continue
-            p = p_pass * p_commit[j] * free * inst.p_identify[j]
-            p_not[s] *= 1.0 - p
+            p_act = p_pass * p_commit[j] * free * named_by[j]
+            p_not[s] *= 1.0 - p_act
             share[s] = max(share[s], inst.share[j])
     for t in plan.treaties:
         parties = set(t.parties.tolist())

@@ -24,7 +24,15 @@ import numpy as np
 import simpy
 
 from crisis_sim import cohort, kernel, rng
-from crisis_sim.compiled import LEVEL_CODE, LEVELS, Plan, applies, balancer_rank, voters
+from crisis_sim.compiled import (
+    LEVEL_CODE,
+    LEVELS,
+    Plan,
+    applies,
+    balancer_rank,
+    threatens,
+    voters,
+)
 from crisis_sim.kernel import AGGRESSOR_SIDE, DEFENDER_SIDE, NOT_ENTERED
 from crisis_sim.outcomes import (
     AGGRESSOR_DEFEATED,
@@ -406,21 +414,16 @@ class Crisis:
 
     def threatened(self, inst: Any, reps: np.ndarray) -> np.ndarray:
         """Self-help acts only when the aggressor's gain would threaten predominance."""
-        p = self.plan
-        others = [int(m) for m in inst.members if m not in (p.aggressor, p.target)]
-        if not others:
-            return np.zeros(len(reps), dtype=bool)
-        gain = self.cap[reps, p.aggressor] + self.cap[reps, p.target]
-        return gain >= inst.predominance * self.cap[reps][:, others].max(axis=1)
+        return threatens(inst, self.plan.aggressor, self.plan.target, self.cap[reps])
 
     def respond(self, inst: Any, stage: int, day: int, reps: np.ndarray, yes: np.ndarray) -> None:
         """Step 7 (and 11): the response of this level, and the aggressor's reaction to it."""
         p, sc = self.plan, self.plan.scenario
         level = inst.stages[stage].level
-        self.response_level[reps, inst.index] = np.maximum(
-            self.response_level[reps, inst.index], level
-        )
-        self.tell(7, reps, lambda i: f"the {inst.name} adopts {LEVELS[level]}")
+        # Self-help has no collective decision: it responds where a balancer acts (below).
+        self_help = inst.rule_name == "unilateral" and level == MILITARY
+        if not self_help:
+            self._adopt(inst, reps, level)
         key = inst.index * 16 + stage
         if level == CONDEMNATION and inst.quit_if_condemned > 0 and p.aggressor in inst.members:
             quits = reps[
@@ -435,16 +438,30 @@ class Crisis:
         if level == SANCTIONS:
             self.sanction_day[reps] = np.minimum(self.sanction_day[reps], day)
         overwhelmed = np.zeros(len(reps), dtype=bool)
+        acted = np.ones(len(reps), dtype=bool)
         if level == MILITARY:
-            overwhelmed = self.commit(inst, day, reps, yes)
+            overwhelmed, acted = self.commit(inst, day, reps, yes)
+        if self_help:
+            self._adopt(inst, reps[acted], level)
         chance = getattr(sc.decision.backdown, LEVELS[level])
-        backs = overwhelmed | (
-            rng.uniform_draws(self.seed, self.rep[reps], rng.BACKDOWN, key) < chance
-        )
-        self.back_down(day, reps[backs])
+        backs = rng.uniform_draws(self.seed, self.rep[reps], rng.BACKDOWN, key) < chance
+        if self_help:
+            backs &= acted  # no balancer acted: nothing to back down from
+        self.back_down(day, reps[overwhelmed | backs])
 
-    def commit(self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray) -> np.ndarray:
-        """Step 8: each member decides whether and how much to commit; returns who is overwhelmed.
+    def _adopt(self, inst: Any, reps: np.ndarray, level: int) -> None:
+        """Step 7's record: the institution's response reached this level."""
+        self.response_level[reps, inst.index] = np.maximum(
+            self.response_level[reps, inst.index], level
+        )
+        self.tell(7, reps, lambda i: f"the {inst.name} adopts {LEVELS[level]}")
+
+    def commit(
+        self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Step 8: each member decides whether and how much to commit.
+
+        Returns who is overwhelmed (Organski's fifth) and where any member committed.
 
         Members commit with their own propensity (self-interest, conflicting interests), only if
         free to act (Organski's third assumption) and if they named the aggressor; what they
@@ -457,7 +474,7 @@ class Crisis:
         if inst.rule_name == "central_authority":
             everyone = np.ones((len(reps), 1), dtype=bool)
             self._enlist(inst, day, reps, np.array([inst.force]), everyone, np.ones(1))
-            return np.zeros(len(reps), dtype=bool)
+            return np.zeros(len(reps), dtype=bool), np.ones(len(reps), dtype=bool)
         key = inst.index * 1024 + members
         p_commit = inst.p_commit
         if inst.rule_name == "unilateral":
@@ -485,9 +502,10 @@ class Crisis:
                 committed > 0, np.maximum(1.0, need / np.maximum(committed, 1e-300)), 1.0
             )
         self._enlist(inst, day, reps, members, chosen, share, scale)
+        acted = chosen.any(axis=1)
         if sc.theory.organski.modify_or_defeated:
-            return committed * scale + self.cap[reps, g] * p.projection[g] > own
-        return np.zeros(len(reps), dtype=bool)
+            return committed * scale + self.cap[reps, g] * p.projection[g] > own, acted
+        return np.zeros(len(reps), dtype=bool), acted
 
     def _enlist(
         self,

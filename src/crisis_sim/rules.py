@@ -136,7 +136,11 @@ def decide_consensus(b: Ballot) -> Decision:
 
 
 def decide_unilateral(b: Ballot) -> Decision:
-    """Self-help: no collective decision; it 'passes' when at least one member acts."""
+    """Self-help: no collective decision; it 'passes' when at least one member resolves to act.
+
+    The response itself (its level on record, the aggressor's reaction to it) counts only where
+    a balancer then commits forces (:meth:`crisis_sim.crisis.Crisis.respond`).
+    """
     return _decide(UNILATERAL, b)
 
 
