@@ -208,7 +208,8 @@ class Replication:
         """Steps 7, 8 and 11: the response, the commitments, and the aggressor's reaction."""
         p = self.p
         level = inst.stages[stage].level
-        if level == CONDEMNATION and inst.quit_if_condemned > 0 and p.aggressor in inst.members:
+        member = p.aggressor in inst.covered and inst.index not in self.left
+        if inst.quit_if_condemned > 0 and member:
             if self.rng.random() < inst.quit_if_condemned:
                 self.left.add(inst.index)
                 self.quit = True

@@ -46,6 +46,21 @@ def test_aggressor_quits_when_condemned(all_steps_plan):
     assert not res["aggressor_quit"][res["response_level"][:, 0] < 1].any()
 
 
+def test_any_response_condemns_and_a_non_voting_member_may_quit():
+    """Japan 1933 left the League, not only its Council: an aggressor among the wider
+    membership quits too, and sanctions or force condemn as much as a condemnation does."""
+    sc = scenario.load(ALL_STEPS)
+    council = sc.institutions[0]
+    council.members = [m for m in council.members if m != sc.aggressor]
+    council.covers = [sc.aggressor]
+    council.stages = council.stages[1:]  # sanctions first, then force: no condemnation stage
+    res = simulate_chunk(compile_scenario(sc), 3, 0, 500)
+    responded = res["response_level"][:, 0] >= 1
+    assert responded.any()
+    assert res["aggressor_quit"][responded].all()
+    assert not res["aggressor_quit"][~responded].any()
+
+
 def test_treaty_cascade_brings_in_partners_of_partners(all_steps_plan):
     res = simulate_chunk(all_steps_plan, 3, 0, 500)
     codes = all_steps_plan.codes

@@ -425,10 +425,11 @@ class Crisis:
         if not self_help:
             self._adopt(inst, reps, level)
         key = inst.index * 16 + stage
-        if level == CONDEMNATION and inst.quit_if_condemned > 0 and p.aggressor in inst.members:
-            quits = reps[
-                rng.uniform_draws(self.seed, self.rep[reps], rng.QUIT, key) < inst.quit_if_condemned
-            ]
+        # Any response condemns; a member of the organization, voting or not, may quit it.
+        if inst.quit_if_condemned > 0 and p.aggressor in inst.covered:
+            still_in = reps[~self.left[reps, inst.index]]
+            draw = rng.uniform_draws(self.seed, self.rep[still_in], rng.QUIT, key)
+            quits = still_in[draw < inst.quit_if_condemned]
             self.left[quits, inst.index] = True
             self.aggressor_quit[quits] = True
             self.tell(11, quits, lambda i: f"{self._n(p.aggressor)} quits the {inst.name}")
