@@ -22,10 +22,11 @@ from crisis_sim.outcomes import AGGRESSOR_DEFEATED, FAIT_ACCOMPLI, NO_RESPONSE
 from crisis_sim.rules import PASSED, VETOED
 
 ROOT = Path(__file__).resolve().parents[1]
-HISTORICAL = ("manchuria_1931", "july_1914", "eastern_pact_1934", "eastern_pact_1934_without",
-              "munich_1938", "poland_1939", "poland_1939_mr", "nato_2001", "five_arrangements")
+HISTORICAL = ("manchuria_1931", "abyssinia_1935", "july_1914", "eastern_pact_1934",
+              "eastern_pact_1934_without", "munich_1938", "poland_1939", "poland_1939_mr",
+              "nato_2001", "five_arrangements")
 SEED = 2024
-CONDEMNATION, MILITARY = 1, 3
+CONDEMNATION, SANCTIONS, MILITARY = 1, 2, 3
 
 
 @cache
@@ -99,6 +100,26 @@ def test_manchuria_decision_takes_about_a_year() -> None:
     _, insts, r = runs("manchuria_1931", 1500)
     day = r["decision_day"][attacked(r), insts.index("League Assembly")]
     assert 450 <= np.median(day[day >= 0]) <= 600  # the report was adopted on day 525
+
+
+# --------------------------------------------------------------------------- Abyssinia
+
+
+def test_abyssinia_league_sanctions_never_fights_and_ethiopia_falls_alone() -> None:
+    """Sanctions without force: the League names Italy and sanctions it; Ethiopia falls alone."""
+    codes, insts, r = runs("abyssinia_1935", 1500)
+    hit = attacked(r)
+    assert hit.mean() >= 0.90
+    council = insts.index("League Council")
+    level = r["response_level"][hit, council]
+    assert (level == SANCTIONS).mean() >= 0.90
+    assert (level < MILITARY).all()
+    assert (r["vote_result"][hit, council] == VETOED).mean() >= 0.90  # force refused
+    assert (r["n_belligerents"][hit] == 2).all()
+    assert (r["outcome"][hit] == NO_RESPONSE).mean() >= 0.90
+    fell = r["target_fell_day"][hit]
+    assert 150 <= np.median(fell[fell >= 0]) <= 300  # Addis Ababa fell on day 215
+    assert not r["aggressor_quit"][hit].any()  # Italy left the League only in 1937
 
 
 # --------------------------------------------------------------------------- July 1914

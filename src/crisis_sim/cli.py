@@ -248,9 +248,10 @@ def scenarios() -> None:
     """List the bundled scenarios: the name 'run NAME' accepts, then what it is."""
     from crisis_sim import scenario as sc_mod
 
-    for name in sc_mod.bundled_names():
-        sc = sc_mod.load(name)
-        typer.echo(f"{name:<24} {sc.title}")
+    names = sc_mod.bundled_names()
+    width = max(len(n) for n in names) + 1
+    for name in names:
+        typer.echo(f"{name:<{width}} {sc_mod.load(name).title}")
 
 
 @app.command()
