@@ -180,7 +180,12 @@ class Institution(Strict):
 
 
 class Treaty(Strict):
-    """A mutual-assistance obligation among its parties."""
+    """A mutual-assistance obligation among its parties.
+
+    ``casus`` says when a party's entry calls the others: ``defensive``, when it is at war on
+    the defending side (attacked, or having joined the defence); ``against_named``, when it is
+    at war with a state in ``against``; ``any``, whenever it goes to war.
+    """
 
     name: str = Field(min_length=1)
     parties: list[StateCode] = Field(min_length=2)
