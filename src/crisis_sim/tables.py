@@ -100,8 +100,9 @@ def experiment(e: Experiment) -> list[Any]:
     if all(x.change["works"].low <= 0.0 <= x.change["works"].high for x in e.relaxed):
         out.append(
             "No single failure changes whether the arrangement works: the assumptions overlap "
-            "(for example Organski's fourth and Morgenthau's first each guarantee a deterring "
-            "coalition). The next table shows what each one does on its own."
+            "(for example Organski's fourth and Morgenthau's first each make the aggressor "
+            "expect a coalition strong enough to deter it). The next table shows what each one "
+            "does on its own."
         )
     out.append(
         _effects(
