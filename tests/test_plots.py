@@ -102,3 +102,15 @@ def test_cli_refuses_a_kind_that_does_not_fit_the_file(capsys, files, tmp_path):
     assert res.code == 2 and "--kind sweep: needs a sweep file" in res.err
     res = main(capsys, "plot", str(files / "run.h5"), "--out", str(tmp_path / "x.txt"))
     assert res.code == 2 and "give a .png, .pdf or .svg file name" in res.err
+
+
+def test_an_unfinished_sweep_says_so_in_its_title(files, tmp_path):
+    path = tmp_path / "unfinished.h5"
+    base = scenario.load("default")
+    ranges = [design.parse_range(params.find(base, "willingness"), "0:1")]
+    sweep.start(path, base, design.sample(ranges, "grid", 3, 1), 1, 50, False)  # nothing run
+    def title(p):
+        return plots.sweep(by_point(p, "deterred")).axes[0].get_title()
+
+    assert "INCOMPLETE" in title(path)
+    assert "INCOMPLETE" not in title(files / "grid.h5")

@@ -95,7 +95,7 @@ def file_kind(path: Path) -> Literal["run", "sweep"]:
 
 def _subtitle(info: dict[str, object], n: int) -> str:
     sc = json.loads(str(info["scenario"]))
-    note = "" if info.get("complete") else " (INCOMPLETE file)"
+    note = _incomplete(info)
     return f"scenario '{sc['name']}': {n:,} replications, seed {info['seed']}{note}"
 
 
@@ -108,6 +108,17 @@ def _written(path: Path, runs: dict[str, np.ndarray]) -> np.ndarray:
             f"'crisis-sim run --resume --out {path}'"
         )
     return ok
+
+
+def _incomplete(info: dict[str, object]) -> str:
+    """A title's warning for a file not yet finished (some replications not written)."""
+    return "" if info.get("complete") else " (INCOMPLETE file)"
+
+
+def _sweep_of(outputs: PointOutputs) -> str:
+    """Which scenario a sweep plays, and whether its file is finished."""
+    name = json.loads(str(outputs.info["scenario"]))["name"]
+    return f"scenario '{name}'{_incomplete(outputs.info)}"
 
 
 def outcomes(path: Path) -> Figure:
@@ -340,9 +351,9 @@ def sweep(outputs: PointOutputs, x: str | None = None, by: str | None = None) ->
     ax.set_xlabel(_param_label(x, outputs.info))
     ax.set_ylabel(label(outputs.output))
     n_runs = int(outputs.n.max()) if len(outputs.n) else 0
-    sc_name = json.loads(str(outputs.info["scenario"]))["name"]
+    where = _sweep_of(outputs)
     ax.set_title(
-        f"{label(outputs.output).capitalize()} across the sweep\nscenario '{sc_name}', "
+        f"{label(outputs.output).capitalize()} across the sweep\n{where}, "
         f"{outputs.info['design']} design, {len(y)} points × {n_runs:,} replications "
         f"(same random numbers at every point)",
         fontsize=10.5,
@@ -393,9 +404,9 @@ def sensitivity(found: list[SobolIndex] | list[MorrisEffect], outputs: PointOutp
     ax.set_yticks(y, [r.name for r in rows])
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("share of the output's variance explained (bars: 95% confidence)")
-    sc_name = json.loads(str(outputs.info["scenario"]))["name"]
+    where = _sweep_of(outputs)
     ax.set_title(
-        f"What drives the {label(outputs.output)}: Sobol indices\nscenario '{sc_name}', "
+        f"What drives the {label(outputs.output)}: Sobol indices\n{where}, "
         f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications",
         fontsize=10.5,
     )
@@ -438,9 +449,9 @@ def _morris(effects: list[MorrisEffect], outputs: PointOutputs) -> Figure:
         f"change of the {label(outputs.output)} per unit of the parameter's swept range\n"
         "(bars: 95% confidence)"
     )
-    sc_name = json.loads(str(outputs.info["scenario"]))["name"]
+    where = _sweep_of(outputs)
     ax.set_title(
-        f"What moves the {label(outputs.output)}: Morris screening\nscenario '{sc_name}', "
+        f"What moves the {label(outputs.output)}: Morris screening\n{where}, "
         f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications",
         fontsize=10.5,
     )
