@@ -216,6 +216,11 @@ def run(
         )
     finally:
         backend.close()
+    summary = None
+    if not quiet:  # read first: a file that cannot be read back is not reported as written
+        from crisis_sim.analysis import summarize as _summarize
+
+        summary = _summarize(out)
     con = _console()
     rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
     con.print(
@@ -223,10 +228,8 @@ def run(
         f"(seed {seed}); {report.computed:,} computed in {report.seconds:.2f} s "
         f"({rate:,.0f} replications/s)"
     )
-    if not quiet:
-        from crisis_sim.analysis import summarize as _summarize
-
-        _print_summary(_summarize(out))
+    if summary is not None:
+        _print_summary(summary)
 
 
 @app.command()
