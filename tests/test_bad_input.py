@@ -393,6 +393,9 @@ BIG = str(2**64)
     (("sweep", "--seed", BIG, "--param", "willingness", "--points", "2", "--runs", "10"),
      f"--seed {BIG}"),
     (("compare", "--seed", BIG, "--runs", "10"), f"--seed {BIG}"),
+    (("sweep", "--seed", "-5", "--param", "willingness", "--design", "sobol", "--points", "4",
+      "--runs", "10"), "--seed -5"),
+    (("run", "--seed", "-1", "--runs", "10"), "--seed -1"),
     (("assumptions", "--seed", BIG, "--runs", "10"), f"--seed {BIG}"),
     (("compare", "--runs", "-1"), "--runs -1"),
     (("compare", "--runs", "0"), "--runs 0"),
@@ -588,6 +591,7 @@ def test_plot_and_sensitivity_name_the_option_at_fault(capsys, tmp_path):
     for args, named in (
         (("--kind", "sweep", "--x", "bogus"), "--x bogus"),
         (("--kind", "sweep", "--x", "willingness", "--by", "willingness"), "--by willingness"),
+        (("--kind", "sweep", "--by", "willingness"), "first swept parameter"),
     ):
         line = one_error_line(main(capsys, "plot", str(sweep), "--out", str(tmp_path / "p.png"),
                                    *args))

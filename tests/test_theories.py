@@ -55,7 +55,6 @@ SWITCHES = [
     ("morgenthau.identical_beliefs", "collective_security", False, True),
     ("morgenthau.subordination_of_interests", "collective_security", False, True),
     ("great_power_unity", "collective_security", False, True),
-    ("great_power_unity", "collective_defense", False, True),
     ("free_riding", "collective_security", 0.0, 3.0),
     ("buck_passing", "balance_of_power", 0.0, 1.0),
 ]
@@ -141,13 +140,21 @@ def test_a_treaty_against_the_aggressor_is_foreseen_like_a_defensive_one():
     assert helps[("against_named", "EAST")] < helps[("defensive",)]
 
 
-def test_self_help_responds_only_where_a_balancer_acts():
+@pytest.mark.parametrize(
+    "overwhelming", [False, True], ids=["as given", "Organski 5, strong target"]
+)
+def test_self_help_responds_only_where_a_balancer_acts(overwhelming):
     """Balance of power: no response on record, and nothing to back down from, unless some
     balancer commits forces (each replication's story says who commits); and the aggressor
-    foresees no balancer when no gain could threaten predominance."""
+    foresees no balancer when no gain could threaten predominance. With Organski's fifth, a
+    target strong enough alone does not make the aggressor back down from a response nobody
+    gave."""
     from crisis_sim.crisis import Crisis
 
     sc = _five("balance_of_power")
+    if overwhelming:
+        sc.theory.organski.modify_or_defeated = True
+        sc.states[sc.state_index(sc.target)].capability.mean = 0.058
     plan = compile_scenario(sc)
     r = simulate_chunk(plan, 1, 0, 400)
     seen = {"military": 0, "backed_down": 0, "voted_yes_no_one_came": 0}

@@ -22,10 +22,29 @@ def test_an_empty_cache_is_cold_and_fresh_indexes_are_warm(tmp_path, monkeypatch
     (sub / "rng.uniforms_serial-190.py311.nbi").write_bytes(b"")
     assert cache_is_warm()
     (sub / "kernel.advance_war-186.py311.nbi").unlink()
-    assert cache_is_warm(), "a run that never launches the parallel kernels compiles nothing"
+    assert not cache_is_warm(threaded=True), "a threaded run would compile the parallel kernel"
+    assert cache_is_warm(threaded=False), "a run on one thread per process compiles nothing"
     old = time.time() - 10 * 365 * 86400  # an index older than its source is stale
     os.utime(sub / "cohort.capabilities-23.py311.nbi", (old, old))
-    assert not cache_is_warm()
+    assert not cache_is_warm(threaded=False)
+
+
+def test_which_runs_launch_the_parallel_kernels():
+    """Pool workers get one thread each on two cores; one process gets both, and uses them
+    for cohorts of thousands (the default run's 20,000 replications in one chunk)."""
+    import os as _os
+
+    import numba
+    import pytest
+
+    from crisis_sim import runner
+
+    if min(_os.cpu_count() or 1, numba.config.NUMBA_NUM_THREADS) < 2:
+        pytest.skip("one Numba thread: no run launches the parallel kernels")
+    assert runner.threaded(1, None, 20_000)
+    assert not runner.threaded(1, None, 1_000)
+    assert not runner.threaded(_os.cpu_count() or 1, None, 20_000)
+    assert not runner.threaded(1, "tcp://scheduler:8786", 20_000)
 
 
 def _index(path, stamp) -> None:

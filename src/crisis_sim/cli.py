@@ -90,23 +90,28 @@ def _progress_factory(quiet: bool, label: str = "simulating crises") -> Any:
     return factory
 
 
-SEED_RANGE = (-(2**63), 2**63 - 1)
+SEED_RANGE = (0, 2**63 - 1)
 
 
 def _check_seed(seed: int) -> int:
-    """Seeds are 64-bit integers: the key of every random draw."""
+    """Seeds key every random draw: whole numbers from 0 to 2^63 - 1 (each its own stream)."""
     if not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
-        raise InputError(f"--seed {seed}: must be a 64-bit integer (-2^63 to 2^63 - 1)")
+        raise InputError(f"--seed {seed}: must be a whole number from 0 to 2^63 - 1")
     return seed
 
 
-def _announce_compile(quiet: bool) -> None:
-    """Tell the user when Numba has to compile (first run, or after an upgrade)."""
+def _announce_compile(quiet: bool, workers: int, scheduler: str | None, cohort: int) -> None:
+    """Tell the user when Numba has to compile (first run, or after an upgrade).
+
+    ``cohort``: replications per chunk, which decides with the workers' threads whether the
+    parallel kernels will run too.
+    """
+    from crisis_sim import runner
     from crisis_sim.warmup import cache_is_warm
 
-    if not quiet and not cache_is_warm():
+    if not quiet and not cache_is_warm(runner.threaded(workers, scheduler, cohort)):
         _console(stderr=True).print(
-            "compiling the simulation kernels (first run only, about 15-20 s)..."
+            "compiling the simulation kernels (once, then cached; up to about 20 s)..."
         )
 
 
@@ -194,7 +199,7 @@ def run(
             if append:
                 store.grow(out, append)
             plan, seed = experiment.reopen(out)
-            _announce_compile(quiet)
+            _announce_compile(quiet, workers, scheduler, chunk_size)
             begun = None
         else:
             from crisis_sim.compiled import compile_scenario
@@ -202,7 +207,7 @@ def run(
             out = out or Path(f"{sc.name}.h5")
             store.refuse_existing(out, overwrite)  # before any work starts
             plan = compile_scenario(sc)
-            _announce_compile(quiet)
+            _announce_compile(quiet, workers, scheduler, min(runs, chunk_size))
             begun = experiment.begin(plan, seed, backend, runs, chunk_size)  # workers start
             experiment.start(out, sc, seed, runs, overwrite, plan)
         report = experiment.execute(
@@ -403,7 +408,9 @@ def sweep(
     try:
         if not resume:
             plans = sweep_mod.start(out, sc, d, seed, runs, overwrite)
-        _announce_compile(quiet)
+        _announce_compile(
+            quiet, workers, scheduler, chunk_size if resume else min(runs, chunk_size)
+        )
         report = sweep_mod.execute(
             out,
             plans,
@@ -591,7 +598,7 @@ def compare(
     sc = sc_mod.load(scenario or cmp.DEFAULT_SCENARIO)
     chosen = cmp.parse_arrangements(arrangements, sc)
     out = out or Path(f"{sc.name}_compare.h5")
-    _announce_compile(quiet)
+    _announce_compile(quiet, workers, None, min(runs, runner.DEFAULT_CHUNK))
     backend = runner.backend(workers, None)
     try:
         result = cmp.compare(
@@ -640,7 +647,7 @@ def assumptions(
         raise InputError(f"--runs {runs}: must be at least 1")
     _check_seed(seed)
     sc = sc_mod.load(scenario)
-    _announce_compile(quiet)
+    _announce_compile(quiet, workers, None, min(runs, runner.DEFAULT_CHUNK))
     factory = _progress_factory(quiet, "testing assumptions")
     settings = len(exp.variants(sc))
     backend = runner.backend(workers, None)

@@ -263,14 +263,16 @@ def _bloc(sc: Scenario, members: np.ndarray, aggressor: int, target: int) -> np.
     """Schuman's great powers acting in unison (nobody unless the theory imposes unity).
 
     The great powers among the voting members, the parties to the dispute aside: the target
-    always votes for action, the aggressor against.
+    always votes for action, the aggressor against. One great power alone is no bloc: it acts
+    as it would anyway.
     """
-    if not sc.theory.great_power_unity:
-        return np.zeros(len(members), dtype=bool)
-    return np.array(
+    bloc = np.array(
         [sc.states[m].great_power and m not in (aggressor, target) for m in members.tolist()],
         dtype=bool,
     )
+    if not sc.theory.great_power_unity or bloc.sum() < 2:
+        return np.zeros(len(members), dtype=bool)
+    return bloc
 
 
 def applies(inst: InstitutionPlan, aggressor: int, target: int) -> bool:

@@ -418,21 +418,13 @@ class Crisis:
 
     def respond(self, inst: Any, stage: int, day: int, reps: np.ndarray, yes: np.ndarray) -> None:
         """Step 7 (and 11): the response of this level, and the aggressor's reaction to it."""
-        p, sc = self.plan, self.plan.scenario
+        sc = self.plan.scenario
         level = inst.stages[stage].level
         # Self-help has no collective decision: it responds where a balancer acts (below).
         self_help = inst.rule_name == "unilateral" and level == MILITARY
-        if not self_help:
-            self._adopt(inst, reps, level)
         key = inst.index * 16 + stage
-        # Any response condemns; a member of the organization, voting or not, may quit it.
-        if inst.quit_if_condemned > 0 and p.aggressor in inst.covered:
-            still_in = reps[~self.left[reps, inst.index]]
-            draw = rng.uniform_draws(self.seed, self.rep[still_in], rng.QUIT, key)
-            quits = still_in[draw < inst.quit_if_condemned]
-            self.left[quits, inst.index] = True
-            self.aggressor_quit[quits] = True
-            self.tell(11, quits, lambda i: f"{self._n(p.aggressor)} quits the {inst.name}")
+        if not self_help:
+            self._adopt(inst, stage, reps, level)
         # After a fait accompli the organization may still condemn; no one fights any more.
         open_ = self.alive(reps, day)
         reps, yes = reps[open_], yes[open_]
@@ -443,19 +435,33 @@ class Crisis:
         if level == MILITARY:
             overwhelmed, acted = self.commit(inst, day, reps, yes)
         if self_help:
-            self._adopt(inst, reps[acted], level)
+            self._adopt(inst, stage, reps[acted], level)
         chance = getattr(sc.decision.backdown, LEVELS[level])
         backs = rng.uniform_draws(self.seed, self.rep[reps], rng.BACKDOWN, key) < chance
-        if self_help:
-            backs &= acted  # no balancer acted: nothing to back down from
+        if self_help:  # no balancer acted: nothing to back down from, nor to be overwhelmed by
+            backs &= acted
+            overwhelmed &= acted
         self.back_down(day, reps[overwhelmed | backs])
 
-    def _adopt(self, inst: Any, reps: np.ndarray, level: int) -> None:
-        """Step 7's record: the institution's response reached this level."""
+    def _adopt(self, inst: Any, stage: int, reps: np.ndarray, level: int) -> None:
+        """Steps 7 and 11: the response reaches this level, and the aggressor may quit.
+
+        Any response condemns; a member of the organization, voting or not, may quit it once.
+        """
+        p = self.plan
         self.response_level[reps, inst.index] = np.maximum(
             self.response_level[reps, inst.index], level
         )
         self.tell(7, reps, lambda i: f"the {inst.name} adopts {LEVELS[level]}")
+        if inst.quit_if_condemned > 0 and p.aggressor in inst.covered:
+            still_in = reps[~self.left[reps, inst.index]]
+            draw = rng.uniform_draws(
+                self.seed, self.rep[still_in], rng.QUIT, inst.index * 16 + stage
+            )
+            quits = still_in[draw < inst.quit_if_condemned]
+            self.left[quits, inst.index] = True
+            self.aggressor_quit[quits] = True
+            self.tell(11, quits, lambda i: f"{self._n(p.aggressor)} quits the {inst.name}")
 
     def commit(
         self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray

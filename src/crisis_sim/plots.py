@@ -288,12 +288,13 @@ def sweep(outputs: PointOutputs, x: str | None = None, by: str | None = None) ->
     from crisis_sim.outputs import label
 
     names = outputs.names
-    x = x or names[0]
     for option, name in (("--x", x), ("--by", by)):
         if name is not None and name not in names:
             raise InputError(f"{option} {name}: not swept in this file (swept: {', '.join(names)})")
-    if by == x:
-        raise InputError(f"--by {by}: the same parameter as --x; give another, or leave it out")
+    if by is not None and by == (x or names[0]):
+        on_x = "--x" if x else "the x axis (the first swept parameter, as no --x is given)"
+        raise InputError(f"--by {by}: already on {on_x}; give another, or leave it out")
+    x = x or names[0]
     rest = [n for n in names if n != x]
     fig = _figure(8, 4.8)
     ax = fig.add_subplot()

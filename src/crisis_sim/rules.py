@@ -169,12 +169,20 @@ def _bloc_yes(p: np.ndarray, bloc: np.ndarray) -> float:
     return float(p[bloc].mean()) if bloc.any() else 1.0
 
 
+def _majority(p: np.ndarray, bloc: np.ndarray, k: int) -> float:
+    """P(at least ``k`` yes votes) when the bloc's members vote as one (procedural votes)."""
+    if not bloc.any():
+        return _at_least(p, k)
+    q, rest = _bloc_yes(p, bloc), p[~bloc]
+    return q * _at_least(rest, k - int(bloc.sum())) + (1.0 - q) * _at_least(rest, k)
+
+
 def p_unanimity(
     p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
 ) -> float:
     """Chance that every voter says yes (or a majority, for procedure)."""
     if procedural:
-        return _at_least(p, len(p) // 2 + 1)
+        return _majority(p, bloc, len(p) // 2 + 1)
     return _bloc_yes(p, bloc) * float(np.prod(p[~bloc]))
 
 
@@ -187,7 +195,7 @@ def p_qualified_majority(
     no, still leaves the others to reach the quota.
     """
     if procedural:
-        return _at_least(p, quota)
+        return _majority(p, bloc, quota)
     alone = permanent & ~bloc  # vetoes cast one by one
     others = ~(permanent | bloc)
     no_veto = float(np.prod(p[alone]))

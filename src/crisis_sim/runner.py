@@ -63,6 +63,22 @@ def _threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
+def threaded(workers: int, scheduler: str | None, cohort: int) -> bool:
+    """Whether a run will launch the parallel kernels.
+
+    It does when its processes have several Numba threads and its chunks hold ``cohort``
+    replications, enough for a parallel launch.
+    """
+    import numba
+
+    from crisis_sim.kernel import PARALLEL_MIN
+
+    if scheduler and scheduler != "local":
+        return False  # a remote worker runs one task per core, each on one thread
+    threads = min(_threads_per_worker(workers), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))
+    return threads > 1 and cohort >= PARALLEL_MIN
+
+
 def _init_worker(threads: int) -> None:
     """Give each worker its share of cores so Numba threads do not oversubscribe."""
     import numba

@@ -168,7 +168,7 @@ class Institution(Strict):
     )
     absent: list[StateCode] = Field(default_factory=list, description="members who cast no vote")
     referral: Delay = Delay(median=2.0)
-    stages: list[Stage] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1, max_length=16)  # draws are keyed per stage
     declaration: Delay = Delay(median=3.0, spread=0.3)
     quit_if_condemned: float = _num(0.0, 0.0, 1.0, "probability", "aggressor quits when condemned")
     predominance: float = _num(

@@ -10,30 +10,33 @@ import os
 from pathlib import Path
 from typing import Any
 
-# The kernels every run calls. The parallel twins of two of them (``kernel.advance_war``,
-# ``rng.uniforms``) run only for cohorts of thousands in a process with several Numba threads,
-# which many runs never have (the default scenario's 20,000 replications in one process do
-# not); they compile on first use in a few seconds. Counting them would announce a compilation
-# on every run of such a machine that never comes.
+# The kernels every run calls, and the parallel combat kernel a process with several Numba
+# threads launches for cohorts of thousands (a one-process run of the default scenario does; a
+# pool worker, given one thread, never does). The parallel random-number kernel runs only for
+# batches of over 131,072 numbers, which a default run of 20,000 never draws: counting it would
+# announce a compilation on every such run; where it runs, it compiles in about a second.
 KERNELS = (
     ("kernel", "advance_war_serial"),
     ("cohort", "capabilities"),
     ("rng", "uniforms_serial"),
 )
+THREADED_KERNELS = (("kernel", "advance_war"),)
 
 
-def cache_is_warm() -> bool:
-    """True when cached machine code for the current kernels (combat and cohort) is on disk.
+def cache_is_warm(threaded: bool = False) -> bool:
+    """True when cached machine code for the kernels a run will call is on disk.
 
-    Numba looks in ``NUMBA_CACHE_DIR`` when it is set, else in ``__pycache__`` beside the
-    source, and takes an index only if it was made from the source as it is now.
+    ``threaded``: whether the run will launch the parallel kernels too (see
+    :func:`crisis_sim.runner.threaded`). Numba looks in ``NUMBA_CACHE_DIR`` when it is set,
+    else in ``__pycache__`` beside the source, and takes an index only if it was made from the
+    source as it is now.
     """
     here = Path(__file__).parent
     custom = os.environ.get("NUMBA_CACHE_DIR")
     folder = Path(custom) if custom else here / "__pycache__"
     if not folder.exists():
         return False
-    for module, kernel in KERNELS:
+    for module, kernel in KERNELS + (THREADED_KERNELS if threaded else ()):
         source = here / f"{module}.py"
         if not any(_current(f, source) for f in folder.rglob(f"{module}.{kernel}-*.nbi")):
             return False
