@@ -111,7 +111,7 @@ def _announce_compile(quiet: bool, workers: int, scheduler: str | None, cohort: 
 
     if not quiet and not cache_is_warm(runner.threaded(workers, scheduler, cohort)):
         _console(stderr=True).print(
-            "compiling the simulation kernels (once, then cached; up to about 20 s)..."
+            "compiling the simulation kernels (once, then cached; up to about 25 s)..."
         )
 
 
