@@ -72,7 +72,10 @@ def toml_text(raw: dict[str, Any]) -> str:
     return "".join(f"{json.dumps(str(k))} = {toml_value(v)}\n" for k, v in raw.items())
 
 
-KEY_PATH = re.compile(r"[a-z_]+(\[\d+\]|\.[a-z_]+)*")
+# A key path as TOML writes it: the schema's own keys, or any key a file may hold (an unknown
+# one such as 0description as written, an odd one quoted: "a b").
+_KEY = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*")'
+KEY_PATH = re.compile(rf"{_KEY}(\[\d+\]|\.{_KEY})*[ :]")
 
 
 def assert_one_line_naming(message: str, origin: str) -> None:

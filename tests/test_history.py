@@ -18,11 +18,11 @@ from crisis_sim import data, history, scenario
 from crisis_sim.assumptions import paired_change
 from crisis_sim.compiled import compile_scenario
 from crisis_sim.crisis import simulate_chunk
-from crisis_sim.outcomes import AGGRESSOR_DEFEATED, FAIT_ACCOMPLI, NO_RESPONSE
+from crisis_sim.outcomes import AGGRESSOR_DEFEATED, FAIT_ACCOMPLI, NO_RESPONSE, Reason
 from crisis_sim.rules import PASSED, VETOED
 
 ROOT = Path(__file__).resolve().parents[1]
-HISTORICAL = ("manchuria_1931", "abyssinia_1935", "july_1914", "eastern_pact_1934",
+HISTORICAL = ("crimea_1853", "manchuria_1931", "abyssinia_1935", "july_1914", "eastern_pact_1934",
               "eastern_pact_1934_without", "munich_1938", "poland_1939", "poland_1939_mr",
               "nato_2001", "five_arrangements")
 SEED = 2024
@@ -100,6 +100,28 @@ def test_manchuria_decision_takes_about_a_year() -> None:
     _, insts, r = runs("manchuria_1931", 1500)
     day = r["decision_day"][attacked(r), insts.index("League Assembly")]
     assert 450 <= np.median(day[day >= 0]) <= 600  # the report was adopted on day 525
+
+
+# --------------------------------------------------------------------------- Crimea
+
+
+def test_crimea_britain_and_france_balance_russia_after_months_and_it_loses() -> None:
+    """The balance of power: the maritime powers come in for themselves, months after the
+    attack; Austria and Prussia stay out; Russia's side breaks."""
+    codes, _, r = runs("crimea_1853", 1500)
+    hit = attacked(r)
+    assert hit.mean() >= 0.75
+    entry = r["entry_day"][hit].astype(int)
+    maritime = entry[:, [codes.index("UKG"), codes.index("FRN")]]
+    came = (maritime >= 0).any(axis=1)
+    assert came.mean() >= 0.65
+    first = np.where(maritime >= 0, maritime, np.iinfo(int).max).min(axis=1)[came]
+    assert 100 <= np.median(first) <= 260  # 31 March 1854 is day 159
+    assert (entry[:, codes.index("AUH")] >= 0).mean() <= 0.15
+    assert (entry[:, codes.index("GMY")] >= 0).mean() <= 0.05
+    assert (r["outcome"][hit] == AGGRESSOR_DEFEATED).mean() >= 0.55
+    reasons = r["entry_reason"][hit][:, [codes.index("UKG"), codes.index("FRN")]]
+    assert set(np.unique(reasons[maritime >= 0]).tolist()) == {int(Reason.SELF_HELP)}
 
 
 # --------------------------------------------------------------------------- Abyssinia

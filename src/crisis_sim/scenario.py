@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -501,11 +502,17 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _format_loc(loc: tuple[Any, ...]) -> str:
+    """A key path as TOML writes it: ``states[2].capability``, odd keys quoted (``"a b"``)."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            key = str(part)
+            key = key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+            out += ("." if out else "") + key
     return out
