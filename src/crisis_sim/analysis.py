@@ -93,12 +93,7 @@ def summarize(path: Path) -> Summary:
             "n_cascade_entries",
         ],
     )
-    ok = runs["committed"].astype(bool)
-    if not ok.any():
-        raise StoreError(
-            f"{path}: no replication is written yet, nothing to summarize; finish it with "
-            f"'crisis-sim run --resume --out {path}'"
-        )
+    ok = store.written(path, runs, "to summarize")
     outcome = runs["outcome"][ok]
     attacked = outcome != 0
     side, entry = runs["side"][ok], runs["entry_day"][ok]

@@ -99,17 +99,6 @@ def _subtitle(info: dict[str, object], n: int) -> str:
     return f"scenario '{sc['name']}': {n:,} replications, seed {info['seed']}{note}"
 
 
-def _written(path: Path, runs: dict[str, np.ndarray]) -> np.ndarray:
-    """Which replications are written; refuses a file with none (no shares to draw)."""
-    ok = runs["committed"].astype(bool)
-    if not ok.any():
-        raise InputError(
-            f"{path}: no replication is written yet, nothing to draw; finish it with "
-            f"'crisis-sim run --resume --out {path}'"
-        )
-    return ok
-
-
 def _incomplete(info: dict[str, object]) -> str:
     """A title's warning for a file not yet finished (some replications not written)."""
     return "" if info.get("complete") else " (INCOMPLETE file)"
@@ -125,7 +114,7 @@ def outcomes(path: Path) -> Figure:
     """How the crises ended: share of replications per outcome with 95% Wilson intervals."""
     info = store.read_info(path)
     runs = store.read_runs(path, ["outcome", "committed"])
-    codes = runs["outcome"][_written(path, runs)]
+    codes = runs["outcome"][store.written(path, runs, "to draw")]
     rows = shares(codes, OUTCOMES)
     fig = _figure(7.5, 4.2)
     ax = fig.add_subplot()
@@ -179,7 +168,7 @@ def timeline(path: Path) -> Figure:
             "end_day",
         ],
     )
-    ok = _written(path, runs)
+    ok = store.written(path, runs, "to draw")
     attacked = ok & (runs["outcome"] != 0)
     n = int(attacked.sum())
     if n == 0:

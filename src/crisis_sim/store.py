@@ -448,6 +448,20 @@ class ResultWriter(_Writer):
             ) from None
 
 
+def written(path: Path, runs: dict[str, np.ndarray], purpose: str) -> np.ndarray:
+    """Which replications of a file read with ``read_runs`` are written (``committed``).
+
+    Refuses a file with none: there is nothing ``purpose`` (to summarize, to draw) yet.
+    """
+    ok = runs["committed"].astype(bool)
+    if not ok.any():
+        raise StoreError(
+            f"{path}: no replication is written yet, nothing {purpose}; finish it with "
+            f"'crisis-sim run --resume --out {path}'"
+        )
+    return ok
+
+
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
     """``(start, stop)`` of each run of True (one byte per replication, whatever the size)."""
     if not mask.any():
