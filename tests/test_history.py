@@ -19,12 +19,12 @@ from crisis_sim.assumptions import paired_change
 from crisis_sim.compiled import compile_scenario
 from crisis_sim.crisis import simulate_chunk
 from crisis_sim.outcomes import AGGRESSOR_DEFEATED, FAIT_ACCOMPLI, NO_RESPONSE, Reason
-from crisis_sim.rules import PASSED, VETOED
+from crisis_sim.rules import FAILED_MAJORITY, PASSED, VETOED
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORICAL = ("crimea_1853", "manchuria_1931", "abyssinia_1935", "july_1914", "eastern_pact_1934",
               "eastern_pact_1934_without", "munich_1938", "poland_1939", "poland_1939_mr",
-              "nato_2001", "five_arrangements")
+              "nato_2001", "iraq_2003", "five_arrangements")
 SEED = 2024
 CONDEMNATION, SANCTIONS, MILITARY = 1, 2, 3
 
@@ -246,3 +246,43 @@ def test_nato_decides_within_two_days_and_allies_commit_unequally() -> None:
     assert at_war.sum(axis=1).mean() < len(allies) / 2
     share = {c: (r["side"][:, codes.index(c)] == 2).mean() for c in ("UKG", "GMY")}
     assert share["UKG"] > share["GMY"]
+
+
+# --------------------------------------------------------------------------- Iraq 2003
+
+
+def test_iraq_a_permanent_member_at_war_vetoes_the_council_and_iraq_falls_alone() -> None:
+    """The seed text's UN case: the Council cannot act against one of its permanent members."""
+    codes, insts, r = runs("iraq_2003", 1500)
+    hit = attacked(r)
+    assert hit.mean() >= 0.95
+    council = insts.index("Security Council")
+    assert (r["response_level"][hit, council] == 0).all()  # nothing ever passes
+    result = r["vote_result"][hit, council]
+    assert np.isin(result, [VETOED, FAILED_MAJORITY]).all()
+    vetoed = result == VETOED
+    assert vetoed.mean() >= 0.50
+    assert (r["vetoed_by"][hit, council][vetoed] == codes.index("USA")).all()
+    side = r["side"][hit]
+    assert (side[:, codes.index("UKG")] == 1).mean() >= 0.85
+    others = [i for i, c in enumerate(codes) if c != "IRQ"]
+    assert not (side[:, others] == 2).any()  # nobody fights for Iraq
+    assert (r["outcome"][hit] == NO_RESPONSE).mean() >= 0.95
+    fell = r["target_fell_day"][hit]
+    assert 15 <= np.median(fell[fell >= 0]) <= 45  # Baghdad fell on day 21, COW ends on day 44
+
+
+def test_iraq_without_vetoes_the_council_responds_exactly_where_it_was_vetoed() -> None:
+    """Same seed, same ballots: taking the vetoes away lets through what they stopped, no more."""
+    codes, insts, r = runs("iraq_2003", 1500)
+    raw = scenario.Scenario.model_validate_json(scenario.load("iraq_2003").to_json()).model_dump()
+    raw["institutions"][0]["permanent"] = []
+    free = simulate_chunk(compile_scenario(scenario.from_dict(raw, origin="no vetoes")), SEED, 0,
+                          1500)
+    both = attacked(r) & attacked(free)
+    assert both.mean() >= 0.95
+    council = insts.index("Security Council")
+    vetoed = r["vote_result"][both, council] == VETOED
+    responded = free["response_level"][both, council] >= CONDEMNATION
+    assert vetoed.any()
+    assert np.array_equal(responded, vetoed)
