@@ -273,7 +273,11 @@ weird_values = st.one_of(
 
 @st.composite
 def broken_scenarios(draw: st.DrawFn) -> dict[str, Any]:
-    """A bundled scenario with one to three mutations: delete, retype, rescale, add, re-point."""
+    """A bundled scenario with one to three mutations: delete, retype, rescale, add, re-point.
+
+    Drawn values are copied: ``weird_values`` samples from shared ``[]`` and ``{}``, which a
+    later mutation would otherwise change for every example after it (a flaky strategy).
+    """
     name = draw(st.sampled_from(sorted(RAW)))
     raw = copy.deepcopy(RAW[name])
     for _ in range(draw(st.integers(1, 3))):
@@ -291,7 +295,7 @@ def broken_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         if kind == "delete":
             del parent[last]
         elif kind == "replace":
-            parent[last] = draw(weird_values)
+            parent[last] = copy.deepcopy(draw(weird_values))
         elif kind == "scale" and isinstance(old, int | float) and not isinstance(old, bool):
             factor = draw(st.sampled_from([-1, 10, 1000, 1e6, 1e300, 0.5, 0]))
             try:
@@ -299,7 +303,7 @@ def broken_scenarios(draw: st.DrawFn) -> dict[str, Any]:
             except OverflowError:  # an integer beyond any float, from an earlier mutation
                 parent[last] = -old
         elif kind == "unknown_key" and isinstance(old, dict):
-            old[draw(st.text(min_size=1, max_size=12))] = draw(weird_values)
+            old[draw(st.text(min_size=1, max_size=12))] = copy.deepcopy(draw(weird_values))
         elif kind == "reference" and isinstance(old, str):
             parent[last] = draw(st.sampled_from(CODES + ["ZZZ", "NOPE_1"]))
         elif kind == "reference" and isinstance(old, list) and all(isinstance(x, str) for x in old):
@@ -307,7 +311,7 @@ def broken_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         elif kind == "duplicate" and isinstance(parent, list):
             parent.append(copy.deepcopy(old))
         else:
-            parent[last] = draw(weird_values)
+            parent[last] = copy.deepcopy(draw(weird_values))
     return raw
 
 
