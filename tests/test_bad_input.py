@@ -411,6 +411,12 @@ BIG = str(2**64)
     (("run", "--append", "10", "--overwrite"), "--append"),
     (("run", "--append", "10", "--resume"), "--append"),
     (("run", "--resume", "--overwrite"), "--resume"),
+    (("compare", "--resume", "--overwrite"), "--resume"),
+    (("compare", "--resume", "--runs", "10"), "--runs"),
+    (("compare", "--resume", "--arrangements", "none"), "--arrangements"),
+    (("compare", "--resume", "--seed", "3"), "--seed"),
+    (("compare", "--resume"), "no such comparison file"),
+    (("compare", "--chunk-size", "0"), "--chunk-size 0"),
 ])
 def test_bad_values_of_every_command_are_one_line_and_leave_no_file(
     capsys, tmp_path, monkeypatch, args, named
@@ -585,6 +591,10 @@ def test_files_of_another_kind_or_with_nothing_written_are_one_line(capsys, tmp_
         (("summarize", str(cmp_file)), "a comparison of arrangements"),
         (("plot", str(cmp_file), "--out", str(tmp_path / "c.png")), "a comparison of arrangements"),
         (("sensitivity", str(good_file)), "a single run, not a parameter sweep"),
+        (("compare", "--resume", "--out", str(good_file)),
+         "a single run, not a comparison of arrangements; make one with 'crisis-sim compare'"),
+        (("run", "--resume", "--out", str(cmp_file)), "a comparison of arrangements"),
+        (("sweep", "--resume", "--out", str(cmp_file)), "a comparison of arrangements"),
     ):
         line = one_error_line(main(capsys, *args))
         assert named in line, (args, line)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import xarray as xr
 from conftest import cli
+from inproc import main
 
-from crisis_sim import compare, scenario
-from crisis_sim.errors import InputError
+from crisis_sim import compare, scenario, store
+from crisis_sim.crisis import simulate_chunk
+from crisis_sim.errors import InputError, StoreError
 from crisis_sim.outcomes import DETERRED, NO_RESPONSE
 
 N = 400
@@ -104,3 +111,66 @@ def test_cli_compare_writes_file_table_and_plot(tmp_path: Path) -> None:
               "--out", str(tmp_path / "x.h5"))
     assert bad.returncode == 2
     assert "july_1914" in bad.stderr and "global_government" in bad.stderr
+
+
+# --------------------------------------------------------------------------- interrupted, resumed
+
+
+def _records(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as f:
+        return {k: f["runs"][k][...] for k in f["runs"] if k != "committed"}
+
+
+def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f"), k
+
+
+def test_a_partly_written_comparison_is_refused_then_resumes_bit_for_bit(
+    capsys: pytest.CaptureFixture[str], comparison: compare.Comparison, tmp_path: Path
+) -> None:
+    """Some chunks committed, the rest not: the summary refuses; ``--resume`` finishes exactly."""
+    sc = scenario.load("five_arrangements")
+    out = tmp_path / "partial.h5"
+    chosen = compare.parse_arrangements(None, sc)
+    plans, columns = compare.start(out, sc, chosen, 7, N, overwrite=False)
+    with store.CompareWriter(out, columns) as writer:
+        writer.commit_many([(k, a, simulate_chunk(plans[k], 7, a, b))
+                            for k, (a, b) in ((0, (0, 150)), (3, (150, 300)), (5, (300, N)))])
+    with pytest.raises(StoreError, match="not finished; finish it with: crisis-sim compare "
+                                         f"--resume --out {out}"):
+        compare.summarize(out)
+    done = main(capsys, "compare", "--resume", "--out", str(out), "--chunk-size", "150", "-q")
+    assert done.code == 0, done.err
+    assert "no arrangement" in done.out
+    _same(_records(out), _records(comparison.path))
+
+
+def test_ctrl_c_stops_a_comparison_that_resumes_exactly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A real SIGINT to ``crisis-sim compare``: exit 130, one line, and the way to finish."""
+    runs, out, ref = "60000", tmp_path / "stopped.h5", tmp_path / "whole.h5"
+    args = ("compare", "--runs", runs, "--seed", "5", "--chunk-size", "5000", "--quiet")
+    proc = subprocess.Popen([sys.executable, "-m", "crisis_sim", *args, "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, "no chunk before the end"
+        if out.exists():
+            with h5py.File(out, "r", locking=False) as f:
+                if f["runs/committed"][...].any():
+                    break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert f"finish with: crisis-sim compare --resume --out {out}" in lines[0]
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 0 and 0 < f["runs/committed"][...].mean() < 1
+    assert main(capsys, "compare", "--resume", "--out", str(out), "-q").code == 0
+    assert main(capsys, *args, "--out", str(ref), "--workers", "2").code == 0  # uninterrupted
+    _same(_records(out), _records(ref))

@@ -549,8 +549,9 @@ def compare(
         ),
     ] = None,
     runs: Annotated[
-        int, typer.Option("--runs", "-n", help="Replications per arrangement.")
-    ] = 10_000,
+        int | None,
+        typer.Option("--runs", "-n", help="Replications per arrangement \\[default: 10000]."),
+    ] = None,
     arrangements: Annotated[
         str | None,
         typer.Option(
@@ -561,8 +562,11 @@ def compare(
         ),
     ] = None,
     seed: Annotated[
-        int, typer.Option(help="Seed, shared by every arrangement (common random numbers).")
-    ] = 1,
+        int | None,
+        typer.Option(
+            help="Seed, shared by every arrangement (common random numbers) \\[default: 1]."
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -578,7 +582,11 @@ def compare(
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")
     ] = 1,
+    chunk_size: ChunkSize = 50_000,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing comparison file.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Finish an interrupted comparison file (--out).")
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Play the same crisis under each security arrangement, with the same random draws."""
@@ -588,29 +596,59 @@ def compare(
 
     if workers < 1:
         raise InputError(f"--workers {workers}: must be at least 1")
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    if resume:
+        given = [
+            name
+            for name, v in (
+                ("SCENARIO", scenario),
+                ("--runs", runs),
+                ("--seed", seed),
+                ("--arrangements", arrangements),
+            )
+            if v is not None
+        ]
+        if given:
+            raise InputError(
+                f"{', '.join(given)}: --resume continues the file with its own scenario, "
+                "arrangements, seed and size; leave these out"
+            )
+        if overwrite:
+            raise InputError("--resume: finishes the file as it is; leave out --overwrite")
+        if out is None:
+            raise InputError("--resume needs --out FILE (the comparison to finish)")
+    runs = 10_000 if runs is None else runs
     if runs < 1:
         raise InputError(f"--runs {runs}: must be at least 1")
-    _check_seed(seed)
+    seed = _check_seed(1 if seed is None else seed)
     if plot is not None:
         from crisis_sim.plots import check_path
 
         check_path(plot, "--plot")  # before the comparison runs
-    sc = sc_mod.load(scenario or cmp.DEFAULT_SCENARIO)
-    chosen = cmp.parse_arrangements(arrangements, sc)
-    out = out or Path(f"{sc.name}_compare.h5")
-    _announce_compile(quiet, workers, None, min(runs, runner.DEFAULT_CHUNK))
+    if not resume:
+        sc = sc_mod.load(scenario or cmp.DEFAULT_SCENARIO)
+        chosen = cmp.parse_arrangements(arrangements, sc)
+        out = out or Path(f"{sc.name}_compare.h5")
+    assert out is not None
+    _announce_compile(quiet, workers, None, chunk_size if resume else min(runs, chunk_size))
     backend = runner.backend(workers, None)
+    progress = _progress_factory(quiet, "comparing arrangements")
     try:
-        result = cmp.compare(
-            sc,
-            chosen,
-            runs,
-            seed,
-            out,
-            backend=backend,
-            overwrite=overwrite,
-            progress=_progress_factory(quiet, "comparing arrangements"),
-        )
+        if resume:
+            result = cmp.resume(out, backend=backend, chunk_size=chunk_size, progress=progress)
+        else:
+            result = cmp.compare(
+                sc,
+                chosen,
+                runs,
+                seed,
+                out,
+                backend=backend,
+                chunk_size=chunk_size,
+                overwrite=overwrite,
+                progress=progress,
+            )
     finally:
         backend.close()
     con = _console()

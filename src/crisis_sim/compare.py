@@ -15,7 +15,7 @@ the usual ``run``, ``state`` and ``institution`` dimensions (readable with
 from __future__ import annotations
 
 import json
-import os
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +26,11 @@ import numpy as np
 
 from crisis_sim import store
 from crisis_sim.analysis import Z95, wilson
-from crisis_sim.compiled import compile_scenario
+from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.errors import InputError, StoreError
 from crisis_sim.outcomes import AGGRESSOR_DEFEATED, DETERRED, FAIT_ACCOMPLI, NO_RESPONSE
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, InProcess, chunks
-from crisis_sim.scenario import Arrangement, Scenario
+from crisis_sim.scenario import Arrangement, Scenario, from_json
 
 FORMAT = store.COMPARE_FORMAT
 NONE = "none"
@@ -103,57 +103,61 @@ def run_variants(
 # ----------------------------------------------------------------------------- the file
 
 
-def _create(
+def start(
     path: Path,
     sc: Scenario,
     arrangements: list[str],
-    variants: dict[str, Scenario],
     seed: int,
     n_runs: int,
     overwrite: bool,
-) -> None:
-    if path.exists() and not overwrite:
-        raise StoreError(f"{path}: file exists; pass --overwrite to replace it")
-    states = [s.code for s in sc.states]
-    institutions = [i.name for i in sc.institutions]
-    sizes = {
-        "arrangement": len(arrangements),
-        "run": n_runs,
-        "state": len(states),
-        "institution": len(institutions),
-    }
-    tmp = path.with_name(path.name + ".tmp")
+) -> tuple[list[Plan], list[np.ndarray]]:
+    """Create the comparison file; returns each arrangement's plan and institution columns.
+
+    The file keeps every variant's scenario, so ``--resume`` replays exactly these.
+    """
+    if n_runs < 1:
+        raise InputError(f"--runs {n_runs}: must be at least 1")
+    variants = {a: variant(sc, a) for a in arrangements}
+    store.create(
+        Path(path),
+        scenario_json=sc.to_json(),
+        seed=seed,
+        n_runs=n_runs,
+        states=[s.code for s in sc.states],
+        institutions=[i.name for i in sc.institutions],
+        arrangements=arrangements,
+        overwrite=overwrite,
+        extra={
+            "arrangements": json.dumps(arrangements),
+            "variants": json.dumps({a: v.to_json() for a, v in variants.items()}),
+        },
+    )
+    return _plans(sc, list(variants.values()))
+
+
+def reopen(path: Path) -> tuple[list[Plan], list[np.ndarray], int]:
+    """Plans, institution columns and seed of an existing comparison file (for ``--resume``)."""
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"{path}: no such comparison file")
     try:
-        with h5py.File(tmp, "w") as f:
-            variant_json = json.dumps({a: v.to_json() for a, v in variants.items()})
-            extra = {"arrangements": json.dumps(arrangements), "variants": variant_json}
-            store.describe_run(f, FORMAT, seed, n_runs, sc.to_json(), extra)
-            g = f.create_group("runs")
-            text = h5py.string_dtype()
-            scales = {
-                "arrangement": g.create_dataset(
-                    "arrangement", data=np.array(arrangements, dtype=object), dtype=text
-                ),
-                "run": g.create_dataset("run", data=np.arange(n_runs, dtype=np.int64)),
-                "state": g.create_dataset("state", data=np.array(states, dtype=object), dtype=text),
-                "institution": g.create_dataset(
-                    "institution", data=np.array(institutions, dtype=object), dtype=text
-                ),
-            }
-            for name, ds in scales.items():
-                ds.make_scale(name)
-            for name, spec in store.FIELDS.items():
-                dims = ("arrangement", *spec.dims)
-                ds = g.create_dataset(
-                    name, shape=tuple(sizes[d] for d in dims), dtype=spec.dtype, fillvalue=spec.fill
-                )
-                for i, d in enumerate(dims):
-                    ds.dims[i].attach_scale(scales[d])
-                store.describe(ds, spec)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"{path}: cannot create comparison file: {exc}") from None
+        with h5py.File(path, "r", locking=False) as f:
+            store.check_ours(f, path, FORMAT)
+            attrs = {k: str(f.attrs[k]) for k in ("scenario", "arrangements", "variants")}
+            seed = int(f.attrs["seed"])
+    except (OSError, KeyError) as exc:
+        raise StoreError(f"{path}: cannot read comparison file: {exc}") from None
+    sc = from_json(attrs["scenario"], origin=f"{path}:scenario")
+    texts = json.loads(attrs["variants"])
+    variants = [
+        from_json(texts[a], origin=f"{path}:variants:{a}")
+        for a in json.loads(attrs["arrangements"])
+    ]
+    return *_plans(sc, variants), seed
+
+
+def _plans(sc: Scenario, variants: list[Scenario]) -> tuple[list[Plan], list[np.ndarray]]:
+    return [compile_scenario(v) for v in variants], [_institution_columns(sc, v) for v in variants]
 
 
 def _institution_columns(sc: Scenario, v: Scenario) -> np.ndarray:
@@ -276,6 +280,11 @@ def summarize(path: Path) -> Comparison:
                 raise StoreError(
                     f"{path}: not a crisis_sim comparison file (no '{FORMAT}' format attribute)"
                 )
+            if not f.attrs.get("complete", 0):
+                raise StoreError(
+                    f"{path}: the comparison is not finished; finish it with: crisis-sim "
+                    f"compare --resume --out {shlex.quote(str(path))}"
+                )
             sc = json.loads(str(f.attrs["scenario"]))
             arrangements = json.loads(str(f.attrs["arrangements"]))
             states = [s.decode() if isinstance(s, bytes) else s for s in f["runs/state"][...]]
@@ -313,28 +322,49 @@ def compare(
     progress: Progress | None = None,
 ) -> Comparison:
     """Run the crisis under each arrangement into one file at ``out`` and summarise it."""
-    variants = {a: variant(sc, a) for a in arrangements}
-    _create(Path(out), sc, arrangements, variants, seed, n_runs, overwrite)
-    columns = {a: _institution_columns(sc, v) for a, v in variants.items()}
-    index = {a: k for k, a in enumerate(arrangements)}
-    advance = progress(n_runs * len(arrangements), n_runs) if progress else None
-    with h5py.File(out, "r+") as f:
-        runs = f["runs"]
-        for name, start, arrays in run_variants(variants, n_runs, seed, backend, chunk_size):
-            k, stop = index[name], start + len(arrays["outcome"])
-            for field, spec in store.FIELDS.items():
-                data = np.asarray(arrays[field]).astype(spec.dtype, copy=False)
-                if spec.dims == ("run", "institution"):
-                    full = np.full(
-                        (stop - start, len(sc.institutions)), spec.fill, dtype=spec.dtype
-                    )
-                    full[:, columns[name]] = data
-                    data = full
-                runs[field][k, start:stop] = data
-            if advance:
-                advance(stop - start)
-        f.attrs["complete"] = 1
-    return summarize(Path(out))
+    plans, columns = start(Path(out), sc, arrangements, seed, n_runs, overwrite)
+    return execute(Path(out), plans, columns, seed, backend, chunk_size, progress)
+
+
+def resume(
+    out: Path,
+    *,
+    backend: Backend | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Finish an interrupted comparison file: its own scenario, arrangements, seed and size."""
+    plans, columns, seed = reopen(Path(out))
+    return execute(Path(out), plans, columns, seed, backend, chunk_size, progress)
+
+
+def execute(
+    out: Path,
+    plans: list[Plan],
+    columns: list[np.ndarray],
+    seed: int,
+    backend: Backend | None,
+    chunk_size: int,
+    progress: Progress | None,
+) -> Comparison:
+    """Compute every uncommitted replication of every arrangement, chunk by chunk, and summarise.
+
+    Each chunk counts only once committed, so an interruption loses nothing already written and
+    ``--resume`` finishes the file bit for bit as an uninterrupted run would have.
+    """
+    from crisis_sim.sweep import execute as commit_chunks
+
+    commit_chunks(
+        out,
+        plans,
+        seed,
+        backend or InProcess(),
+        chunk_size=chunk_size,
+        progress=progress,
+        writer=store.CompareWriter(out, columns),
+        command="compare",
+    )
+    return summarize(out)
 
 
 LABELS = {

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -116,26 +118,43 @@ def create(
     institutions: list[str],
     overwrite: bool = False,
     extra: dict[str, Any] | None = None,
+    arrangements: list[str] | None = None,
 ) -> None:
-    """Create an empty result file (written beside the target, then moved into place)."""
+    """Create an empty result file (written beside the target, then moved into place).
+
+    With ``arrangements``, a comparison file: every record gains a leading ``arrangement``.
+    """
     path = Path(path)
-    refuse_existing(path, overwrite)
+    comparing = arrangements is not None
+    refuse_existing(path, overwrite, can_append=not comparing)
+    kind = "comparison file" if comparing else "result file"
+    with _building(path, kind) as f:
+        describe_run(f, COMPARE_FORMAT if comparing else FORMAT, seed, n_runs, scenario_json, extra)
+        _layout(f.create_group("runs"), n_runs, states, institutions, arrangements=arrangements)
+
+
+@contextmanager
+def _building(path: Path, what: str) -> Iterator[h5py.File]:
+    """A new file, written as ``NAME.tmp`` beside ``path`` and moved into place once whole.
+
+    Its space is reserved before the move (a full disk shows here, not halfway through a run);
+    whatever fails, or a Ctrl-C, leaves nothing half-made behind.
+    """
     tmp = path.with_name(path.name + ".tmp")
     try:
         with _new_file(tmp) as f:
-            describe_run(f, FORMAT, seed, n_runs, scenario_json, extra)
-            _layout(f.create_group("runs"), n_runs, states, institutions)
+            yield f
         _reserve(tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
         _remove(tmp)
-        raise StoreError(f"{path}: cannot create result file: {_reason(exc)}") from None
-    except BaseException:  # Ctrl-C while creating: leave nothing half-made behind
+        raise StoreError(f"{path}: cannot create {what}: {_reason(exc)}") from None
+    except BaseException:
         _remove(tmp)
         raise
 
 
-def refuse_existing(path: Path, overwrite: bool) -> None:
+def refuse_existing(path: Path, overwrite: bool, can_append: bool = True) -> None:
     """Raise unless a new result file may be written at ``path``.
 
     Cheap checks only, made before any work starts (a worker pool may already be computing
@@ -144,10 +163,12 @@ def refuse_existing(path: Path, overwrite: bool) -> None:
     if not path.parent.is_dir():
         raise StoreError(f"{path}: cannot create result file: No such file or directory")
     if path.exists() and not overwrite:
-        raise StoreError(
-            f"{path}: file exists; pass --overwrite to replace it, --resume to finish it"
-            " or --append N to add replications"
+        ways = (
+            "--overwrite to replace it, --resume to finish it or --append N to add replications"
+            if can_append
+            else "--overwrite to replace it or --resume to finish it"
         )
+        raise StoreError(f"{path}: file exists; pass {ways}")
     if path.exists():
         refuse_if_in_use(path)
 
@@ -180,22 +201,30 @@ def refuse_if_in_use(path: Path) -> None:
 
 
 def _layout(
-    g: h5py.Group, n_runs: int, states: list[str], institutions: list[str], points: int = 0
+    g: h5py.Group,
+    n_runs: int,
+    states: list[str],
+    institutions: list[str],
+    points: int = 0,
+    arrangements: list[str] | None = None,
 ) -> dict[str, h5py.Dataset]:
-    """Datasets of every record; with ``points`` > 0 each gains a leading ``point`` dimension."""
+    """Datasets of every record, with a leading dimension for several sets of replications.
+
+    ``points`` > 0 gives a sweep's ``point`` (numbered); ``arrangements``, a comparison's
+    ``arrangement`` (named).
+    """
     sizes = {"run": n_runs, "state": len(states), "institution": len(institutions), "point": points}
     lead: tuple[str, ...] = ("point",) if points else ()
     scales = {
         "run": _numbered(g, "run", n_runs),
-        "state": g.create_dataset(
-            "state", data=np.array(states, dtype=object), dtype=h5py.string_dtype()
-        ),
-        "institution": g.create_dataset(
-            "institution", data=np.array(institutions, dtype=object), dtype=h5py.string_dtype()
-        ),
+        "state": _labels(g, "state", states),
+        "institution": _labels(g, "institution", institutions),
     }
     if points:
         scales["point"] = g.create_dataset("point", data=np.arange(points, dtype=np.int64))
+    if arrangements is not None:
+        lead, sizes["arrangement"] = ("arrangement",), len(arrangements)
+        scales["arrangement"] = _labels(g, "arrangement", arrangements)
     for name, ds in scales.items():
         ds.make_scale(name)
     for name, spec in {
@@ -243,6 +272,11 @@ def _reserve(path: Path) -> None:
             raise  # a full disk or a file size limit: the caller reports it
     finally:
         os.close(fd)
+
+
+def _labels(g: h5py.Group, name: str, labels: list[str]) -> h5py.Dataset:
+    """A coordinate of names (states, institutions, arrangements)."""
+    return g.create_dataset(name, data=np.array(labels, dtype=object), dtype=h5py.string_dtype())
 
 
 def _numbered(g: h5py.Group, name: str, n: int, block: int = 1 << 20) -> h5py.Dataset:
@@ -477,25 +511,35 @@ def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
 COMPARE_FORMAT = "crisis_sim.compare/1"
 
 
+# What each kind of file is; how to read one given where another kind is expected; and the
+# command that makes each kind.
+KINDS = {
+    FORMAT: "a single run",
+    SWEEP_FORMAT: "a parameter sweep",
+    COMPARE_FORMAT: "a comparison of arrangements",
+}
+READ_WITH = {
+    SWEEP_FORMAT: "read it with 'crisis-sim sensitivity' or 'crisis-sim plot --kind sweep'",
+    COMPARE_FORMAT: "'crisis-sim compare' printed its table, and xarray reads it (group 'runs', "
+    "dimension 'arrangement')",
+}
+MADE_BY = {FORMAT: "run", SWEEP_FORMAT: "sweep", COMPARE_FORMAT: "compare"}
+
+
 def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT) -> None:
-    """Refuse files that are not crisis_sim result files (of the kind ``fmt``)."""
+    """Refuse files that are not crisis_sim files of the kind ``fmt``, naming what they are."""
     found = f.attrs.get("format")
-    if found == SWEEP_FORMAT and fmt != SWEEP_FORMAT:
-        raise StoreError(
-            f"{path}: a parameter sweep, not a single run; read it with "
-            "'crisis-sim sensitivity' or 'crisis-sim plot --kind sweep'"
-        )
-    if found == FORMAT and fmt == SWEEP_FORMAT:
-        raise StoreError(
-            f"{path}: a single run, not a parameter sweep; make one with 'crisis-sim sweep'"
-        )
-    if found == COMPARE_FORMAT and fmt != COMPARE_FORMAT:
-        raise StoreError(
-            f"{path}: a comparison of arrangements, not a single run or sweep; 'crisis-sim "
-            "compare' printed its table, and xarray reads it (group 'runs', dimension "
-            "'arrangement')"
-        )
-    if f.attrs.get("format") != fmt or "runs" not in f:
+    if found in KINDS and found != fmt:
+        if found == COMPARE_FORMAT:
+            expected = "a single run or sweep"
+        else:
+            expected = KINDS[fmt]
+        if found in READ_WITH and fmt != COMPARE_FORMAT:
+            hint = READ_WITH[found]
+        else:
+            hint = f"make one with 'crisis-sim {MADE_BY[fmt]}'"
+        raise StoreError(f"{path}: {KINDS[found]}, not {expected}; {hint}")
+    if found != fmt or "runs" not in f:
         raise StoreError(f"{path}: not a crisis_sim result file (no '{fmt}' format attribute)")
 
 
@@ -622,40 +666,33 @@ def create_sweep(
             f"{path}: file exists; pass --overwrite to replace it or --resume to finish it"
         )
     n_points = len(sample)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with _new_file(tmp) as f:
-            describe_run(
-                f,
-                SWEEP_FORMAT,
-                seed,
-                n_runs,
-                scenario_json,
-                {"n_points": int(n_points), **(extra or {})},
-            )
-            g = f.create_group("runs")
-            scales = _layout(g, n_runs, states, institutions, points=n_points)
-            names = list(parameters)
-            par = g.create_dataset(
-                "parameter", data=np.array(names, dtype=object), dtype=h5py.string_dtype()
-            )
-            par.make_scale("parameter")
-            raw = g.create_dataset("sample", data=np.asarray(sample, dtype=np.float64))
-            raw.dims[0].attach_scale(scales["point"])
-            raw.dims[1].attach_scale(par)
-            raw.attrs["long_name"] = "design sample before rounding (for SALib)"
-            for name, values in parameters.items():
-                ds = g.create_dataset(name, data=np.asarray(values, dtype=np.float64))
-                ds.dims[0].attach_scale(scales["point"])
-                ds.attrs["long_name"] = f"value of {name} at each point"
-            coords = " ".join(names)
-            for name in [*FIELDS, "committed"]:
-                g[name].attrs["coordinates"] = coords
-        _reserve(tmp)
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as exc:
-        _remove(tmp)
-        raise StoreError(f"{path}: cannot create sweep file: {_reason(exc)}") from None
+    with _building(path, "sweep file") as f:
+        describe_run(
+            f,
+            SWEEP_FORMAT,
+            seed,
+            n_runs,
+            scenario_json,
+            {"n_points": int(n_points), **(extra or {})},
+        )
+        g = f.create_group("runs")
+        scales = _layout(g, n_runs, states, institutions, points=n_points)
+        names = list(parameters)
+        par = g.create_dataset(
+            "parameter", data=np.array(names, dtype=object), dtype=h5py.string_dtype()
+        )
+        par.make_scale("parameter")
+        raw = g.create_dataset("sample", data=np.asarray(sample, dtype=np.float64))
+        raw.dims[0].attach_scale(scales["point"])
+        raw.dims[1].attach_scale(par)
+        raw.attrs["long_name"] = "design sample before rounding (for SALib)"
+        for name, values in parameters.items():
+            ds = g.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+            ds.dims[0].attach_scale(scales["point"])
+            ds.attrs["long_name"] = f"value of {name} at each point"
+        coords = " ".join(names)
+        for name in [*FIELDS, "committed"]:
+            g[name].attrs["coordinates"] = coords
 
 
 class SweepWriter(_Writer):
@@ -663,6 +700,7 @@ class SweepWriter(_Writer):
 
     kind = "sweep"
     fmt = SWEEP_FORMAT
+    lead = "point"  # the leading dimension, as error messages name it
 
     def missing(self) -> list[tuple[int, int, int]]:
         """``(point, start, stop)`` of replications not yet committed."""
@@ -693,7 +731,7 @@ class SweepWriter(_Writer):
                 datasets["committed"][point, start : start + len(arrays["outcome"])] = 1
             self.file.flush()
         except (OSError, RuntimeError) as exc:
-            where = ", ".join(f"point {p} from replication {a}" for p, a, _ in chunks)
+            where = ", ".join(f"{self.lead} {p} from replication {a}" for p, a, _ in chunks)
             raise StoreError(
                 f"{self.path}: cannot write {where}: {_reason(exc)}; chunks "
                 "committed before are intact"
@@ -725,3 +763,44 @@ def read_sweep(
             return info, data
     except (OSError, RuntimeError, KeyError) as exc:
         raise StoreError(f"{path}: cannot read sweep: {_reason(exc)}") from None
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+class CompareWriter(SweepWriter):
+    """Commits chunks of each arrangement to a comparison file; the only writer of one.
+
+    An arrangement's variant holds only some of the scenario's institutions: its records go to
+    their columns (``columns[k]`` for arrangement ``k``), the others stay missing.
+    """
+
+    kind = "comparison"
+    fmt = COMPARE_FORMAT
+    lead = "arrangement"
+
+    def __init__(self, path: Path, columns: list[np.ndarray]) -> None:
+        super().__init__(path)
+        if "committed" not in self.runs:
+            self.close()
+            raise StoreError(
+                f"{self.path}: written by a version of crisis_sim that kept no 'committed' "
+                "record, so it cannot be resumed; run the comparison again with --overwrite"
+            )
+        self.columns = columns
+        self.n_institutions = int(self.runs["institution"].shape[0])
+
+    def commit_many(self, chunks: list[tuple[int, int, dict[str, np.ndarray]]]) -> None:
+        """Widen each chunk's institution records to the file's columns, then commit."""
+        super().commit_many([(k, start, self._widen(k, arrays)) for k, start, arrays in chunks])
+
+    def _widen(self, k: int, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = dict(arrays)
+        for name, spec in FIELDS.items():
+            if spec.dims == ("run", "institution"):
+                full = np.full(
+                    (len(arrays["outcome"]), self.n_institutions), spec.fill, dtype=spec.dtype
+                )
+                full[:, self.columns[k]] = arrays[name]
+                out[name] = full
+        return out

@@ -11,6 +11,7 @@ points are not noise between seeds.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,14 +117,20 @@ def execute(
     *,
     chunk_size: int,
     progress: Callable[[int, int], Progress] | None = None,
+    writer: store.SweepWriter | None = None,
+    command: str = "sweep",
 ) -> SweepReport:
-    """Compute every uncommitted replication of every point and commit it chunk by chunk."""
+    """Compute every uncommitted replication of every point and commit it chunk by chunk.
+
+    Points are a sweep's, or with a :class:`store.CompareWriter` a comparison's arrangements;
+    ``command`` is the one that resumes the file.
+    """
     if chunk_size < 1:
         raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
     t0 = time.perf_counter()
-    with store.SweepWriter(path) as writer:
+    with writer or store.SweepWriter(path) as writer:
         n_runs = int(writer.file.attrs["n_runs"])
-        n_points = int(writer.file.attrs["n_points"])
+        n_points = int(writer.runs["committed"].shape[0])  # points, or arrangements
         todo: list[PointChunk] = [
             (p, c) for p, a, b in writer.missing() for c in chunks([(a, b)], chunk_size)
         ]
@@ -154,7 +161,7 @@ def execute(
             safe, whole = n_runs * n_points - total + done, n_runs * n_points
             raise Interrupted(
                 f"interrupted: {safe} of {whole} replications are safe in {path}; "
-                f"finish with: crisis-sim sweep --resume --out {path}"
+                f"finish with: crisis-sim {command} --resume --out {shlex.quote(str(path))}"
             ) from None
         complete = writer.finish()
     return SweepReport(path, n_points, n_runs, done, time.perf_counter() - t0, complete)
