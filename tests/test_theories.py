@@ -172,3 +172,22 @@ def test_self_help_responds_only_where_a_balancer_acts(overwhelming):
     assert all(n > 0 for n in seen.values()), seen
     sc.institutions[0].predominance = 100.0  # no gain could ever threaten predominance
     assert (compile_scenario(sc).belief_help == 0).all()
+
+
+def test_schuman_as_an_experiment_over_great_power_affinity():
+    """The Council acts less, and is vetoed more, the more one great power sides with the
+    aggressor: a sweep of EAST's sympathy for RED in the default scenario (same draws)."""
+    from crisis_sim.rules import VETOED
+    from crisis_sim.sweep import plans_for
+
+    values = np.array([[-1.0], [0.0], [1.0]])
+    plans = plans_for(scenario.load("default"), ["states.EAST.affinity_aggressor"], values)
+    responded, vetoed = [], []
+    for plan in plans:
+        r = simulate_chunk(plan, 1, 0, N)
+        hit = r["outcome"] != DETERRED
+        responded.append(float((r["response_level"][hit, 0] >= 1).mean()))
+        vetoed.append(float((r["vote_result"][hit, 0] == VETOED).mean()))
+    assert responded[0] > responded[1] + 0.05 > responded[2] + 0.1
+    assert responded[2] == 0.0  # EAST, a permanent member, vetoes every motion against its friend
+    assert vetoed[0] < vetoed[1] < vetoed[2]
