@@ -417,6 +417,7 @@ BIG = str(2**64)
     (("compare", "--resume", "--seed", "3"), "--seed"),
     (("compare", "--resume"), "no such comparison file"),
     (("compare", "--chunk-size", "0"), "--chunk-size 0"),
+    (("compare", "--arrangements", ","), "names no arrangement"),
 ])
 def test_bad_values_of_every_command_are_one_line_and_leave_no_file(
     capsys, tmp_path, monkeypatch, args, named

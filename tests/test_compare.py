@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import h5py
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from conftest import cli
-from inproc import main
+from inproc import main, one_error_line
 
 from crisis_sim import compare, scenario, store
 from crisis_sim.crisis import simulate_chunk
@@ -147,13 +148,22 @@ def test_a_partly_written_comparison_is_refused_then_resumes_bit_for_bit(
     _same(_records(out), _records(comparison.path))
 
 
-def test_ctrl_c_stops_a_comparison_that_resumes_exactly(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    """A real SIGINT to ``crisis-sim compare``: exit 130, one line, and the way to finish."""
-    runs, out, ref = "60000", tmp_path / "stopped.h5", tmp_path / "whole.h5"
-    args = ("compare", "--runs", runs, "--seed", "5", "--chunk-size", "5000", "--quiet")
-    proc = subprocess.Popen([sys.executable, "-m", "crisis_sim", *args, "--out", str(out)],
+BIG = ("compare", "--runs", "60000", "--seed", "5", "--chunk-size", "5000", "--quiet")
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    """The records of an uninterrupted two-worker comparison, for the interrupted ones."""
+    out = tmp_path_factory.mktemp("whole") / "whole.h5"
+    proc = cli(*BIG, "--workers", "2", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return _records(out)
+
+
+def _stopped_once_a_chunk_is_safe(out: Path, stop: Callable[[subprocess.Popen[str]], None],
+                                  *extra: str) -> tuple[int, str]:
+    """Start the big comparison, and ``stop`` it once a chunk is committed: (status, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "crisis_sim", *BIG, *extra, "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while True:
@@ -163,14 +173,65 @@ def test_ctrl_c_stops_a_comparison_that_resumes_exactly(
                 if f["runs/committed"][...].any():
                     break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    stop(proc)
+    _, err = proc.communicate(timeout=120)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 0 and 0 < f["runs/committed"][...].mean() < 1
+    return proc.returncode, err
+
+
+def test_ctrl_c_stops_a_comparison_that_resumes_exactly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, whole: dict[str, np.ndarray]
+) -> None:
+    """A real SIGINT to ``crisis-sim compare``: exit 130, one line, and the way to finish."""
+    out = tmp_path / "stopped.h5"
+    code, err = _stopped_once_a_chunk_is_safe(out, lambda p: p.send_signal(signal.SIGINT))
+    assert code == 130, err
     lines = err.splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
     assert f"finish with: crisis-sim compare --resume --out {out}" in lines[0]
-    with h5py.File(out, "r") as f:
-        assert f.attrs["complete"] == 0 and 0 < f["runs/committed"][...].mean() < 1
     assert main(capsys, "compare", "--resume", "--out", str(out), "-q").code == 0
-    assert main(capsys, *args, "--out", str(ref), "--workers", "2").code == 0  # uninterrupted
-    _same(_records(out), _records(ref))
+    _same(_records(out), whole)
+
+
+def test_a_lost_worker_keeps_what_came_back_and_says_how_to_resume(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, whole: dict[str, np.ndarray]
+) -> None:
+    """A pool worker killed (the OOM killer, say): exit 1, one line, nothing lost."""
+    import psutil
+
+    def kill_a_worker(proc: subprocess.Popen[str]) -> None:
+        workers = [p for p in psutil.Process(proc.pid).children()
+                   if "resource_tracker" not in " ".join(p.cmdline())]
+        assert workers, "expected pool worker processes"
+        workers[0].kill()
+
+    out = tmp_path / "lost.h5"
+    code, err = _stopped_once_a_chunk_is_safe(out, kill_a_worker, "--workers", "2")
+    assert code == 1, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "worker process died" in lines[0]
+    assert f"finish with: crisis-sim compare --resume --out {out}" in lines[0]
+    assert main(capsys, "compare", "--resume", "--out", str(out), "-q").code == 0
+    _same(_records(out), whole)
+
+
+def test_resuming_a_finished_comparison_only_prints_it(
+    capsys: pytest.CaptureFixture[str], comparison: compare.Comparison
+) -> None:
+    before = comparison.path.read_bytes()
+    done = main(capsys, "compare", "--resume", "--out", str(comparison.path), "-q")
+    assert done.code == 0 and "no arrangement" in done.out
+    assert comparison.path.read_bytes() == before  # not opened for writing
+
+
+def test_a_damaged_list_of_arrangements_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    out = tmp_path / "damaged.h5"
+    sc = scenario.load("five_arrangements")
+    compare.start(out, sc, ["none", "alliance"], 1, 50, overwrite=False)
+    with h5py.File(out, "r+") as f:
+        f.attrs["variants"] = "{not json"
+    line = one_error_line(main(capsys, "compare", "--resume", "--out", str(out)))
+    assert str(out) in line and "damaged list of arrangements" in line

@@ -405,17 +405,19 @@ def test_dask_worker_killed_mid_batch_still_gives_the_identical_result(dask_clus
     pids = client.run(os.getpid)  # worker address -> process id
     killed: list[str] = []
     results: dict[int, dict[str, np.ndarray]] = {}
+    todo = chunks([(0, RUNS)], 5)  # many small tasks: some are in flight whenever one returns
     try:
-        for start, arrays in backend.map(plan, SEED, chunks([(0, RUNS)], CHUNK)):
+        for start, arrays in backend.map(plan, SEED, todo):
             results[start] = arrays
-            if not killed:
+            if not killed:  # the first worker seen holding a task (on a busy machine: later)
                 busy = [w for w, tasks in client.processing().items() if tasks and w in pids]
-                assert busy, "no worker was busy: nothing in flight to lose"
-                os.kill(pids[busy[0]], signal.SIGKILL)
-                killed.append(busy[0])
+                if busy:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(busy[0])
     finally:
         backend.client.close()
-    assert killed and sorted(results) == [a for a, _ in chunks([(0, RUNS)], CHUNK)]
+    assert killed, "no worker was ever seen busy: nothing in flight to lose"
+    assert sorted(results) == [a for a, _ in todo]
     for name in store.FIELDS:
         got = np.concatenate([results[s][name] for s in sorted(results)])
         want = ref[name]

@@ -626,17 +626,23 @@ def compare(
         from crisis_sim.plots import check_path
 
         check_path(plot, "--plot")  # before the comparison runs
-    if not resume:
+    if resume:
+        assert out is not None
+        opened = cmp.reopen(out)  # before any worker starts: a wrong file is one line
+    else:
         sc = sc_mod.load(scenario or cmp.DEFAULT_SCENARIO)
         chosen = cmp.parse_arrangements(arrangements, sc)
         out = out or Path(f"{sc.name}_compare.h5")
-    assert out is not None
-    _announce_compile(quiet, workers, None, chunk_size if resume else min(runs, chunk_size))
-    backend = runner.backend(workers, None)
+    finished = resume and opened.complete  # nothing to compute: no workers, no writing
+    if not finished:
+        _announce_compile(quiet, workers, None, chunk_size if resume else min(runs, chunk_size))
+    backend = runner.backend(1 if finished else workers, None)
     progress = _progress_factory(quiet, "comparing arrangements")
     try:
         if resume:
-            result = cmp.resume(out, backend=backend, chunk_size=chunk_size, progress=progress)
+            result = cmp.resume(
+                out, opened, backend=backend, chunk_size=chunk_size, progress=progress
+            )
         else:
             result = cmp.compare(
                 sc,

@@ -27,7 +27,7 @@ import numpy as np
 from crisis_sim import store
 from crisis_sim.analysis import Z95, wilson
 from crisis_sim.compiled import Plan, compile_scenario
-from crisis_sim.errors import InputError, StoreError
+from crisis_sim.errors import InputError, StoreError, file_error_reason
 from crisis_sim.outcomes import AGGRESSOR_DEFEATED, DETERRED, FAIT_ACCOMPLI, NO_RESPONSE
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, InProcess, chunks
 from crisis_sim.scenario import Arrangement, Scenario, from_json
@@ -56,6 +56,8 @@ def parse_arrangements(text: str | None, sc: Scenario) -> list[str]:
     if text is None or not text.strip():
         return present(sc)
     chosen = [t.strip() for t in text.split(",") if t.strip()]
+    if not chosen:
+        raise InputError(f"--arrangements {text!r}: names no arrangement")
     have = present(sc)
     for a in chosen:
         if a not in ARRANGEMENTS:
@@ -135,8 +137,18 @@ def start(
     return _plans(sc, list(variants.values()))
 
 
-def reopen(path: Path) -> tuple[list[Plan], list[np.ndarray], int]:
-    """Plans, institution columns and seed of an existing comparison file (for ``--resume``)."""
+@dataclass(frozen=True)
+class Reopened:
+    """What ``--resume`` needs of an existing comparison file."""
+
+    plans: list[Plan]
+    columns: list[np.ndarray]  # each arrangement's institutions among the file's
+    seed: int
+    complete: bool
+
+
+def reopen(path: Path) -> Reopened:
+    """Plans, institution columns, seed and state of an existing comparison file."""
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no such comparison file")
@@ -144,16 +156,18 @@ def reopen(path: Path) -> tuple[list[Plan], list[np.ndarray], int]:
         with h5py.File(path, "r", locking=False) as f:
             store.check_ours(f, path, FORMAT)
             attrs = {k: str(f.attrs[k]) for k in ("scenario", "arrangements", "variants")}
-            seed = int(f.attrs["seed"])
-    except (OSError, KeyError) as exc:
-        raise StoreError(f"{path}: cannot read comparison file: {exc}") from None
+            seed, complete = int(f.attrs["seed"]), bool(f.attrs.get("complete", 0))
+    except (OSError, RuntimeError, KeyError) as exc:
+        raise StoreError(f"{path}: cannot read comparison file: {file_error_reason(exc)}") from None
     sc = from_json(attrs["scenario"], origin=f"{path}:scenario")
-    texts = json.loads(attrs["variants"])
-    variants = [
-        from_json(texts[a], origin=f"{path}:variants:{a}")
-        for a in json.loads(attrs["arrangements"])
-    ]
-    return *_plans(sc, variants), seed
+    try:
+        texts = json.loads(attrs["variants"])
+        names = json.loads(attrs["arrangements"])
+        variant_texts = [(a, texts[a]) for a in names]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"{path}: damaged list of arrangements ({exc})") from None
+    variants = [from_json(t, origin=f"{path}:variants:{a}") for a, t in variant_texts]
+    return Reopened(*_plans(sc, variants), seed, complete)
 
 
 def _plans(sc: Scenario, variants: list[Scenario]) -> tuple[list[Plan], list[np.ndarray]]:
@@ -281,10 +295,12 @@ def summarize(path: Path) -> Comparison:
                     f"{path}: not a crisis_sim comparison file (no '{FORMAT}' format attribute)"
                 )
             if not f.attrs.get("complete", 0):
-                raise StoreError(
-                    f"{path}: the comparison is not finished; finish it with: crisis-sim "
-                    f"compare --resume --out {shlex.quote(str(path))}"
+                how = (
+                    f"finish it with: crisis-sim compare --resume --out {shlex.quote(str(path))}"
+                    if "committed" in f["runs"]
+                    else "run it again with --overwrite"  # written before --resume existed
                 )
+                raise StoreError(f"{path}: the comparison is not finished; {how}")
             sc = json.loads(str(f.attrs["scenario"]))
             arrangements = json.loads(str(f.attrs["arrangements"]))
             states = [s.decode() if isinstance(s, bytes) else s for s in f["runs/state"][...]]
@@ -322,20 +338,36 @@ def compare(
     progress: Progress | None = None,
 ) -> Comparison:
     """Run the crisis under each arrangement into one file at ``out`` and summarise it."""
+    _check_chunk_size(chunk_size)
     plans, columns = start(Path(out), sc, arrangements, seed, n_runs, overwrite)
     return execute(Path(out), plans, columns, seed, backend, chunk_size, progress)
 
 
 def resume(
     out: Path,
+    opened: Reopened | None = None,
     *,
     backend: Backend | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
 ) -> Comparison:
-    """Finish an interrupted comparison file: its own scenario, arrangements, seed and size."""
-    plans, columns, seed = reopen(Path(out))
-    return execute(Path(out), plans, columns, seed, backend, chunk_size, progress)
+    """Finish an interrupted comparison file: its own scenario, arrangements, seed and size.
+
+    ``opened``: the file's :func:`reopen`, if the caller has read it already. A finished file
+    is only summarised (it is not opened for writing).
+    """
+    _check_chunk_size(chunk_size)
+    opened = opened or reopen(Path(out))
+    if opened.complete:
+        return summarize(Path(out))
+    return execute(
+        Path(out), opened.plans, opened.columns, opened.seed, backend, chunk_size, progress
+    )
+
+
+def _check_chunk_size(chunk_size: int) -> None:
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
 
 
 def execute(

@@ -126,8 +126,8 @@ def create(
     """
     path = Path(path)
     comparing = arrangements is not None
-    refuse_existing(path, overwrite, can_append=not comparing)
     kind = "comparison file" if comparing else "result file"
+    refuse_existing(path, overwrite, can_append=not comparing, kind=kind)
     with _building(path, kind) as f:
         describe_run(f, COMPARE_FORMAT if comparing else FORMAT, seed, n_runs, scenario_json, extra)
         _layout(f.create_group("runs"), n_runs, states, institutions, arrangements=arrangements)
@@ -154,14 +154,16 @@ def _building(path: Path, what: str) -> Iterator[h5py.File]:
         raise
 
 
-def refuse_existing(path: Path, overwrite: bool, can_append: bool = True) -> None:
+def refuse_existing(
+    path: Path, overwrite: bool, can_append: bool = True, kind: str = "result file"
+) -> None:
     """Raise unless a new result file may be written at ``path``.
 
     Cheap checks only, made before any work starts (a worker pool may already be computing
     when the file is created; an error found then waits for the chunks in hand).
     """
     if not path.parent.is_dir():
-        raise StoreError(f"{path}: cannot create result file: No such file or directory")
+        raise StoreError(f"{path}: cannot create {kind}: No such file or directory")
     if path.exists() and not overwrite:
         ways = (
             "--overwrite to replace it, --resume to finish it or --append N to add replications"
@@ -520,8 +522,8 @@ KINDS = {
 }
 READ_WITH = {
     SWEEP_FORMAT: "read it with 'crisis-sim sensitivity' or 'crisis-sim plot --kind sweep'",
-    COMPARE_FORMAT: "'crisis-sim compare' printed its table, and xarray reads it (group 'runs', "
-    "dimension 'arrangement')",
+    COMPARE_FORMAT: "'crisis-sim compare' printed its table ('compare --resume' finishes an "
+    "interrupted one), and xarray reads it (group 'runs', dimension 'arrangement')",
 }
 MADE_BY = {FORMAT: "run", SWEEP_FORMAT: "sweep", COMPARE_FORMAT: "compare"}
 

@@ -23,7 +23,7 @@ from crisis_sim import params, store
 from crisis_sim import scenario as scenario_mod
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.design import Design
-from crisis_sim.errors import InputError, Interrupted
+from crisis_sim.errors import InputError, Interrupted, WorkerLost
 from crisis_sim.experiment import stop_on_ctrl_c
 from crisis_sim.runner import Backend, PointChunk, chunks
 
@@ -135,7 +135,7 @@ def execute(
             (p, c) for p, a, b in writer.missing() for c in chunks([(a, b)], chunk_size)
         ]
         total = sum(b - a for _, (a, b) in todo)
-        advance = progress(total, n_runs * n_points) if progress else None
+        advance = progress(total, n_runs * n_points) if progress and total else None
         done = 0
         pending: list[tuple[int, int, dict[str, np.ndarray]]] = []
         last = time.perf_counter()
@@ -155,13 +155,16 @@ def execute(
                     if stop_requested():
                         raise KeyboardInterrupt
                 done += _commit(writer, pending)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, WorkerLost) as exc:
             done += _commit(writer, pending)  # whole chunks already computed: keep them
             writer.close()
             safe, whole = n_runs * n_points - total + done, n_runs * n_points
-            raise Interrupted(
-                f"interrupted: {safe} of {whole} replications are safe in {path}; "
+            where = (
+                f"{safe} of {whole} replications are safe in {path}; "
                 f"finish with: crisis-sim {command} --resume --out {shlex.quote(str(path))}"
-            ) from None
+            )
+            if isinstance(exc, WorkerLost):  # a worker died: what came back before is kept
+                raise WorkerLost(f"{exc}; {where}") from None
+            raise Interrupted(f"interrupted: {where}") from None
         complete = writer.finish()
     return SweepReport(path, n_points, n_runs, done, time.perf_counter() - t0, complete)
