@@ -86,9 +86,12 @@ def test_equal_commitment_and_free_riding_are_separate_switches() -> None:
     assert (inst.share == 1.0).all()
 
 
-def test_cli_assumptions_prints_both_tables() -> None:
-    proc = cli("assumptions", "five_arrangements", "--runs", "60", "--quiet")
+def test_cli_assumptions_prints_both_tables_and_draws_them(tmp_path) -> None:
+    fig = tmp_path / "assumptions.png"
+    proc = cli("assumptions", "five_arrangements", "--runs", "60", "--quiet", "--plot", str(fig))
     assert proc.returncode == 0, proc.stderr
+    assert f"wrote {fig}" in proc.stdout
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and fig.stat().st_size > 20_000
     assert "When one assumption fails" in proc.stdout
     assert "When one assumption holds alone" in proc.stdout
     assert "Organski 1" in proc.stdout and "Schuman" in proc.stdout
@@ -104,3 +107,20 @@ def test_a_paired_change_stays_within_the_range_of_a_share() -> None:
     assert est.value == pytest.approx(0.9)
     assert -1.0 <= est.low < est.value < est.high == 1.0
     assert assumptions.paired_change(base, x).low == -1.0
+
+
+def test_the_figure_lists_every_assumption_on_both_sides(
+    experiment: assumptions.Experiment,
+) -> None:
+    from crisis_sim import plots
+
+    fig = plots.assumptions(experiment)
+    left, right = fig.axes
+    labels = [t.get_text() for t in left.get_yticklabels()]
+    assert sorted(labels) == sorted(a.label for a in assumptions.ASSUMPTIONS)
+    # Each panel draws both measures for every assumption, at its paired change in points.
+    for ax, effects in ((left, experiment.relaxed), (right, experiment.alone)):
+        works = ax.containers[0].lines[0].get_xdata()
+        by_label = dict(zip(labels, works, strict=True))
+        for x in effects:
+            assert by_label[x.label] == pytest.approx(100 * x.change["works"].value)

@@ -678,6 +678,12 @@ def assumptions(
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")
     ] = 1,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot", help="Also draw each assumption's effect, with intervals (.png, .pdf, .svg)."
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Which assumption, when it fails, breaks the arrangement (Organski, Morgenthau, Schuman)."""
@@ -690,6 +696,10 @@ def assumptions(
     if runs < 1:
         raise InputError(f"--runs {runs}: must be at least 1")
     _check_seed(seed)
+    if plot is not None:
+        from crisis_sim.plots import check_path
+
+        check_path(plot, "--plot")  # before the experiment runs
     sc = sc_mod.load(scenario)
     _announce_compile(quiet, workers, None, min(runs, runner.DEFAULT_CHUNK))
     factory = _progress_factory(quiet, "testing assumptions")
@@ -709,6 +719,11 @@ def assumptions(
     con.width = max(con.width, 120)
     for t in tables.experiment(result):
         con.print(t)
+    if plot is not None:
+        from crisis_sim import plots
+
+        plots.save(plots.assumptions(result), plot, "--plot")
+        con.print(f"wrote {plot}")
 
 
 def _print_summary(s: Summary) -> None:

@@ -3,7 +3,8 @@
 Each function draws one kind of figure into a new matplotlib Figure and returns it; :func:`save`
 writes it. Kinds: ``outcomes`` (how crises end, with 95% intervals), ``timeline`` (when help
 comes: share of attacked crises by day), ``sweep`` (an outcome over one or two swept parameters)
-and ``sensitivity`` (Sobol indices).
+and ``sensitivity`` (Sobol indices); :func:`assumptions` draws the ``assumptions`` command's
+experiment.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from crisis_sim.outcomes import OUTCOMES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from crisis_sim.assumptions import Experiment
     from crisis_sim.outputs import PointOutputs
     from crisis_sim.sensitivity import MorrisEffect, SobolIndex
 
@@ -447,4 +449,65 @@ def _morris(effects: list[MorrisEffect], outputs: PointOutputs) -> Figure:
     )
     ax.legend(fontsize=8.5, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def assumptions(e: Experiment) -> Figure:
+    """Which assumption breaks the arrangement: each one's effect, with paired 95% intervals.
+
+    Left, each assumption failing alone against all imposed; right, each holding alone against
+    none. Points are changes in the share of crises where the arrangement works (deterred,
+    backed down or defeated) and in the share deterred. Both panels list the assumptions in one
+    order, the largest effect on either side at the top.
+    """
+    alone = {x.key: x for x in e.alone}
+    size = {
+        x.key: max(abs(x.change["works"].value), abs(alone[x.key].change["works"].value))
+        for x in e.relaxed
+    }
+    order = sorted((x.key for x in e.relaxed), key=lambda k: size[k])
+    labels = {x.key: x.label for x in e.relaxed}
+    fig = _figure(11, max(3.6, 1.9 + 0.36 * len(order)))
+    grid = fig.add_gridspec(1, 2)
+    panels = (
+        ({x.key: x for x in e.relaxed}, e.baseline, "fails alone\n(change from all imposed)"),
+        (alone, e.none, "holds alone\n(change from none imposed)"),
+    )
+    marks = (
+        ("works", "arrangement works", "#1b9e77", "o"),
+        ("deterred", "deterred", "#7570b3", "s"),
+    )
+    y = np.arange(len(order))
+    first = None
+    for k, (effects, base, title) in enumerate(panels):
+        ax = fig.add_subplot(grid[0, k], sharey=first, sharex=first)  # one scale: comparable
+        first = first or ax
+        for j, (key, name, colour, marker) in enumerate(marks):
+            est = [effects[o].change[key] for o in order]
+            val = np.array([100 * c.value for c in est])
+            err = 100 * np.array([[c.value - c.low for c in est], [c.high - c.value for c in est]])
+            ax.errorbar(
+                val,
+                y + (0.14 if j == 0 else -0.14),
+                xerr=np.clip(err, 0, None),
+                fmt=marker,
+                color=colour,
+                capsize=2.5,
+                ms=5,
+                label=f"{name} ({base.shares[key].value:.0%} in the reference)",
+            )
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlabel("change in share of replications (points)")
+        ax.set_title(f"When the assumption {title}", fontsize=9.5)
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=7.5, loc="lower right")
+        if k == 0:
+            ax.set_yticks(y, [labels[o] for o in order])
+        else:
+            ax.tick_params(labelleft=False)
+    fig.suptitle(
+        f"{e.scenario}: which assumption breaks the arrangement?\n{e.n_runs:,} replications per "
+        f"setting, seed {e.seed}, common random numbers; bars: paired 95% intervals",
+        fontsize=10,
+    )
     return fig
