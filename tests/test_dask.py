@@ -108,3 +108,19 @@ def test_unreachable_scheduler_is_one_line_and_exit_status_2(capsys, tmp_path):
     assert res.code == 2
     assert res.err.startswith("crisis-sim: error: --scheduler tcp://127.0.0.1:9: cannot reach")
     assert len(res.err.strip().splitlines()) == 1
+
+
+def test_a_local_cluster_s_workers_log_only_critical_messages():
+    """A heartbeat meeting a closing scheduler (after Ctrl-C) must not print a traceback under
+    the run's one-line message: the workers of ``--scheduler local`` log only critical ones."""
+    import logging
+    import os
+
+    backend = runner.DaskBackend("local", 2)
+    try:
+        levels = backend.client.run(
+            lambda: logging.getLogger("distributed.worker").getEffectiveLevel())
+    finally:
+        backend.close()
+    assert len(levels) == 2 and set(levels.values()) == {logging.CRITICAL}
+    assert "DASK_LOGGING__DISTRIBUTED" not in os.environ  # this process is left as it was

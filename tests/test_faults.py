@@ -423,3 +423,18 @@ def test_dask_worker_killed_mid_batch_still_gives_the_identical_result(dask_clus
         want = ref[name]
         assert got.astype(want.dtype).tobytes() == want.tobytes(), name
     assert client.status == "closed"
+
+
+def test_a_ctrl_c_while_a_command_prepares_reaches_its_commit_loop():
+    """The handler is in place from a command's start; the commit loop's own use shares it, so
+    a Ctrl-C that came while workers started or the file was made is not lost."""
+    from crisis_sim.interrupt import stop_on_ctrl_c
+
+    before = signal.getsignal(signal.SIGINT)
+    with stop_on_ctrl_c() as command_level:
+        os.kill(os.getpid(), signal.SIGINT)  # handled at once, in this (main) thread
+        with stop_on_ctrl_c() as commit_loop:
+            assert commit_loop() and command_level()
+    assert signal.getsignal(signal.SIGINT) is before
+    with stop_on_ctrl_c() as fresh:
+        assert not fresh()

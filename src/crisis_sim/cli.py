@@ -5,14 +5,18 @@ Heavy libraries (numba, h5py, dask) are imported inside commands, so ``--help`` 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
 from crisis_sim.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from crisis_sim.analysis import Summary
@@ -115,7 +119,26 @@ def _announce_compile(quiet: bool, workers: int, scheduler: str | None, cohort: 
         )
 
 
+def _stops_after_a_chunk(command: F) -> F:
+    """Ctrl-C while the command works asks it to stop once the chunk in hand is committed.
+
+    The handler is in place from the start, before any result file exists, so a Ctrl-C while
+    workers start or the file is created is not lost in a garbage-collector callback (which
+    would let the run finish as if nothing happened); see :mod:`crisis_sim.interrupt`.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from crisis_sim.interrupt import stop_on_ctrl_c
+
+        with stop_on_ctrl_c():
+            return command(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
 @app.command()
+@_stops_after_a_chunk
 def run(
     scenario: ScenarioArg = None,
     runs: Annotated[
@@ -357,6 +380,7 @@ ChunkSize = Annotated[
 
 
 @app.command()
+@_stops_after_a_chunk
 def sweep(
     scenario: ScenarioArg = None,
     param: SweepParam = None,
@@ -541,6 +565,7 @@ def plot(
 
 
 @app.command()
+@_stops_after_a_chunk
 def compare(
     scenario: Annotated[
         str | None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from crisis_sim import scenario as scenario_mod
 from crisis_sim import store
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.errors import InputError, Interrupted, WorkerLost
+from crisis_sim.interrupt import stop_on_ctrl_c
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, Result, chunks
 
 Progress = Callable[[int], None]
@@ -134,37 +134,3 @@ def execute(
             runner.write_into(None)  # the backend may serve other files after this one
         complete = writer.finish()
     return RunReport(path, n_runs, done, time.perf_counter() - t0, complete)
-
-
-@contextmanager
-def stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
-    """Turn Ctrl-C into a request to stop once the chunk in hand is committed.
-
-    Python's own KeyboardInterrupt can strike anywhere, even inside a garbage-collector
-    callback, where it is printed and ignored and the run goes on. Here the first SIGINT only
-    sets a flag the commit loop checks; a second one stops at once.
-    """
-    import signal
-    import sys
-    import threading
-
-    requested: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if requested:
-            raise KeyboardInterrupt
-        requested.append(True)
-        if sys.stderr.isatty():
-            print(
-                "\ncrisis-sim: stopping after the current chunk (Ctrl-C again: at once)",
-                file=sys.stderr,
-            )
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(requested)
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -325,6 +325,27 @@ def _sigint_ignored_by_children() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextmanager
+def _quiet_workers() -> Iterator[None]:
+    """Worker processes started inside log only Dask's critical messages.
+
+    ``silence_logs`` reaches only the nanny's own logger: a worker whose heartbeat meets a
+    scheduler already closing (after Ctrl-C, say) would print an ERROR with its traceback
+    under the run's one-line message. What matters reaches the run as an exception anyway.
+    Spawned workers read Dask's logging levels from the environment when they start.
+    """
+    key = "DASK_LOGGING__DISTRIBUTED"
+    before = os.environ.get(key)
+    os.environ[key] = "critical"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
 class DaskBackend:
     """Chunks on a Dask cluster: a LocalCluster on localhost, or an existing scheduler."""
 
@@ -342,7 +363,7 @@ class DaskBackend:
             # Localhost only, no dashboard; of the scheduler's HTTP endpoints (info, metrics,
             # proxy, ...) only the health check, since dashboard_address=None still serves them.
             only_health = {"distributed.scheduler.http.routes": ["distributed.http.health"]}
-            with dask.config.set(only_health), _sigint_ignored_by_children():
+            with dask.config.set(only_health), _sigint_ignored_by_children(), _quiet_workers():
                 self.cluster = LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,

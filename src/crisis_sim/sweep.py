@@ -24,7 +24,7 @@ from crisis_sim import scenario as scenario_mod
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.design import Design
 from crisis_sim.errors import InputError, Interrupted, WorkerLost
-from crisis_sim.experiment import stop_on_ctrl_c
+from crisis_sim.interrupt import stop_on_ctrl_c
 from crisis_sim.runner import Backend, PointChunk, chunks
 
 Progress = Callable[[int], None]
