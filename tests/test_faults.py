@@ -350,13 +350,15 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_is_exact(capsys, tmp
     out = tmp_path / "interrupted.h5"
     extra = {"one process": (), "local pool": ("--workers", "2"),
              "dask": ("--scheduler", "local", "--workers", "2")}[how]
-    proc = subprocess.Popen(command(out, *extra, chunk=10),
+    # One replication per chunk: after the first commit, 119 more chunks (each committed on its
+    # own) leave ample time for the signal to land while the run still works.
+    proc = subprocess.Popen(command(out, *extra, chunk=1),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 120
     while not (out.exists() and committed(out).any()):
         assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+        time.sleep(0.01)
     if how == "one process":
         proc.send_signal(signal.SIGINT)
     else:

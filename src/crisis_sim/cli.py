@@ -5,21 +5,20 @@ Heavy libraries (numba, h5py, dask) are imported inside commands, so ``--help`` 
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from crisis_sim.errors import InputError
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 if TYPE_CHECKING:
     from crisis_sim.analysis import Summary
+    from crisis_sim.runner import Backend
 
 app = typer.Typer(
     name="crisis-sim",
@@ -119,26 +118,27 @@ def _announce_compile(quiet: bool, workers: int, scheduler: str | None, cohort: 
         )
 
 
-def _stops_after_a_chunk(command: F) -> F:
-    """Ctrl-C while the command works asks it to stop once the chunk in hand is committed.
+@contextmanager
+def _working(workers: int, scheduler: str | None) -> Iterator[Backend]:
+    """The backend for a command's work; while it lasts, Ctrl-C asks to stop after the chunk.
 
-    The handler is in place from the start, before any result file exists, so a Ctrl-C while
-    workers start or the file is created is not lost in a garbage-collector callback (which
-    would let the run finish as if nothing happened); see :mod:`crisis_sim.interrupt`.
+    The handler is in place before workers start or any file exists, so a Ctrl-C then is not
+    lost in a garbage-collector callback (which would let the run finish as if nothing had
+    happened), and the commit loop sees it (:mod:`crisis_sim.interrupt`). It ends with the
+    work: a Ctrl-C while the summary prints stops at once.
     """
+    from crisis_sim import runner
+    from crisis_sim.interrupt import stop_on_ctrl_c
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from crisis_sim.interrupt import stop_on_ctrl_c
-
-        with stop_on_ctrl_c():
-            return command(*args, **kwargs)
-
-    return cast(F, wrapper)
+    with stop_on_ctrl_c():
+        backend = runner.backend(workers, scheduler)
+        try:
+            yield backend
+        finally:
+            backend.close()
 
 
 @app.command()
-@_stops_after_a_chunk
 def run(
     scenario: ScenarioArg = None,
     runs: Annotated[
@@ -181,7 +181,6 @@ def run(
     ] = False,
 ) -> None:
     """Run a crisis many times and write every replication to an HDF5 file."""
-    from crisis_sim import runner
     from crisis_sim import scenario as sc_mod
 
     if workers < 1:
@@ -211,8 +210,7 @@ def run(
         raise InputError(f"--runs {runs}: must be at least 1")
     sc = None if resume or append else sc_mod.load(scenario)
     # Workers (or the scheduler) first: if they cannot start, no result file is left behind.
-    backend = runner.backend(workers, scheduler)
-    try:
+    with _working(workers, scheduler) as backend:
         # HDF5 only now: forked workers do not need it, and start loading the kernels sooner.
         from crisis_sim import experiment, store
 
@@ -242,8 +240,6 @@ def run(
             progress=_progress_factory(quiet),
             begun=begun,
         )
-    finally:
-        backend.close()
     summary = None
     if not quiet:  # read first: a file that cannot be read back is not reported as written
         from crisis_sim.analysis import summarize as _summarize
@@ -380,7 +376,6 @@ ChunkSize = Annotated[
 
 
 @app.command()
-@_stops_after_a_chunk
 def sweep(
     scenario: ScenarioArg = None,
     param: SweepParam = None,
@@ -403,7 +398,6 @@ def sweep(
     """Run the crisis at many parameter points, each with the same seed and replications."""
     from crisis_sim import design as design_mod
     from crisis_sim import params as params_mod
-    from crisis_sim import runner
     from crisis_sim import scenario as sc_mod
     from crisis_sim import sweep as sweep_mod
 
@@ -428,8 +422,7 @@ def sweep(
         d = design_mod.sample(ranges, design, points, seed)
         out = out or Path(f"{sc.name}-sweep.h5")
     # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
-    backend = runner.backend(workers, scheduler)
-    try:
+    with _working(workers, scheduler) as backend:
         if not resume:
             plans = sweep_mod.start(out, sc, d, seed, runs, overwrite)
         _announce_compile(
@@ -443,8 +436,6 @@ def sweep(
             chunk_size=chunk_size,
             progress=_progress_factory(quiet, "sweeping"),
         )
-    finally:
-        backend.close()
     rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
     _console().print(
         f"wrote {out}: {report.n_points:,} points × {report.n_runs:,} replications of "
@@ -565,7 +556,6 @@ def plot(
 
 
 @app.command()
-@_stops_after_a_chunk
 def compare(
     scenario: Annotated[
         str | None,
@@ -616,8 +606,8 @@ def compare(
 ) -> None:
     """Play the same crisis under each security arrangement, with the same random draws."""
     from crisis_sim import compare as cmp
-    from crisis_sim import runner, tables
     from crisis_sim import scenario as sc_mod
+    from crisis_sim import tables
 
     if workers < 1:
         raise InputError(f"--workers {workers}: must be at least 1")
@@ -661,9 +651,8 @@ def compare(
     finished = resume and opened.complete  # nothing to compute: no workers, no writing
     if not finished:
         _announce_compile(quiet, workers, None, chunk_size if resume else min(runs, chunk_size))
-    backend = runner.backend(1 if finished else workers, None)
     progress = _progress_factory(quiet, "comparing arrangements")
-    try:
+    with _working(1 if finished else workers, None) as backend:
         if resume:
             result = cmp.resume(
                 out, opened, backend=backend, chunk_size=chunk_size, progress=progress
@@ -680,8 +669,6 @@ def compare(
                 overwrite=overwrite,
                 progress=progress,
             )
-    finally:
-        backend.close()
     con = _console()
     con.width = max(con.width, 120)  # a wide table: do not squeeze it into 80 columns when piped
     con.print(tables.comparison(result))
