@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from crisis_sim.errors import InputError
+from crisis_sim.errors import InputError, at_least_one
 
 if TYPE_CHECKING:
     from crisis_sim.analysis import Summary
@@ -103,6 +103,13 @@ def _check_seed(seed: int) -> int:
     return seed
 
 
+def _refuse_given(options: dict[str, object], why: str) -> None:
+    """A continued file keeps its own settings: refuse the options given to change them."""
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise InputError(f"{', '.join(given)}: {why}; leave these out")
+
+
 def _announce_compile(quiet: bool, workers: int, scheduler: str | None, cohort: int) -> None:
     """Tell the user when Numba has to compile (first run, or after an upgrade).
 
@@ -183,31 +190,23 @@ def run(
     """Run a crisis many times and write every replication to an HDF5 file."""
     from crisis_sim import scenario as sc_mod
 
-    if workers < 1:
-        raise InputError(f"--workers {workers}: must be at least 1")
+    at_least_one("--workers", workers)
     if append < 0:
         raise InputError(f"--append {append}: must be positive")
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    at_least_one("--chunk-size", chunk_size)
     if resume or append:
-        given = [
-            name
-            for name, v in (("SCENARIO", scenario), ("--runs", runs), ("--seed", seed))
-            if v is not None
-        ]
-        if given:
-            raise InputError(
-                f"{', '.join(given)}: --resume and --append continue the file with its own "
-                "scenario, seed and size; leave these out"
-            )
+        _refuse_given(
+            {"SCENARIO": scenario, "--runs": runs, "--seed": seed},
+            "--resume and --append continue the file with its own scenario, seed and size",
+        )
     if append and (resume or overwrite):
         raise InputError("--append: adds to the file as it is; leave out --resume and --overwrite")
     if resume and overwrite:
         raise InputError("--resume: finishes the file as it is; leave out --overwrite")
     runs = 20_000 if runs is None else runs
     seed = _check_seed(1 if seed is None else seed)
-    if not (resume or append) and runs < 1:
-        raise InputError(f"--runs {runs}: must be at least 1")
+    if not (resume or append):
+        at_least_one("--runs", runs)
     sc = None if resume or append else sc_mod.load(scenario)
     # Workers (or the scheduler) first: if they cannot start, no result file is left behind.
     with _working(workers, scheduler) as backend:
@@ -401,12 +400,9 @@ def sweep(
     from crisis_sim import scenario as sc_mod
     from crisis_sim import sweep as sweep_mod
 
-    if workers < 1:
-        raise InputError(f"--workers {workers}: must be at least 1")
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
-    if runs < 1:
-        raise InputError(f"--runs {runs}: must be at least 1")
+    at_least_one("--workers", workers)
+    at_least_one("--chunk-size", chunk_size)
+    at_least_one("--runs", runs)
     if resume:
         if out is None:
             raise InputError("--resume needs --out FILE (the sweep to finish)")
@@ -609,33 +605,19 @@ def compare(
     from crisis_sim import scenario as sc_mod
     from crisis_sim import tables
 
-    if workers < 1:
-        raise InputError(f"--workers {workers}: must be at least 1")
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    at_least_one("--workers", workers)
+    at_least_one("--chunk-size", chunk_size)
     if resume:
-        given = [
-            name
-            for name, v in (
-                ("SCENARIO", scenario),
-                ("--runs", runs),
-                ("--seed", seed),
-                ("--arrangements", arrangements),
-            )
-            if v is not None
-        ]
-        if given:
-            raise InputError(
-                f"{', '.join(given)}: --resume continues the file with its own scenario, "
-                "arrangements, seed and size; leave these out"
-            )
+        _refuse_given(
+            {"SCENARIO": scenario, "--runs": runs, "--seed": seed, "--arrangements": arrangements},
+            "--resume continues the file with its own scenario, arrangements, seed and size",
+        )
         if overwrite:
             raise InputError("--resume: finishes the file as it is; leave out --overwrite")
         if out is None:
             raise InputError("--resume needs --out FILE (the comparison to finish)")
     runs = 10_000 if runs is None else runs
-    if runs < 1:
-        raise InputError(f"--runs {runs}: must be at least 1")
+    at_least_one("--runs", runs)
     seed = _check_seed(1 if seed is None else seed)
     if plot is not None:
         from crisis_sim.plots import check_path
@@ -703,10 +685,8 @@ def assumptions(
     from crisis_sim import runner, tables
     from crisis_sim import scenario as sc_mod
 
-    if workers < 1:
-        raise InputError(f"--workers {workers}: must be at least 1")
-    if runs < 1:
-        raise InputError(f"--runs {runs}: must be at least 1")
+    at_least_one("--workers", workers)
+    at_least_one("--runs", runs)
     _check_seed(seed)
     if plot is not None:
         from crisis_sim.plots import check_path

@@ -27,7 +27,7 @@ import numpy as np
 from crisis_sim import store
 from crisis_sim.analysis import Z95, wilson
 from crisis_sim.compiled import Plan, compile_scenario
-from crisis_sim.errors import InputError, StoreError, file_error_reason
+from crisis_sim.errors import InputError, StoreError, at_least_one, file_error_reason
 from crisis_sim.outcomes import AGGRESSOR_DEFEATED, DETERRED, FAIT_ACCOMPLI, NO_RESPONSE
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, InProcess, chunks
 from crisis_sim.scenario import Arrangement, Scenario, from_json
@@ -90,10 +90,8 @@ def run_variants(
     chunk_size: int = DEFAULT_CHUNK,
 ) -> Iterator[tuple[str, int, dict[str, np.ndarray]]]:
     """Replications ``0 .. n_runs - 1`` of every variant, same seed: ``(name, start, arrays)``."""
-    if n_runs < 1:
-        raise InputError(f"--runs {n_runs}: must be at least 1")
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    at_least_one("--runs", n_runs)
+    at_least_one("--chunk-size", chunk_size)
     backend = backend or InProcess()
     todo = chunks([(0, n_runs)], chunk_size)
     for name, sc in variants.items():
@@ -117,8 +115,7 @@ def start(
 
     The file keeps every variant's scenario, so ``--resume`` replays exactly these.
     """
-    if n_runs < 1:
-        raise InputError(f"--runs {n_runs}: must be at least 1")
+    at_least_one("--runs", n_runs)
     variants = {a: variant(sc, a) for a in arrangements}
     store.create(
         Path(path),
@@ -338,7 +335,7 @@ def compare(
     progress: Progress | None = None,
 ) -> Comparison:
     """Run the crisis under each arrangement into one file at ``out`` and summarise it."""
-    _check_chunk_size(chunk_size)
+    at_least_one("--chunk-size", chunk_size)
     plans, columns = start(Path(out), sc, arrangements, seed, n_runs, overwrite)
     return execute(Path(out), plans, columns, seed, backend, chunk_size, progress)
 
@@ -356,18 +353,13 @@ def resume(
     ``opened``: the file's :func:`reopen`, if the caller has read it already. A finished file
     is only summarised (it is not opened for writing).
     """
-    _check_chunk_size(chunk_size)
+    at_least_one("--chunk-size", chunk_size)
     opened = opened or reopen(Path(out))
     if opened.complete:
         return summarize(Path(out))
     return execute(
         Path(out), opened.plans, opened.columns, opened.seed, backend, chunk_size, progress
     )
-
-
-def _check_chunk_size(chunk_size: int) -> None:
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
 
 
 def execute(

@@ -17,6 +17,13 @@ class WorkerLost(Exception):
     """A worker process died (killed, out of memory); committed chunks are safe (exit status 1)."""
 
 
+def at_least_one(option: str, value: int) -> int:
+    """Counts the user gives (replications, workers, chunk size): one or more, else one line."""
+    if value < 1:
+        raise InputError(f"{option} {value}: must be at least 1")
+    return value
+
+
 def file_error_reason(exc: BaseException) -> str:
     """What went wrong with a file, in a few words (disk full, locked, not HDF5, ...)."""
     import os

@@ -14,7 +14,7 @@ from pathlib import Path
 from crisis_sim import scenario as scenario_mod
 from crisis_sim import store
 from crisis_sim.compiled import Plan, compile_scenario
-from crisis_sim.errors import InputError, Interrupted, WorkerLost
+from crisis_sim.errors import Interrupted, WorkerLost, at_least_one
 from crisis_sim.interrupt import stop_on_ctrl_c
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, Result, chunks
 
@@ -41,8 +41,7 @@ def start(
     plan: Plan | None = None,
 ) -> Plan:
     """Create a new result file for a scenario; returns its plan (``plan``, if given)."""
-    if n_runs < 1:
-        raise InputError(f"--runs {n_runs}: must be at least 1")
+    at_least_one("--runs", n_runs)
     plan = plan or compile_scenario(sc)
     store.create(
         path,
@@ -70,8 +69,7 @@ def begin(
 
     A pool of workers then computes its first chunks while this process creates the file.
     """
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    at_least_one("--chunk-size", chunk_size)
     return runner.map(plan, seed, chunks([(0, n_runs)], chunk_size))
 
 
@@ -89,8 +87,7 @@ def execute(
 
     ``begun``: the results of :func:`begin`, for a file just created with the same chunk size.
     """
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    at_least_one("--chunk-size", chunk_size)
     t0 = time.perf_counter()
     with store.ResultWriter(path) as writer:
         n_runs = int(writer.file.attrs["n_runs"])

@@ -23,7 +23,7 @@ from crisis_sim import params, store
 from crisis_sim import scenario as scenario_mod
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.design import Design
-from crisis_sim.errors import InputError, Interrupted, WorkerLost
+from crisis_sim.errors import Interrupted, WorkerLost, at_least_one
 from crisis_sim.interrupt import stop_on_ctrl_c
 from crisis_sim.runner import Backend, PointChunk, chunks
 
@@ -62,8 +62,7 @@ def start(
     path: Path, base: scenario_mod.Scenario, design: Design, seed: int, n_runs: int, overwrite: bool
 ) -> list[Plan]:
     """Create a sweep file for a design; returns the plan of every point."""
-    if n_runs < 1:
-        raise InputError(f"--runs {n_runs}: must be at least 1")
+    at_least_one("--runs", n_runs)
     plans = plans_for(base, design.names, design.values)
     ranges = [
         {
@@ -125,8 +124,7 @@ def execute(
     Points are a sweep's, or with a :class:`store.CompareWriter` a comparison's arrangements;
     ``command`` is the one that resumes the file.
     """
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: must be at least 1")
+    at_least_one("--chunk-size", chunk_size)
     t0 = time.perf_counter()
     with writer or store.SweepWriter(path) as writer:
         n_runs = int(writer.file.attrs["n_runs"])
