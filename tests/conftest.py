@@ -8,8 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests keep no example database in the working tree, and an example's first call may
+# load compiled kernels (a second or more): no per-example deadline.
+settings.register_profile("crisis_sim", database=None, deadline=None)
+settings.load_profile("crisis_sim")
 
 
 def cli(
@@ -57,3 +63,14 @@ def default_result(tmp_path_factory) -> Path:
         check=True,
     )
     return out
+
+
+def assert_png(path: Path) -> None:
+    """A figure was written: a PNG that decodes, of a figure's size (its contents are checked
+    on the Figure objects, in test_plots and the tests of each experiment)."""
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG"
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 300 and image.shape[1] > 600, f"{path}: {image.shape[:2]} pixels"
+    assert image[..., :3].std() > 0.05, f"{path}: a blank canvas"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import cli
+from conftest import assert_png, cli
 
 from crisis_sim import assumptions, scenario
 from crisis_sim.compare import run_variants
@@ -67,8 +67,10 @@ def test_experiment_shape_and_paired_changes(experiment: assumptions.Experiment)
 def test_overwhelming_force_alone_deters(experiment: assumptions.Experiment) -> None:
     alone = {e.key: e for e in experiment.alone}
     assert alone["overwhelming_force"].change["deterred"].low > 0
-    # And it is what keeps the fully imposed system deterring: all imposed deters nearly always.
-    assert experiment.baseline.shares["deterred"].value > experiment.none.shares["deterred"].value
+    # And it is what keeps the fully imposed system deterring: all imposed deters nearly always
+    # (every run of this sample; README: 100.0% at 20,000), none imposed about one run in five.
+    assert experiment.baseline.shares["deterred"].low > 0.95
+    assert experiment.none.shares["deterred"].high < 0.5
 
 
 def test_equal_commitment_and_free_riding_are_separate_switches() -> None:
@@ -91,7 +93,7 @@ def test_cli_assumptions_prints_both_tables_and_draws_them(tmp_path) -> None:
     proc = cli("assumptions", "five_arrangements", "--runs", "60", "--quiet", "--plot", str(fig))
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {fig}" in proc.stdout
-    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and fig.stat().st_size > 20_000
+    assert_png(fig)
     assert "When one assumption fails" in proc.stdout
     assert "When one assumption holds alone" in proc.stdout
     assert "Organski 1" in proc.stdout and "Schuman" in proc.stdout

@@ -15,7 +15,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -439,14 +438,26 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("address", ["tcp://127.0.0.1:{port}", "nonsense", "tcp://no-such-host.invalid:8786"])
-def test_unreachable_scheduler_fails_fast_with_one_line(capsys, tmp_path, address):
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("tcp://127.0.0.1:{port}", "(Connection refused)"),
+        ("nonsense", "not a scheduler address"),
+        ("tcp://no-such-host.invalid:8786", "cannot reach the Dask scheduler ("),
+    ],
+)
+def test_unreachable_scheduler_fails_fast_with_one_line(capsys, tmp_path, address, reason):
+    """Refused by crisis_sim's own check of the address, not after Dask's connection retries.
+
+    Dask's client would say "Timed out trying to connect" once its timeout ran out; the reasons
+    here (a refused connection, a malformed address, a name that does not resolve) come from
+    the check made before any client starts.
+    """
     address = address.format(port=_closed_port())
-    t0 = time.monotonic()
     line = one_error_line(main(capsys, "run", "--runs", "10", "--scheduler", address,
                                "--out", str(tmp_path / "r.h5"), "-q"))
-    assert time.monotonic() - t0 < 8, "an unreachable scheduler must fail fast"
     assert address in line and "scheduler" in line
+    assert reason in line and "Timed out" not in line, line
     assert list(tmp_path.iterdir()) == [], "a failed start must leave no result file"
 
 

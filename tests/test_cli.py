@@ -7,15 +7,28 @@ from conftest import ROOT, cli
 
 
 def test_help_explains_the_commands():
-    proc = cli("--help", check=True)
-    for command in ("run", "validate", "scenarios", "summarize", "trace"):
-        assert command in proc.stdout
+    """Every command is listed with the first words of its own explanation."""
+    from crisis_sim.cli import app
+
+    proc = cli("--help", check=True, env={"COLUMNS": "200"})
+    listed = {line.strip("│ ").split()[0]: line for line in proc.stdout.splitlines()
+              if line.startswith("│ ") and not line.startswith("│ --")}
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__
+        words = " ".join(command.callback.__doc__.split()[:4])
+        assert name in listed, f"{name} is not listed"
+        assert words in listed[name], f"{name}: {listed[name]!r}"
 
 
 def test_scenarios_lists_bundled_names_with_titles():
-    proc = cli("scenarios", check=True)
-    first = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
-    assert "default" in first
+    from crisis_sim import scenario
+
+    proc = cli("scenarios", check=True, env={"COLUMNS": "300"})
+    rows = [line.split(maxsplit=1) for line in proc.stdout.splitlines() if line.strip()]
+    names = scenario.bundled_names()
+    assert [r[0] for r in rows] == names
+    for (_, title), name in zip(rows, names, strict=True):
+        assert title.strip() == scenario.load(name).title
 
 
 def test_validate_accepts_the_shipped_configs():
@@ -23,6 +36,12 @@ def test_validate_accepts_the_shipped_configs():
         proc = cli("validate", str(path))
         assert proc.returncode == 0, f"{path}: {proc.stderr}"
         assert proc.stdout.startswith("ok")
+    lines = {name: cli("validate", name, check=True).stdout.strip()
+             for name in ("default", "nato_2001")}
+    assert lines == {
+        "default": "ok: default: 19 states, 1 institution, 3 treaties; RED against BLUE",
+        "nato_2001": "ok: nato_2001: 20 states, 1 institution, 0 treaties; AFG against USA",
+    }
 
 
 def test_configs_are_the_bundled_scenarios():

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 from conftest import cli
 
-N = "4000"
+from crisis_sim.kernel import PARALLEL_MIN
+
+# One chunk of N (the default chunk size holds it) is a cohort large enough for the parallel
+# combat kernel when the process has two Numba threads; the reference's chunks of 1,000 are not.
+N = "5000"
+assert int(N) >= PARALLEL_MIN
 
 
 def runs_group(path: Path) -> dict[str, np.ndarray]:

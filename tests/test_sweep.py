@@ -156,20 +156,26 @@ def test_ctrl_c_during_a_sweep_then_resume_gives_the_uninterrupted_file(capsys, 
     import sys
     import time
 
+    # Chunks of 10: once the first is committed, ~200 more keep the sweep working while the
+    # signal lands.
     args = ["sweep", "--param", "decision.attack_threshold=0.3:0.7", "--points", "4",
-            "--runs", "500", "--chunk-size", "50", "--seed", "9", "-q"]
+            "--runs", "500", "--chunk-size", "10", "--seed", "9", "-q"]
     part = tmp_path / "part.h5"
     proc = subprocess.Popen([sys.executable, "-m", "crisis_sim", *args, "--out", str(part)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not part.exists() and time.monotonic() < deadline and proc.poll() is None:
+    while proc.poll() is None and time.monotonic() < deadline:
+        if part.exists() and store.read_sweep(part, ["committed"])[1]["committed"].any():
+            break
         time.sleep(0.01)
+    assert proc.poll() is None, "the sweep ended before a chunk was committed"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert err.startswith("crisis-sim: interrupted")  # with a resume hint once chunks are safe
+    assert err.startswith("crisis-sim: interrupted")
+    assert "crisis-sim sweep --resume" in err  # chunks are safe: the line says how to finish
     info, data = store.read_sweep(part)
-    assert info["complete"] == 0 and data["committed"].sum() < 4 * 500
+    assert info["complete"] == 0 and 0 < data["committed"].sum() < 4 * 500
     assert main(capsys, "sweep", "--resume", "--out", str(part), "-q").code == 0
     whole = tmp_path / "whole.h5"
     assert main(capsys, *args, "--out", str(whole)).code == 0

@@ -263,10 +263,17 @@ def validate(
     from crisis_sim import scenario as sc_mod
 
     sc = sc_mod.load(scenario)
-    _console().print(
-        f"ok: {sc.name}: {len(sc.states)} states, {len(sc.institutions)} institutions, "
-        f"{len(sc.treaties)} treaties; {sc.aggressor} against {sc.target}"
+    counts = ", ".join(
+        _count(len(items), word)
+        for items, word in ((sc.states, "state"), (sc.institutions, "institution"))
     )
+    treaties = _count(len(sc.treaties), "treaty", "treaties")
+    _console().print(f"ok: {sc.name}: {counts}, {treaties}; {sc.aggressor} against {sc.target}")
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 institution``, ``2 institutions``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 @app.command()
