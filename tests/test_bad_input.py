@@ -631,3 +631,23 @@ def test_plot_and_sensitivity_name_the_option_at_fault(capsys, tmp_path):
                                str(tmp_path / "no" / "p.png")))
     assert "--plot" in line and "no such folder" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.h5"]
+
+
+def test_a_scheduler_without_dask_installed_is_one_line(tmp_path):
+    """Dask is an extra: without it, ``--scheduler`` says how to install it, and writes nothing."""
+    code = (
+        "import sys; sys.modules['distributed'] = None  # as if not installed\n"
+        "from crisis_sim.cli import entry; entry()"
+    )
+    out = tmp_path / "r.h5"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "run", "--runs", "10", "--scheduler", "local",
+         "--out", str(out), "-q"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        "crisis-sim: error: --scheduler local: needs Dask, an extra: "
+        "pip install 'crisis-sim[dask]'"
+    )
+    assert list(tmp_path.iterdir()) == []

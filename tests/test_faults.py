@@ -347,6 +347,30 @@ def test_second_writer_is_refused_at_once_and_the_first_is_unharmed(capsys, tmp_
 # --------------------------------------------------------------------------- Ctrl-C
 
 
+def test_ctrl_c_once_every_chunk_is_in_finishes_the_file(tmp_path, reference):
+    """A Ctrl-C that comes with the last chunk: nothing is left to stop, so the file is finished.
+
+    The signal is a real SIGINT to this process, sent while the last chunk is handed over.
+    """
+    _, ref = reference
+
+    class SignalWithTheLastChunk(InProcess):
+        def map(self, plan, seed, todo):
+            for i, result in enumerate(super().map(plan, seed, todo)):
+                if i == len(todo) - 1:
+                    os.kill(os.getpid(), signal.SIGINT)
+                yield result
+
+    out = tmp_path / "late.h5"
+    plan = experiment.start(out, scenario.load("default"), SEED, RUNS, overwrite=False)
+    report = experiment.execute(out, plan, SEED, SignalWithTheLastChunk(), chunk_size=CHUNK)
+    assert report.complete and report.computed == RUNS
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1
+    assert_bit_identical(out, ref)
+
+
+
 @pytest.mark.parametrize("how", ["one process", "local pool", "dask"])
 def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_is_exact(capsys, tmp_path, reference,
                                                                       how):

@@ -156,10 +156,10 @@ def test_ctrl_c_during_a_sweep_then_resume_gives_the_uninterrupted_file(capsys, 
     import sys
     import time
 
-    # Chunks of 10: once the first is committed, ~200 more keep the sweep working while the
-    # signal lands.
+    # 800 chunks of 10 (~4 s here): a sweep commits what has arrived once a second, so the
+    # first commit leaves most of them still to come when the signal lands.
     args = ["sweep", "--param", "decision.attack_threshold=0.3:0.7", "--points", "4",
-            "--runs", "500", "--chunk-size", "10", "--seed", "9", "-q"]
+            "--runs", "2000", "--chunk-size", "10", "--seed", "9", "-q"]
     part = tmp_path / "part.h5"
     proc = subprocess.Popen([sys.executable, "-m", "crisis_sim", *args, "--out", str(part)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -175,7 +175,7 @@ def test_ctrl_c_during_a_sweep_then_resume_gives_the_uninterrupted_file(capsys, 
     assert err.startswith("crisis-sim: interrupted")
     assert "crisis-sim sweep --resume" in err  # chunks are safe: the line says how to finish
     info, data = store.read_sweep(part)
-    assert info["complete"] == 0 and 0 < data["committed"].sum() < 4 * 500
+    assert info["complete"] == 0 and 0 < data["committed"].sum() < 4 * 2000
     assert main(capsys, "sweep", "--resume", "--out", str(part), "-q").code == 0
     whole = tmp_path / "whole.h5"
     assert main(capsys, *args, "--out", str(whole)).code == 0

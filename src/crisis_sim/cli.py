@@ -392,7 +392,7 @@ def sweep(
         int, typer.Option(help="Seed of every point (common random numbers) and of the design.")
     ] = 1,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Sweep file (HDF5); default: NAME-sweep.h5.")
+        Path | None, typer.Option("--out", "-o", help="Sweep file (HDF5); default: NAME_sweep.h5.")
     ] = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
@@ -423,7 +423,7 @@ def sweep(
             p = params_mod.find(sc, name.strip())
             ranges.append(design_mod.parse_range(p, bounds.strip() if bounds else None))
         d = design_mod.sample(ranges, design, points, seed)
-        out = out or Path(f"{sc.name}-sweep.h5")
+        out = out or Path(f"{sc.name}_sweep.h5")
     # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
     with _working(workers, scheduler) as backend:
         if not resume:

@@ -107,7 +107,7 @@ def execute(
                     done += len(arrays["outcome"])
                     if advance:
                         advance(len(arrays["outcome"]))
-                    if stop_requested():
+                    if stop_requested() and done < total:  # all in: the file is finished
                         raise KeyboardInterrupt
         except WorkerLost as exc:
             import shlex
@@ -115,7 +115,7 @@ def execute(
             safe = n_runs - sum(b - a for a, b in writer.missing())
             writer.close()
             raise WorkerLost(
-                f"{exc}; {safe} of {n_runs} replications are safe in {path}; "
+                f"{exc}; {safe:,} of {n_runs:,} replications are safe in {path}; "
                 f"finish with: crisis-sim run --resume --out {shlex.quote(str(path))}"
             ) from None
         except KeyboardInterrupt:
@@ -124,7 +124,7 @@ def execute(
             safe = n_runs - sum(b - a for a, b in writer.missing())  # as the file says, exactly
             writer.close()
             raise Interrupted(
-                f"interrupted: {safe} of {n_runs} replications are safe in {path}; "
+                f"interrupted: {safe:,} of {n_runs:,} replications are safe in {path}; "
                 f"finish with: crisis-sim run --resume --out {shlex.quote(str(path))}"
             ) from None
         finally:

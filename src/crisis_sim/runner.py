@@ -350,9 +350,14 @@ class DaskBackend:
     """Chunks on a Dask cluster: a LocalCluster on localhost, or an existing scheduler."""
 
     def __init__(self, scheduler: str, workers: int) -> None:
-        from distributed import Client, LocalCluster
-
         from crisis_sim.errors import InputError
+
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise InputError(
+                f"--scheduler {scheduler}: needs Dask, an extra: pip install 'crisis-sim[dask]'"
+            ) from None
 
         self.cluster = None
         self.threads = 1  # Numba threads per task: a remote worker runs one task per core

@@ -165,14 +165,22 @@ def refuse_existing(
     if not path.parent.is_dir():
         raise StoreError(f"{path}: cannot create {kind}: No such file or directory")
     if path.exists() and not overwrite:
-        ways = (
-            "--overwrite to replace it, --resume to finish it or --append N to add replications"
-            if can_append
-            else "--overwrite to replace it or --resume to finish it"
-        )
-        raise StoreError(f"{path}: file exists; pass {ways}")
+        raise StoreError(f"{path}: file exists; pass {_ways_on(path, can_append)}")
     if path.exists():
         refuse_if_in_use(path)
+
+
+def _ways_on(path: Path, can_append: bool = False) -> str:
+    """What a user may do with an existing file, each with the ``--out`` it needs."""
+    import shlex
+
+    out = f"--out {shlex.quote(str(path))}"
+    if can_append:
+        return (
+            f"--overwrite to replace it, --resume {out} to finish it "
+            f"or --append N {out} to add replications"
+        )
+    return f"--overwrite to replace it or --resume {out} to finish it"
 
 
 def _remove(path: Path) -> None:
@@ -664,9 +672,7 @@ def create_sweep(
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise StoreError(
-            f"{path}: file exists; pass --overwrite to replace it or --resume to finish it"
-        )
+        raise StoreError(f"{path}: file exists; pass {_ways_on(path)}")
     n_points = len(sample)
     with _building(path, "sweep file") as f:
         describe_run(

@@ -150,7 +150,7 @@ def execute(
                     ):
                         done += _commit(writer, pending)
                         last = time.perf_counter()
-                    if stop_requested():
+                    if stop_requested() and done < total:  # all in: the file is finished
                         raise KeyboardInterrupt
                 done += _commit(writer, pending)
         except (KeyboardInterrupt, WorkerLost) as exc:
@@ -158,7 +158,7 @@ def execute(
             writer.close()
             safe, whole = n_runs * n_points - total + done, n_runs * n_points
             where = (
-                f"{safe} of {whole} replications are safe in {path}; "
+                f"{safe:,} of {whole:,} replications are safe in {path}; "
                 f"finish with: crisis-sim {command} --resume --out {shlex.quote(str(path))}"
             )
             if isinstance(exc, WorkerLost):  # a worker died: what came back before is kept
