@@ -647,7 +647,7 @@ def test_a_scheduler_without_dask_installed_is_one_line(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == (
-        "crisis-sim: error: --scheduler local: needs Dask, an extra: "
-        "pip install 'crisis-sim[dask]'"
+        "crisis-sim: error: --scheduler local: needs Dask, the package's 'dask' extra "
+        "(pip install '.[dask]' in crisis-sim's source folder)"
     )
     assert list(tmp_path.iterdir()) == []

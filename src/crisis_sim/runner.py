@@ -356,7 +356,8 @@ class DaskBackend:
             from distributed import Client, LocalCluster
         except ImportError:
             raise InputError(
-                f"--scheduler {scheduler}: needs Dask, an extra: pip install 'crisis-sim[dask]'"
+                f"--scheduler {scheduler}: needs Dask, the package's 'dask' extra "
+                "(pip install '.[dask]' in crisis-sim's source folder)"
             ) from None
 
         self.cluster = None
