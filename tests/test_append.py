@@ -68,3 +68,21 @@ def test_summarize_warns_on_an_incomplete_file_and_resume_completes_it(capsys, t
     _same_runs(part, longer)
     with h5py.File(part, "r") as f:
         assert f.attrs["complete"] == 1
+
+
+def test_a_file_that_cannot_be_continued_is_left_as_it_was(capsys, tmp_path, longer):
+    """Its stored scenario is checked before the file grows: a refused append changes nothing."""
+    import hashlib
+    import json
+
+    odd = tmp_path / "odd.h5"
+    odd.write_bytes(longer.read_bytes())
+    with h5py.File(odd, "r+") as f:  # as from another version: a key this one does not know
+        stored = json.loads(f.attrs["scenario"])
+        f.attrs["scenario"] = json.dumps({**stored, "new_field": 1})
+    before = hashlib.sha256(odd.read_bytes()).hexdigest()
+    res = main(capsys, "run", "--append", "100", "--out", str(odd), "-q")
+    assert res.code == 2 and "new_field" in res.err
+    assert hashlib.sha256(odd.read_bytes()).hexdigest() == before
+    with h5py.File(odd, "r") as f:
+        assert f.attrs["n_runs"] == 500 and f.attrs["complete"] == 1

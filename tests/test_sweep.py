@@ -182,3 +182,18 @@ def test_ctrl_c_during_a_sweep_then_resume_gives_the_uninterrupted_file(capsys, 
     a, b = store.read_sweep(part)[1], store.read_sweep(whole)[1]
     for name in [*store.FIELDS, "committed"]:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_overwrite_refuses_a_sweep_file_another_process_writes(capsys, tmp_path):
+    """As for runs: a locked file is not replaced under its writer, who would lose its work."""
+    from inproc import one_error_line
+
+    out = tmp_path / "busy.h5"
+    args = ["sweep", "--param", "decision.attack_threshold=0.3:0.7", "--points", "2",
+            "--runs", "20", "-q", "--out", str(out)]
+    assert main(capsys, *args).code == 0
+    before = (out.stat().st_ino, out.read_bytes())
+    with store.open_for_writing(out):  # the lock a running sweep holds
+        line = one_error_line(main(capsys, *args, "--overwrite"))
+    assert "in use by another process" in line and str(out) in line
+    assert (out.stat().st_ino, out.read_bytes()) == before

@@ -44,6 +44,19 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
+_LIVE_BARS: list[Any] = []  # progress bars started by this command (see _stop_bars)
+
+
+def _stop_bars() -> None:
+    """Take down any progress bar still drawn, giving the terminal its cursor back.
+
+    A bar stops by itself when its task is done; after Ctrl-C or an error it would otherwise
+    leave the cursor hidden and be drawn again under the command's last line.
+    """
+    while _LIVE_BARS:
+        _LIVE_BARS.pop().stop()
+
+
 def _progress_factory(quiet: bool, label: str = "simulating crises") -> Any:
     """A rich progress bar with replications per second, or None when quiet or not a terminal."""
     if quiet or not sys.stderr.isatty():
@@ -80,6 +93,7 @@ def _progress_factory(quiet: bool, label: str = "simulating crises") -> Any:
             transient=True,
         )
         bar.start()
+        _LIVE_BARS.append(bar)
         task = bar.add_task("run", total=total)
         factory.bar = bar  # type: ignore[attr-defined]
 
@@ -216,9 +230,9 @@ def run(
         if sc is None:
             if out is None:
                 raise InputError("--resume and --append need --out FILE (the file to continue)")
+            plan, seed = experiment.reopen(out)  # a file that cannot be continued stays as it is
             if append:
                 store.grow(out, append)
-            plan, seed = experiment.reopen(out)
             _announce_compile(quiet, workers, scheduler, chunk_size)
             begun = None
         else:
@@ -809,7 +823,10 @@ def main() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     keep_freed_memory()  # this process is ours: chunks reuse the memory of the ones before
     try:
-        code = app(standalone_mode=False)
+        try:
+            code = app(standalone_mode=False)
+        finally:
+            _stop_bars()  # before any message: the bar would be drawn again under it
         if isinstance(code, int) and code:  # typer turns Ctrl-C into a returned 130
             print("crisis-sim: interrupted", file=sys.stderr)
             sys.exit(code)

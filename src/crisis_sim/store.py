@@ -671,8 +671,7 @@ def create_sweep(
     record); ``sample`` is the design's raw matrix (point × parameter), kept for SALib.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise StoreError(f"{path}: file exists; pass {_ways_on(path)}")
+    refuse_existing(path, overwrite, can_append=False, kind="sweep file")  # in use: refused too
     n_points = len(sample)
     with _building(path, "sweep file") as f:
         describe_run(
