@@ -149,6 +149,9 @@ NAMED_CASES = {
                         "states", "'PURPLE'"),
     "aggressor not a state": (_set(("aggressor",), "ZZZ"), "aggressor", "'ZZZ'"),
     "aggressor attacks itself": (_set(("target",), "RED"), "target", "'RED'"),
+    "aggressor with nothing at hand": (
+        _set(("states", 0, "mobilization", "transit_days"), 5.0),
+        "states[0].mobilization", "transit_days = 5"),
     "bad state code": (_set(("states", 0, "code"), "red land"), "states[0].code", "'red land'"),
     "table instead of list": (_set(("states",), {"code": "RED"}), "states", "table"),
     "missing required key": (lambda raw: raw["states"][0].pop("capability"),
@@ -383,6 +386,9 @@ def test_broken_scenarios_through_the_real_command(tmp_path):
     (("--append", "-3"), "--append -3"),
     (("--runs", "many"), "--runs"),
     (("--no-such-option",), "--no-such-option"),
+    # Too many: refused at once, not out of memory or hung cutting the work into chunks.
+    (("--runs", "99999999999999999999"), "must be at most 10,000,000,000"),
+    (("--workers", "99999999999999999999"), "must be at most 1,024"),
 ])
 def test_bad_option_values_are_one_line_and_leave_no_file(capsys, tmp_path, args, named):
     out = tmp_path / "r.h5"
@@ -419,6 +425,12 @@ BIG = str(2**64)
     (("compare", "--resume"), "no such comparison file"),
     (("compare", "--chunk-size", "0"), "--chunk-size 0"),
     (("compare", "--arrangements", ","), "names no arrangement"),
+    (("sweep", "--param", "willingness", "--points", "99999999999999999999", "--runs", "10"),
+     "at most 1,000,000 in one sweep"),
+    (("sweep", "--param", "horizon_days", "--param", "decision.misperception", "--points",
+      "100000", "--runs", "10"), "a grid design of 10,000,000,000 points"),
+    (("sweep", "--param", "willingness", "--design", "sobol", "--points", str(2**40),
+      "--runs", "10"), "a sobol design of 3,298,534,883,328 points"),
 ])
 def test_bad_values_of_every_command_are_one_line_and_leave_no_file(
     capsys, tmp_path, monkeypatch, args, named
@@ -534,11 +546,30 @@ def test_a_tampered_stored_scenario_is_refused_as_data(capsys, tmp_path, good_fi
     path.write_bytes(good_file.read_bytes())
     with h5py.File(path, "r+") as f:
         f.attrs["scenario"] = stored
+    figure = str(tmp_path / "fig.png")
     for args in (("summarize", str(path)), ("trace", str(path), "--run", "1"),
-                 ("run", "--resume", "--out", str(path), "-q")):
+                 ("run", "--resume", "--out", str(path), "-q"),
+                 ("plot", str(path), "--kind", "outcomes", "--out", figure),
+                 ("plot", str(path), "--kind", "timeline", "--out", figure)):
         line = one_error_line(main(capsys, *args))
         assert f"{path}:scenario" in line, line
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+    assert not (tmp_path / "fig.png").exists()
+
+
+@pytest.mark.parametrize("key", ["scenario", "ranges"])
+def test_a_sweep_file_with_a_damaged_attribute_is_one_line(capsys, tmp_path, key):
+    path = tmp_path / "s.h5"
+    assert main(capsys, "sweep", "--param", "decision.attack_threshold=0.3:0.7", "--design",
+                "sobol", "--points", "2", "--runs", "10", "--out", str(path), "-q").code == 0
+    with h5py.File(path, "r+") as f:
+        del f.attrs[key]
+    figure = str(tmp_path / "fig.png")
+    for args in (("sensitivity", str(path)),
+                 ("plot", str(path), "--kind", "sweep", "--out", figure),
+                 ("sweep", "--resume", "--out", str(path), "-q")):
+        line = one_error_line(main(capsys, *args))
+        assert f"{path}:{key}" in line and "damaged" in line, line
 
 
 CORRUPTER = """

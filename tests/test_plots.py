@@ -19,6 +19,7 @@ from crisis_sim import (  # noqa: E402
     runner,
     scenario,
     sensitivity,
+    store,
     sweep,
 )
 from crisis_sim.analysis import summarize  # noqa: E402
@@ -106,7 +107,12 @@ def test_an_unfinished_sweep_says_so_in_its_title(files, tmp_path):
     path = tmp_path / "unfinished.h5"
     base = scenario.load("default")
     ranges = [design.parse_range(params.find(base, "willingness"), "0:1")]
-    sweep.start(path, base, design.sample(ranges, "grid", 3, 1), 1, 50, False)  # nothing run
+    plans = sweep.start(path, base, design.sample(ranges, "grid", 3, 1), 1, 50, False)
+    with pytest.raises(store.StoreError, match="no replication is written yet"):
+        by_point(path, "deterred")  # nothing run: nothing to draw
+    with store.SweepWriter(path) as writer:  # the first point's replications only
+        sweep._commit(writer, [runner._run_point(plans[0], 1, 0, (0, 50))])
+
     def title(p):
         return plots.sweep(by_point(p, "deterred")).axes[0].get_title()
 

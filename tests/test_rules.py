@@ -141,7 +141,8 @@ def test_pass_probability_with_a_unity_bloc_by_monte_carlo(bloc_members):
     assert unanimous.mean() == pytest.approx(
         RULES["unanimity"].pass_probability(p, perm, bloc, 0, False), abs=0.005
     )
-    for rule, quota in (("qualified_majority", 9), ("unanimity", 0)):  # procedural votes
+    # Procedural votes; consensus has none, so its forecast must match its ballots there too.
+    for rule, quota in (("qualified_majority", 9), ("unanimity", 0), ("consensus", 0)):
         procedural = Ballot(draws, np.ones_like(draws), perm, quota, True)
         mc = (RULES[rule].decide(procedural)[0] == PASSED).mean()
         exact = RULES[rule].pass_probability(p, perm, bloc, quota, True)

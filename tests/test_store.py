@@ -26,6 +26,8 @@ RUN_VARS = [
     "losses_aggressor",
     "losses_defenders",
 ]
+# What a result file stores of its scenario (its JSON), for files made here without a run.
+STORED = json.dumps({"name": "two", "aggressor": "A", "target": "B"})
 INST_VARS = ["referral_day", "decision_day", "vote_result", "vetoed_by", "response_level"]
 STATE_VARS = ["side", "entry_day", "entry_reason"]
 
@@ -80,7 +82,8 @@ def test_root_attributes_replay_the_run(default_result):
 
 def test_a_new_file_is_incomplete_until_every_chunk_is_committed(tmp_path):
     path = tmp_path / "x.h5"
-    store.create(path, scenario_json="{}", seed=1, n_runs=10, states=["A", "B"], institutions=["I"])
+    store.create(path, scenario_json=STORED, seed=1, n_runs=10, states=["A", "B"],
+                 institutions=["I"])
     with store.ResultWriter(path) as w:
         assert w.missing() == [(0, 10)]
         assert not w.finish()
@@ -104,7 +107,8 @@ def test_a_full_disk_at_creation_is_reported_and_leaves_nothing(tmp_path, monkey
     monkeypatch.setattr(os, "posix_fallocate", full)
     path = tmp_path / "x.h5"
     with pytest.raises(store.StoreError, match="disk full"):
-        store.create(path, scenario_json="{}", seed=1, n_runs=10, states=["A"], institutions=["I"])
+        store.create(path, scenario_json=STORED, seed=1, n_runs=10, states=["A"],
+                     institutions=["I"])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -115,6 +119,6 @@ def test_a_file_system_that_cannot_reserve_still_gets_its_file(tmp_path, monkeyp
 
     monkeypatch.setattr(os, "posix_fallocate", unsupported)
     path = tmp_path / "x.h5"
-    store.create(path, scenario_json="{}", seed=1, n_runs=10, states=["A"], institutions=["I"])
+    store.create(path, scenario_json=STORED, seed=1, n_runs=10, states=["A"], institutions=["I"])
     with store.ResultWriter(path) as w:
         assert w.missing() == [(0, 10)]

@@ -470,9 +470,10 @@ class Crisis:
 
         Returns who is overwhelmed (Organski's fifth) and where any member committed.
 
-        Members commit with their own propensity (self-interest, conflicting interests), only if
-        free to act (Organski's third assumption) and if they named the aggressor; what they
-        commit follows free-riding unless equal commitment is imposed. Under self-help each
+        Members commit with their own propensity (self-interest, conflicting interests; equal
+        commitment, imposed, gives every third state the readiest one's), only if free to act
+        (Organski's third assumption) and if they named the aggressor; how much they commit
+        follows free-riding (see ``compiled._commit_propensity``). Under self-help each
         balancer also passes the buck to stronger ones.
         """
         p, sc = self.plan, self.plan.scenario

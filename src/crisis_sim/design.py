@@ -100,6 +100,12 @@ def sample(ranges: list[Range], method: str, points: int, seed: int) -> Design:
         raise InputError(f"--param: a parameter is given twice ({', '.join(names)})")
     if points < 1 or (method in ("sobol", "morris") and points < 2):
         raise InputError(f"--points {points}: too few for a {method} design")
+    n = design_size(ranges, method, points)
+    if n > MAX_POINTS:
+        raise InputError(
+            f"--points {points}: a {method} design of {n:,} points; "
+            f"at most {MAX_POINTS:,} in one sweep"
+        )
     prob = problem(ranges)
     x: np.ndarray
     if method == "grid":
@@ -131,6 +137,23 @@ def applied(ranges: tuple[Range, ...] | list[Range], x: np.ndarray) -> np.ndarra
         if r.parameter.kind != "float":
             out[:, j] = np.clip(np.round(out[:, j]), np.ceil(r.lo), np.floor(r.hi))
     return out
+
+
+# Points in one sweep file: each is a plan in memory and a row of every record.
+MAX_POINTS = 1_000_000
+
+
+def design_size(ranges: list[Range], method: str, points: int) -> int:
+    """How many points a design will have, known before it is drawn (see :func:`sample`)."""
+    d = len(ranges)
+    if method == "grid":
+        switches = sum(r.parameter.kind == "bool" for r in ranges)
+        return points ** (d - switches) * 2**switches  # counts may repeat values: at most this
+    if method == "sobol":
+        return points * (d + 2)
+    if method == "morris":
+        return points * (d + 1)
+    return points
 
 
 def _grid(ranges: list[Range], levels: int) -> np.ndarray:

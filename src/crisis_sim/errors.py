@@ -17,10 +17,22 @@ class WorkerLost(Exception):
     """A worker process died (killed, out of memory); committed chunks are safe (exit status 1)."""
 
 
+# The most a count may be: replications in one file (2.2 TB at ~220 bytes each), and local
+# worker processes.
+AT_MOST = {"--runs": 10_000_000_000, "--workers": 1024}
+
+
 def at_least_one(option: str, value: int) -> int:
-    """Counts the user gives (replications, workers, chunk size): one or more, else one line."""
+    """Counts the user gives (replications, workers, chunk size): one or more, else one line.
+
+    Replications and workers also have an upper bound (:data:`AT_MOST`): beyond it a run would
+    only fail later, out of memory or disk, or hang while it cuts the work into chunks.
+    """
     if value < 1:
         raise InputError(f"{option} {value}: must be at least 1")
+    most = AT_MOST.get(option)
+    if most is not None and value > most:
+        raise InputError(f"{option} {value}: must be at most {most:,}")
     return value
 
 

@@ -215,7 +215,9 @@ def advance_war(
 
     Lanchester square law (default): each side loses ``attrition * effectiveness * enemy``
     per day; linear law scales that by the side's own share of its strength. A side breaks when
-    its cumulative losses pass its resolve share of its mobilized strength. ``combat`` holds
+    its cumulative losses pass its resolve share of its mobilized strength, and a side with
+    nothing in the theatre counts as broken: an undefended target falls at once (the scenario
+    schema makes the aggressor attack with forces at hand). ``combat`` holds
     the constants in the order of :data:`COMBAT_CONSTANTS`. Blocks of :data:`BLOCK`
     replications go to Numba's threads.
     """

@@ -72,7 +72,7 @@ _FALLBACK_UNITS = {"horizon_days": "days", "quota": "votes"}
 # Switches the schema leaves without a description: what imposing each one means (MODEL.md).
 _SWITCH_MEANINGS = {
     "agreement_on_aggressor": "Organski 1 imposed: every member names the same aggressor",
-    "equal_commitment": "Organski 2 imposed: every member commits equally",
+    "equal_commitment": "Organski 2 imposed: every member as ready to commit as the readiest",
     "equal_freedom_of_action": "Organski 3 imposed: no member is constrained from acting",
     "sufficient_power": "Organski 4 imposed: the coalition's power suffices",
     "modify_or_defeated": "Organski 5 imposed: the aggressor backs down or is defeated",

@@ -186,6 +186,13 @@ def p_unanimity(
     return _bloc_yes(p, bloc) * float(np.prod(p[~bloc]))
 
 
+def p_consensus(
+    p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
+) -> float:
+    """Chance that no member objects: consensus knows no procedural vote (see decide_row)."""
+    return p_unanimity(p, permanent, bloc, quota, False)
+
+
 def p_qualified_majority(
     p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
 ) -> float:
@@ -235,7 +242,7 @@ class Rule:
 RULES: dict[str, Rule] = {
     "unanimity": Rule(UNANIMITY, decide_unanimity, p_unanimity),
     "qualified_majority": Rule(QUALIFIED_MAJORITY, decide_qualified_majority, p_qualified_majority),
-    "consensus": Rule(CONSENSUS, decide_consensus, p_unanimity),
+    "consensus": Rule(CONSENSUS, decide_consensus, p_consensus),
     "unilateral": Rule(UNILATERAL, decide_unilateral, p_unilateral),
     "central_authority": Rule(CENTRAL_AUTHORITY, decide_central_authority, p_central),
 }

@@ -220,6 +220,7 @@ class LocalPool:
             lambda c: self.pool.submit(_run_chunk, plan, seed, c, self.placement),
             todo,
             2 * self.workers,
+            self._unstick,
         )
 
     def map_points(
@@ -230,6 +231,7 @@ class LocalPool:
             lambda t: self.pool.submit(_run_point, plans[t[0]], seed, t[0], t[1]),
             todo,
             2 * self.workers,
+            self._unstick,
         )
 
     def write_into(self, placement: Placement | None) -> None:
@@ -240,16 +242,46 @@ class LocalPool:
         """
         self.placement = placement
 
+    def _unstick(self) -> None:
+        """Called when no chunk has come back for a while: make a dead worker's loss known.
+
+        A worker killed while it sends a result leaves half a message in the pool's result
+        pipe; the pool then waits for the rest for ever (on Python 3.11), and the run with it.
+        Once a worker is seen dead, the others are stopped and this process's unused end of
+        that pipe closed: the wait ends, the pool reports itself broken, and the run stops
+        with the usual one line (committed chunks are safe).
+        """
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        if not any(p.exitcode is not None for p in procs):
+            return  # all alive: only slow
+        for p in procs:
+            if p.exitcode is None:
+                p.kill()
+            p.join(timeout=10)
+        queue = getattr(self.pool, "_result_queue", None)
+        if queue is not None:
+            queue._writer.close()  # no writer left: the half-read result ends in EOF
+
     def close(self) -> None:
         """Stop the workers."""
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _bounded(submit: Callable[[Any], Any], todo: list[Any], limit: int) -> Iterator[Any]:
+# How long a pool may return nothing before the run checks that its workers are alive.
+STALL_SECONDS = 2.0
+
+
+def _bounded(
+    submit: Callable[[Any], Any],
+    todo: list[Any],
+    limit: int,
+    stalled: Callable[[], None] | None = None,
+) -> Iterator[Any]:
     """Results as they come, with at most ``limit`` tasks in flight.
 
     The first ``limit`` tasks are submitted at once, when this is called: the workers start
-    while the caller prepares to receive (creates the result file, say).
+    while the caller prepares to receive (creates the result file, say). ``stalled`` is called
+    whenever nothing has come back for :data:`STALL_SECONDS`.
     """
     pending: set[Future[Any]] = set()
     queue = list(reversed(todo))
@@ -258,17 +290,24 @@ def _bounded(submit: Callable[[Any], Any], todo: list[Any], limit: int) -> Itera
             pending.add(submit(queue.pop()))
     except BrokenProcessPool:
         raise WorkerLost("a worker process died (killed, or out of memory?)") from None
-    return _drain(submit, queue, pending, limit)
+    return _drain(submit, queue, pending, limit, stalled)
 
 
 def _drain(
-    submit: Callable[[Any], Any], queue: list[Any], pending: set[Future[Any]], limit: int
+    submit: Callable[[Any], Any],
+    queue: list[Any],
+    pending: set[Future[Any]],
+    limit: int,
+    stalled: Callable[[], None] | None = None,
 ) -> Iterator[Any]:
     try:
         while queue or pending:
             while queue and len(pending) < limit:
                 pending.add(submit(queue.pop()))
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            timeout = STALL_SECONDS if stalled else None
+            done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done and stalled:
+                stalled()
             for fut in done:
                 yield fut.result()
     except BrokenProcessPool:  # raised by result() or, once the pool knows, by submit()
@@ -378,7 +417,11 @@ class DaskBackend:
                     dashboard_address=None,
                     silence_logs=40,
                 )
-            self.client = Client(self.cluster)
+            try:
+                self.client = Client(self.cluster)
+            except BaseException:
+                self.cluster.close()  # started here: not left running
+                raise
         else:
             _check_reachable(scheduler)
             try:
@@ -387,7 +430,11 @@ class DaskBackend:
                 raise InputError(
                     f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})"
                 ) from None
-        n = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+        try:
+            n = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+        except BaseException:
+            self.close()
+            raise
         self.limit = 2 * n
 
     def map(self, plan: Plan, seed: int, todo: list[Chunk]) -> Iterator[Result]:

@@ -312,6 +312,15 @@ class Scenario(Strict):
         if self.aggressor == self.target:
             raise ValueError(f"target {self.target!r} is also the aggressor; they must differ")
         for i, s in enumerate(self.states):
+            # The aggressor attacks on day 0 with forces at hand: a side with nothing in the
+            # theatre counts as broken (the combat kernel), so it would lose before it began.
+            m = s.mobilization
+            if s.code == self.aggressor and (m.ready <= 0 or m.transit_days > 0):
+                raise ValueError(
+                    f"states[{i}].mobilization: the aggressor {s.code!r} attacks on day 0 with "
+                    f"forces in the theatre: needs ready > 0 and transit_days = 0 (ready = "
+                    f"{m.ready:g}, transit_days = {m.transit_days:g})"
+                )
             for c in s.attacks_on_entry:
                 if c not in codes or c == s.code:
                     raise ValueError(f"states[{i}].attacks_on_entry: unknown state {c!r}")

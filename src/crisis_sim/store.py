@@ -22,6 +22,7 @@ as a full disk must show at creation.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -551,6 +552,27 @@ def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT) -> None:
         raise StoreError(f"{path}: {KINDS[found]}, not {expected}; {hint}")
     if found != fmt or "runs" not in f:
         raise StoreError(f"{path}: not a crisis_sim result file (no '{fmt}' format attribute)")
+    _check_stored_json(f, path, "scenario", "the stored scenario", dict)
+    if fmt == SWEEP_FORMAT:
+        _check_stored_json(f, path, "ranges", "the stored parameter ranges", list)
+
+
+def _check_stored_json(f: h5py.File, path: Path, key: str, what: str, kind: type) -> None:
+    """Refuse a file whose JSON attribute ``key`` is missing or damaged, before anyone reads it.
+
+    Every command that reads the attribute can then trust it (a damaged one used to end in a
+    traceback in ``plot`` and ``sensitivity``).
+    """
+    try:
+        value: Any = json.loads(str(f.attrs[key]))
+    except (KeyError, ValueError):
+        value = None
+    if kind is dict:
+        whole = isinstance(value, dict) and {"name", "aggressor", "target"} <= value.keys()
+    else:
+        whole = isinstance(value, kind)
+    if not whole:
+        raise StoreError(f"{path}:{key}: {what} is damaged (not the JSON of this file's {key})")
 
 
 def read_info(path: Path) -> dict[str, Any]:
