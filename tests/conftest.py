@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,37 @@ def assert_png(path: Path) -> None:
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 300 and image.shape[1] > 600, f"{path}: {image.shape[:2]} pixels"
     assert image[..., :3].std() > 0.05, f"{path}: a blank canvas"
+
+
+def in_a_terminal(
+    args: list[str], poke: Callable[[subprocess.Popen[bytes]], None] | None = None
+) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal, as a person at a shell would see it.
+
+    ``poke(proc)`` is called between reads (to send a signal at the right moment, say).
+    Returns the exit status and everything the terminal showed.
+    """
+    import pty
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crisis_sim", *args], stdout=subprocess.DEVNULL,
+                            stderr=follower, env={**os.environ, "COLUMNS": "120"})
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if poke:
+            poke(proc)
+        if select.select([leader], [], [], 0.05)[0]:
+            try:
+                block = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not block:
+                break
+            seen += block
+    proc.wait(timeout=60)
+    os.close(leader)
+    return proc.returncode, seen.decode(errors="replace")

@@ -389,36 +389,19 @@ def test_ctrl_c_in_a_terminal_gives_the_cursor_back(tmp_path):
     The bar hides the cursor while it is drawn; left up, the shell's cursor stayed hidden and
     the bar was drawn again under the "interrupted" line.
     """
-    import pty
-    import select
+    from conftest import in_a_terminal
 
     out = tmp_path / "bar.h5"
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crisis_sim", "run", "--runs", "3000", "--chunk-size", "1",
-         "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=follower, env={**os.environ, "COLUMNS": "120"})
-    os.close(follower)
-    seen, signalled = b"", False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    signalled = []
+
+    def interrupt_after_some_chunks(proc: subprocess.Popen[bytes]) -> None:
         if not signalled and out.exists() and committed(out).sum() >= 20:
             proc.send_signal(signal.SIGINT)
-            signalled = True
-        if select.select([leader], [], [], 0.05)[0]:
-            try:
-                block = os.read(leader, 65536)
-            except OSError:  # the terminal closed: the process is done
-                break
-            if not block:
-                break
-            seen += block
-        elif proc.poll() is not None and signalled:
-            break
-    proc.wait(timeout=60)
-    os.close(leader)
-    assert signalled and proc.returncode == 130, seen[-500:]
-    text = seen.decode(errors="replace")
+            signalled.append(True)
+
+    code, text = in_a_terminal(["run", "--runs", "3000", "--chunk-size", "1", "--out", str(out)],
+                               interrupt_after_some_chunks)
+    assert signalled and code == 130, text[-500:]
     hidden, shown = text.rfind("\x1b[?25l"), text.rfind("\x1b[?25h")
     assert hidden >= 0, "expected a progress bar"
     assert shown > hidden, "the cursor is left hidden"

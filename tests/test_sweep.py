@@ -116,29 +116,12 @@ def test_plans_compile_from_the_stored_base_scenario(grid_sweep):
 
 
 def _stderr_in_a_terminal(*args: str) -> str:
-    """Run the CLI with stderr on a pseudo-terminal, as a person at a shell would see it."""
-    import os
-    import pty
-    import subprocess
-    import sys
+    """What a person at a shell sees of a command that succeeds."""
+    from conftest import in_a_terminal
 
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "crisis_sim", *args], stdout=subprocess.DEVNULL,
-                            stderr=follower, env={**os.environ, "COLUMNS": "120"})
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            block = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process is done
-            break
-        if not block:
-            break
-        seen += block
-    proc.wait(timeout=120)
-    os.close(leader)
-    assert proc.returncode == 0
-    return seen.decode(errors="replace")
+    code, seen = in_a_terminal(list(args))
+    assert code == 0
+    return seen
 
 
 def test_progress_bar_in_a_terminal_and_not_with_quiet(tmp_path):
