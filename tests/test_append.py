@@ -41,6 +41,13 @@ def test_append_equals_one_longer_run(capsys, tmp_path, longer):
         assert f.attrs["n_runs"] == 500 and f.attrs["complete"] == 1
         assert f.attrs["seed"] == g.attrs["seed"] and f.attrs["scenario"] == g.attrs["scenario"]
         assert f.attrs["created"] == created
+        # The versions that computed the added replications are recorded with them.
+        import json
+
+        (added,) = json.loads(f.attrs["appends"])
+        assert added["first_run"] == 300 and added["runs"] == 200
+        assert added["numba_version"] == store.versions()["numba_version"]
+        assert f.attrs["numba_version"] == g.attrs["numba_version"]
 
 
 def test_appending_twice_with_a_worker_pool(capsys, tmp_path, longer):

@@ -638,6 +638,17 @@ def grow(path: Path, extra_runs: int) -> int:
             "format",
         )
     }
+    # The version attributes stay those of the first replications; each append records its own.
+    appends = json.loads(str(keep.get("appends", "[]")))
+    appends.append(
+        {
+            "first_run": old,
+            "runs": int(extra_runs),
+            "at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            **versions(),
+        }
+    )
+    keep["appends"] = json.dumps(appends)
     try:
         create(
             tmp,
