@@ -88,3 +88,16 @@ def test_end_to_end_morris_screening(capsys, tmp_path):
     assert effects["combat.sanctions_effect"].mu_star == 0.0
     assert effects["decision.attack_threshold"].mu_star > 0
     assert_png(tmp_path / "m.png")
+
+
+def test_an_output_that_never_moves_is_said_so_without_library_warnings(tmp_path):
+    """The aggressor's decision ignores sanctions' effect: the share deterred is one number."""
+    from conftest import cli
+
+    out = tmp_path / "flat.h5"
+    cli("sweep", "--param", "combat.sanctions_effect", "--design", "sobol", "--points", "4",
+        "--runs", "20", "--out", str(out), "-q", check=True)
+    proc = cli("sensitivity", str(out), "--output", "deterred", check=True)
+    assert proc.stderr == "", proc.stderr  # no SALib warning about constant values
+    said = " ".join(proc.stdout.split())  # the caption wraps at the table's width
+    assert "the share deterred is the same at every point: no parameter moves it" in said

@@ -497,6 +497,8 @@ def sensitivity(
         f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications; "
         "± half-width of the 95% confidence interval"
     )
+    if outputs.y.min() == outputs.y.max():
+        caption += f"; the {label(output)} is the same at every point: no parameter moves it"
     con = _console()
     widest = 0.0
     if all(isinstance(i, sens.SobolIndex) for i in found):

@@ -34,16 +34,20 @@ def sobol(
     problem: dict[str, Any], y: np.ndarray, *, seed: int = 1, resamples: int = 1000
 ) -> list[SobolIndex]:
     """First and total order indices of outputs ``y`` of a Saltelli design (no second order)."""
+    import warnings
+
     from SALib.analyze import sobol as salib_sobol
 
-    res = salib_sobol.analyze(
-        problem,
-        np.asarray(y, dtype=np.float64),
-        calc_second_order=False,
-        num_resamples=resamples,
-        conf_level=0.95,
-        seed=seed,
-    )
+    with warnings.catch_warnings():  # a constant output: zero indices, said in the caption
+        warnings.filterwarnings("ignore", message="Constant values encountered")
+        res = salib_sobol.analyze(
+            problem,
+            np.asarray(y, dtype=np.float64),
+            calc_second_order=False,
+            num_resamples=resamples,
+            conf_level=0.95,
+            seed=seed,
+        )
     return [
         SobolIndex(
             n,
