@@ -428,7 +428,7 @@ BIG = str(2**64)
     (("sweep", "--param", "willingness", "--points", "99999999999999999999", "--runs", "10"),
      "at most 1,000,000 in one sweep"),
     (("sweep", "--param", "horizon_days", "--param", "decision.misperception", "--points",
-      "100000", "--runs", "10"), "a grid design of 10,000,000,000 points"),
+      "100000", "--runs", "10"), "a grid design of 365,000,000 points"),  # 3,650 days at most
     (("sweep", "--param", "willingness", "--design", "sobol", "--points", str(2**40),
       "--runs", "10"), "a sobol design of 3,298,534,883,328 points"),
 ])
@@ -557,13 +557,19 @@ def test_a_tampered_stored_scenario_is_refused_as_data(capsys, tmp_path, good_fi
     assert not (tmp_path / "fig.png").exists()
 
 
-@pytest.mark.parametrize("key", ["scenario", "ranges"])
-def test_a_sweep_file_with_a_damaged_attribute_is_one_line(capsys, tmp_path, key):
+@pytest.mark.parametrize(("key", "damage"), [
+    ("scenario", None), ("ranges", None),  # gone
+    ("scenario", '{"name": "x"}'), ("ranges", "[1]"), ("ranges", '[{"name": "x"}]'),  # malformed
+])
+def test_a_sweep_file_with_a_damaged_attribute_is_one_line(capsys, tmp_path, key, damage):
     path = tmp_path / "s.h5"
     assert main(capsys, "sweep", "--param", "decision.attack_threshold=0.3:0.7", "--design",
                 "sobol", "--points", "2", "--runs", "10", "--out", str(path), "-q").code == 0
     with h5py.File(path, "r+") as f:
-        del f.attrs[key]
+        if damage is None:
+            del f.attrs[key]
+        else:
+            f.attrs[key] = damage
     figure = str(tmp_path / "fig.png")
     for args in (("sensitivity", str(path)),
                  ("plot", str(path), "--kind", "sweep", "--out", figure),

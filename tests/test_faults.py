@@ -259,19 +259,22 @@ def test_a_killed_pool_worker_is_one_line_with_the_way_to_resume(capsys, tmp_pat
 
 
 HALF_A_RESULT = """
-import os, struct, sys, time
+import os, struct, time
 from crisis_sim import runner
 from crisis_sim.errors import WorkerLost
 
-def half_a_result(fd):
-    os.write(fd, struct.pack("!i", 1000) + b"half")  # says 1,000 bytes follow; 4 do
-    os._exit(1)
+def half_a_result(fd, seed, chunk, into=None):
+    if chunk[0] == 0:  # the first chunk's worker dies while it sends its result
+        os.write(fd, struct.pack("!i", 1000) + b"half")  # says 1,000 bytes follow; 4 do
+        os._exit(1)
+    time.sleep(0.5)
+    return chunk[0], {}
 
+runner._run_chunk = half_a_result  # what the pool's workers run for each chunk
 pool = runner.LocalPool(2)
 fd = pool.pool._result_queue._writer.fileno()  # inherited by the forked workers
-tasks = [lambda: pool.pool.submit(half_a_result, fd), lambda: pool.pool.submit(time.sleep, 0.5)]
 try:
-    list(runner._bounded(lambda t: t(), tasks, 2, pool._unstick))
+    list(pool.map(fd, 1, [(0, 1), (1, 2), (2, 3)]))  # the plan's place carries the pipe
 except WorkerLost as exc:
     print("lost:", exc)
 pool.close()
@@ -405,6 +408,7 @@ def test_ctrl_c_in_a_terminal_gives_the_cursor_back(tmp_path):
     hidden, shown = text.rfind("\x1b[?25l"), text.rfind("\x1b[?25h")
     assert hidden >= 0, "expected a progress bar"
     assert shown > hidden, "the cursor is left hidden"
+    assert "crisis-sim: interrupted" in text, text[-500:]
     last = text[text.rfind("crisis-sim: interrupted"):]
     assert "replications/s" not in last, "the bar was drawn again after the last line"
 

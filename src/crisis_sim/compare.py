@@ -27,7 +27,13 @@ import numpy as np
 from crisis_sim import store
 from crisis_sim.analysis import Z95, wilson
 from crisis_sim.compiled import Plan, compile_scenario
-from crisis_sim.errors import InputError, StoreError, at_least_one, file_error_reason
+from crisis_sim.errors import (
+    InputError,
+    StoreError,
+    at_least_one,
+    file_error_reason,
+    fits_one_file,
+)
 from crisis_sim.outcomes import AGGRESSOR_DEFEATED, DETERRED, FAIT_ACCOMPLI, NO_RESPONSE
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, InProcess, chunks
 from crisis_sim.scenario import Arrangement, Scenario, from_json
@@ -116,6 +122,7 @@ def start(
     The file keeps every variant's scenario, so ``--resume`` replays exactly these.
     """
     at_least_one("--runs", n_runs)
+    fits_one_file("--runs × --arrangements", n_runs * len(arrangements))
     variants = {a: variant(sc, a) for a in arrangements}
     store.create(
         Path(path),

@@ -8,6 +8,7 @@ rounded when applied, so SALib's estimators see the design they generated.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -146,9 +147,16 @@ MAX_POINTS = 1_000_000
 def design_size(ranges: list[Range], method: str, points: int) -> int:
     """How many points a design will have, known before it is drawn (see :func:`sample`)."""
     d = len(ranges)
-    if method == "grid":
-        switches = sum(r.parameter.kind == "bool" for r in ranges)
-        return points ** (d - switches) * 2**switches  # counts may repeat values: at most this
+    if method == "grid":  # as _grid draws it: a count takes each whole number once at most
+        n = 1
+        for r in ranges:
+            if r.parameter.kind == "bool":
+                n *= 2
+            elif r.parameter.kind == "int":
+                n *= min(points, math.floor(r.hi) - math.ceil(r.lo) + 1)
+            else:
+                n *= points
+        return n
     if method == "sobol":
         return points * (d + 2)
     if method == "morris":

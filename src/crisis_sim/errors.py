@@ -36,6 +36,16 @@ def at_least_one(option: str, value: int) -> int:
     return value
 
 
+def fits_one_file(option: str, replications: int) -> None:
+    """Refuse a file of more replications in all than a run may ask for (see :data:`AT_MOST`).
+
+    A sweep holds runs × points, a comparison runs × arrangements, an appended file old + new.
+    """
+    most = AT_MOST["--runs"]
+    if replications > most:
+        raise InputError(f"{option}: {replications:,} replications in one file; at most {most:,}")
+
+
 def file_error_reason(exc: BaseException) -> str:
     """What went wrong with a file, in a few words (disk full, locked, not HDF5, ...)."""
     import os

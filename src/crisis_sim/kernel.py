@@ -217,7 +217,8 @@ def advance_war(
     per day; linear law scales that by the side's own share of its strength. A side breaks when
     its cumulative losses pass its resolve share of its mobilized strength, and a side with
     nothing in the theatre counts as broken: an undefended target falls at once (the scenario
-    schema makes the aggressor attack with forces at hand). ``combat`` holds
+    schema gives the aggressor a ready share and a projection above 0, and no transit days, so
+    it has forces on day 0 unless sanctions take them all). ``combat`` holds
     the constants in the order of :data:`COMBAT_CONSTANTS`. Blocks of :data:`BLOCK`
     replications go to Numba's threads.
     """

@@ -66,9 +66,11 @@ def by_point(path: Path, output: str) -> PointOutputs:
     info, data = store.read_sweep(path, names=[record, "committed"])
     ok = data["committed"].astype(bool)
     if not ok.any():  # else every point's share would read 0 of 0
+        import shlex
+
         raise store.StoreError(
             f"{path}: no replication is written yet; finish it with "
-            f"'crisis-sim sweep --resume --out {path}'"
+            f"'crisis-sim sweep --resume --out {shlex.quote(str(path))}'"
         )
     n = ok.sum(axis=1)
     x = data[record]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 import annotated_types as at
@@ -211,15 +211,25 @@ def sweepable(sc: Scenario) -> list[Parameter]:
     """Every number of the scenario by its full dotted name (one place each).
 
     A state's resolve counts only for the aggressor and the target: each side breaks at its
-    leader's resolve, so a third state's would be a parameter that changes nothing.
+    leader's resolve, so a third state's would be a parameter that changes nothing. The
+    aggressor's ready share is above 0 and its transit days are not a parameter: it attacks on
+    day 0 with forces in the theatre.
     """
     leaders = {sc.state_index(sc.aggressor), sc.state_index(sc.target)}
-    return [
-        p
-        for p in _walk(sc, (), ())
-        if not (p.paths[0][0] == "states" and p.paths[0][-1] == "resolve")
-        or p.paths[0][1] in leaders
-    ]
+    aggressor = sc.state_index(sc.aggressor)
+    out = []
+    for p in _walk(sc, (), ()):
+        path = p.paths[0]
+        if path[0] == "states" and path[-1] == "resolve" and path[1] not in leaders:
+            continue
+        if path[0] == "states" and path[1] == aggressor:
+            # The aggressor attacks on day 0 with forces in the theatre (the schema's rule).
+            if path[-2:] == ("mobilization", "transit_days"):
+                continue  # stays 0
+            if path[-2:] == ("mobilization", "ready") or path[2:] == ("projection",):
+                p = replace(p, lo_open=True)  # more than nothing
+        out.append(p)
+    return out
 
 
 def _matches(pattern: str, p: Parameter) -> bool:

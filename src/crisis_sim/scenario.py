@@ -321,6 +321,11 @@ class Scenario(Strict):
                     f"forces in the theatre: needs ready > 0 and transit_days = 0 (ready = "
                     f"{m.ready:g}, transit_days = {m.transit_days:g})"
                 )
+            if s.code == self.aggressor and s.projection <= 0:
+                raise ValueError(
+                    f"states[{i}].projection: the aggressor {s.code!r} attacks with forces in "
+                    f"the theatre: needs projection > 0 (projection = {s.projection:g})"
+                )
             for c in s.attacks_on_entry:
                 if c not in codes or c == s.code:
                     raise ValueError(f"states[{i}].attacks_on_entry: unknown state {c!r}")

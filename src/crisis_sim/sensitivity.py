@@ -38,11 +38,13 @@ def sobol(
 
     from SALib.analyze import sobol as salib_sobol
 
-    with warnings.catch_warnings():  # a constant output: zero indices, said in the caption
-        warnings.filterwarnings("ignore", message="Constant values encountered")
+    y = np.asarray(y, dtype=np.float64)
+    with warnings.catch_warnings():
+        if y.min() == y.max():  # zero indices, and the command's caption says why
+            warnings.filterwarnings("ignore", message="Constant values encountered")
         res = salib_sobol.analyze(
             problem,
-            np.asarray(y, dtype=np.float64),
+            y,
             calc_second_order=False,
             num_resamples=resamples,
             conf_level=0.95,

@@ -34,7 +34,7 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
-from crisis_sim.errors import StoreError
+from crisis_sim.errors import StoreError, fits_one_file
 from crisis_sim.errors import file_error_reason as _reason
 from crisis_sim.outcomes import OUTCOMES, REASONS, SIDES
 from crisis_sim.placement import Placement, Record
@@ -560,17 +560,20 @@ def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT) -> None:
 def _check_stored_json(f: h5py.File, path: Path, key: str, what: str, kind: type) -> None:
     """Refuse a file whose JSON attribute ``key`` is missing or damaged, before anyone reads it.
 
-    Every command that reads the attribute can then trust it (a damaged one used to end in a
-    traceback in ``plot`` and ``sensitivity``).
+    Commands that read the attribute can then rely on the keys checked here (a damaged one
+    used to end in a traceback in ``plot`` and ``sensitivity``).
     """
     try:
         value: Any = json.loads(str(f.attrs[key]))
     except (KeyError, ValueError):
         value = None
-    if kind is dict:
+    if kind is dict:  # a scenario: what every reader takes from it
         whole = isinstance(value, dict) and {"name", "aggressor", "target"} <= value.keys()
-    else:
-        whole = isinstance(value, kind)
+    else:  # parameter ranges: each one a table of what plots and SALib read
+        needed = {"name", "kind", "low", "high", "unit", "meaning"}
+        whole = isinstance(value, list) and all(
+            isinstance(r, dict) and needed <= r.keys() for r in value
+        )
     if not whole:
         raise StoreError(f"{path}:{key}: {what} is damaged (not the JSON of this file's {key})")
 
@@ -621,6 +624,7 @@ def grow(path: Path, extra_runs: int) -> int:
     info = read_info(path)
     refuse_if_in_use(path)
     old = int(info["n_runs"])
+    fits_one_file(f"--append {extra_runs}", old + extra_runs)
     tmp = path.with_name(path.name + ".grow")
     keep = {
         k: v
@@ -638,8 +642,15 @@ def grow(path: Path, extra_runs: int) -> int:
             "format",
         )
     }
-    # The version attributes stay those of the first replications; each append records its own.
-    appends = json.loads(str(keep.get("appends", "[]")))
+    # The version attributes stay those of the first replications; each append records the
+    # versions of the process that made room for its replications (a later --resume may
+    # compute some of them).
+    try:
+        appends = json.loads(str(keep.get("appends", "[]")))
+    except ValueError:
+        appends = None
+    if not isinstance(appends, list):
+        raise StoreError(f"{path}:appends: the record of earlier appends is damaged")
     appends.append(
         {
             "first_run": old,

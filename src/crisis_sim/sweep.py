@@ -23,7 +23,7 @@ from crisis_sim import params, store
 from crisis_sim import scenario as scenario_mod
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.design import Design
-from crisis_sim.errors import Interrupted, WorkerLost, at_least_one
+from crisis_sim.errors import Interrupted, WorkerLost, at_least_one, fits_one_file
 from crisis_sim.interrupt import stop_on_ctrl_c
 from crisis_sim.runner import Backend, PointChunk, chunks
 
@@ -63,6 +63,7 @@ def start(
 ) -> list[Plan]:
     """Create a sweep file for a design; returns the plan of every point."""
     at_least_one("--runs", n_runs)
+    fits_one_file("--runs × --points", n_runs * len(design.values))
     plans = plans_for(base, design.names, design.values)
     ranges = [
         {
