@@ -446,31 +446,43 @@ class DaskBackend:
         self, plans: list[Plan], seed: int, todo: list[PointChunk]
     ) -> Iterator[PointResult]:
         """Scatter each point's plan once, then keep a bounded number of chunks in flight."""
+        from concurrent.futures import CancelledError
+
         from distributed import KilledWorker, as_completed
 
         plan_fs = self.client.scatter(plans, broadcast=True)
         queue = list(reversed(todo))
         flight = as_completed()
+        task_of: dict[Any, PointChunk] = {}  # by future key
 
-        def submit() -> None:
-            p, c = queue.pop()
-            flight.add(
-                self.client.submit(
-                    _run_point, plan_fs[p], seed, p, c, self.threads, pure=False, retries=3
-                )
+        def submit(task: PointChunk, plan: Any) -> None:
+            fut = self.client.submit(
+                _run_point, plan, seed, task[0], task[1], self.threads, pure=False, retries=3
             )
+            task_of[fut.key] = task
+            flight.add(fut)
+
+        def submit_next() -> None:
+            task = queue.pop()
+            submit(task, plan_fs[task[0]])
 
         for _ in range(min(self.limit, len(queue))):
-            submit()
+            submit_next()
         for fut in flight:
+            task = task_of.pop(fut.key)
             try:
                 result = fut.result()
             except KilledWorker as exc:
                 raise WorkerLost(f"Dask workers kept dying on one chunk ({exc})") from None
+            except CancelledError:
+                # The scheduler dropped the task with a dead worker's copy of its plan ("already
+                # forgotten"): run it again, the plan sent along (a chunk's result is the same).
+                submit(task, plans[task[0]])
+                continue
             yield result
             fut.release()
             if queue:
-                submit()
+                submit_next()
 
     def write_into(self, placement: Placement | None) -> None:
         """Nothing: Dask's workers may be on other machines, so chunks come back whole."""
