@@ -64,14 +64,7 @@ def by_point(path: Path, output: str) -> PointOutputs:
     check_output(output)
     record = output if output in MEANS else "outcome"
     info, data = store.read_sweep(path, names=[record, "committed"])
-    ok = data["committed"].astype(bool)
-    if not ok.any():  # else every point's share would read 0 of 0
-        import shlex
-
-        raise store.StoreError(
-            f"{path}: no replication is written yet; finish it with "
-            f"'crisis-sim sweep --resume --out {shlex.quote(str(path))}'"
-        )
+    ok = store.written(path, data, "to show", "sweep")  # else every share would read 0 of 0
     n = ok.sum(axis=1)
     x = data[record]
     if output in MEANS:

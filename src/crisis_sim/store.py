@@ -493,16 +493,21 @@ class ResultWriter(_Writer):
             ) from None
 
 
-def written(path: Path, runs: dict[str, np.ndarray], purpose: str) -> np.ndarray:
-    """Which replications of a file read with ``read_runs`` are written (``committed``).
+def written(
+    path: Path, runs: dict[str, np.ndarray], purpose: str, command: str = "run"
+) -> np.ndarray:
+    """Which replications of a file are written (its ``committed`` record, as read).
 
-    Refuses a file with none: there is nothing ``purpose`` (to summarize, to draw) yet.
+    Refuses a file with none: there is nothing ``purpose`` (to summarize, to draw) yet;
+    ``command`` is the one that finishes the file (``run``, ``sweep``).
     """
+    import shlex
+
     ok = runs["committed"].astype(bool)
     if not ok.any():
         raise StoreError(
             f"{path}: no replication is written yet, nothing {purpose}; finish it with "
-            f"'crisis-sim run --resume --out {path}'"
+            f"'crisis-sim {command} --resume --out {shlex.quote(str(path))}'"
         )
     return ok
 
@@ -729,9 +734,7 @@ def create_sweep(
         g = f.create_group("runs")
         scales = _layout(g, n_runs, states, institutions, points=n_points)
         names = list(parameters)
-        par = g.create_dataset(
-            "parameter", data=np.array(names, dtype=object), dtype=h5py.string_dtype()
-        )
+        par = _labels(g, "parameter", names)
         par.make_scale("parameter")
         raw = g.create_dataset("sample", data=np.asarray(sample, dtype=np.float64))
         raw.dims[0].attach_scale(scales["point"])
