@@ -136,3 +136,51 @@ print(cffi.STAND_IN)
                           timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["200 False False False", "True"], proc.stdout
+
+
+LEAN_RUN = """
+import sys, hashlib
+import numpy as np
+from crisis_sim import warmup
+warmup.skip_unused_probes()
+if sys.argv[1] == "lean":
+    warmup.load_cached_kernels_lean()
+from crisis_sim import scenario
+from crisis_sim.compiled import compile_scenario
+from crisis_sim.crisis import simulate_chunk
+out = simulate_chunk(compile_scenario(scenario.load("default")), 7, 0, 3000)
+digest = hashlib.sha256(b"".join(np.ascontiguousarray(out[k]).tobytes() for k in sorted(out)))
+refreshed = "numba.typed.typeddict" in sys.modules  # one of the modules a refresh imports
+from numba import njit
+@njit
+def fresh(x):  # not in any cache: compiled here, after the lean loads
+    return np.cumsum(x)[-1]
+print(digest.hexdigest(), refreshed, fresh(np.arange(5.0)))
+"""
+
+
+def test_cached_kernels_load_without_numbas_refresh_and_give_the_same_bits():
+    """Lean loading skips the import of every implementation Numba has; the results are equal.
+
+    The kernels are first cached by this process (the same signatures the subprocesses use),
+    so both subprocesses load them: one as Numba does, one lean. Each then compiles a new
+    function, which the lean one can only do if compiling still readies Numba fully.
+    """
+    import subprocess
+    import sys
+
+    from crisis_sim import scenario
+    from crisis_sim.compiled import compile_scenario
+    from crisis_sim.crisis import simulate_chunk
+
+    simulate_chunk(compile_scenario(scenario.load("default")), 7, 0, 50)  # cache the kernels
+    lines = {}
+    for how in ("lean", "numba"):
+        proc = subprocess.run([sys.executable, "-c", LEAN_RUN, how], capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        lines[how] = proc.stdout.split()
+    assert lines["lean"][0] == lines["numba"][0], "lean loading changed the results"
+    assert lines["numba"][1] == "True", "Numba no longer imports this module when it loads"
+    assert lines["lean"][1] == "False", "the lean load still refreshed Numba's context"
+    assert lines["lean"][2] == lines["numba"][2] == "10.0"

@@ -99,9 +99,10 @@ def _init_pool_worker(threads: int, parent: int) -> None:
     from crisis_sim.allocator import keep_freed_memory
 
     keep_freed_memory()
-    from crisis_sim.warmup import skip_unused_probes
+    from crisis_sim.warmup import load_cached_kernels_lean, skip_unused_probes
 
     skip_unused_probes()  # a spawned worker runs only crisis_sim's kernels (forked: inherited)
+    load_cached_kernels_lean()
     _init_worker(threads)
 
 
@@ -500,10 +501,13 @@ def backend(workers: int, scheduler: str | None) -> Backend:
     The CLI's process (and the workers it forks) run only crisis_sim's kernels, so they skip
     Numba's probes for linear algebra and CFFI (:func:`warmup.skip_unused_probes`): a caller
     that compiles its own Numba code calling CFFI functions in this process must not use it.
+    They also load cached kernels without Numba's full refresh
+    (:func:`warmup.load_cached_kernels_lean`).
     """
-    from crisis_sim.warmup import skip_unused_probes
+    from crisis_sim.warmup import load_cached_kernels_lean, skip_unused_probes
 
     skip_unused_probes()
+    load_cached_kernels_lean()
     if scheduler:
         return DaskBackend(scheduler, workers)
     if workers <= 1:
