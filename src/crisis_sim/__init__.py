@@ -5,11 +5,16 @@ The public entry points: load a scenario, compile it, run chunks of replications
 
 from __future__ import annotations
 
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("crisis-sim")
-except metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
-
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, looked up when asked for: the package metadata costs ~30 ms to import."""
+    if name != "__version__":
+        raise AttributeError(f"module 'crisis_sim' has no attribute {name!r}")
+    from importlib import metadata
+
+    try:
+        return metadata.version("crisis-sim")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0.0.0"
