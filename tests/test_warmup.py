@@ -173,7 +173,8 @@ def test_cached_kernels_load_without_numbas_refresh_and_give_the_same_bits():
     from crisis_sim.compiled import compile_scenario
     from crisis_sim.crisis import simulate_chunk
 
-    simulate_chunk(compile_scenario(scenario.load("default")), 7, 0, 50)  # cache the kernels
+    # The very chunk the subprocesses run, so that every kernel it calls is in the cache.
+    simulate_chunk(compile_scenario(scenario.load("default")), 7, 0, 3000)
     lines = {}
     for how in ("lean", "numba"):
         proc = subprocess.run([sys.executable, "-c", LEAN_RUN, how], capture_output=True,
