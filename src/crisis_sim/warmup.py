@@ -143,9 +143,9 @@ def load_cached_kernels_lean() -> None:
 
     Before it loads a cached kernel, Numba refreshes its target context: it imports and
     registers the implementation of every function it can compile (about 250 modules; 0.2-0.3 s
-    per process here, a third of a warm run of 1,000 replications). Machine code loaded from
-    the cache needs none of that, only Numba's runtime (NRT), which this starts. A kernel that
-    is not in the cache compiles as usual: compiling refreshes the context itself. For
+    per process here, a sixth to a fifth of a warm run of 1,000 replications). Machine code
+    loaded from the cache needs none of that, only Numba's runtime (NRT), which this starts. A
+    kernel that is not in the cache compiles as usual: compiling refreshes the context itself. For
     processes that run nothing but crisis_sim (the CLI, pool workers), like
     :func:`skip_unused_probes`. Leaves a Numba laid out otherwise to its own way.
     """
