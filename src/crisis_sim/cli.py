@@ -744,12 +744,14 @@ def assumptions(
 def _print_summary(s: Summary) -> None:
     from rich.table import Table
 
+    from crisis_sim.store import resume_command
+
     con = _console()
     if not s.complete:
         con.print(
             f"[yellow]warning: {s.path} is incomplete: {s.n_committed:,} of {s.n_runs:,} "
             "replications written; finish it with "
-            f"'crisis-sim run --resume --out {s.path}'[/yellow]"
+            f"'{resume_command(s.path)}'[/yellow]"
         )
     t = Table(title=f"{s.scenario_name}: {s.n_committed:,} replications, seed {s.seed}")
     t.add_column("outcome")

@@ -15,7 +15,6 @@ the usual ``run``, ``state`` and ``institution`` dimensions (readable with
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,7 +299,7 @@ def summarize(path: Path) -> Comparison:
                 )
             if not f.attrs.get("complete", 0):
                 how = (
-                    f"finish it with: crisis-sim compare --resume --out {shlex.quote(str(path))}"
+                    f"finish it with: {store.resume_command(path, 'compare')}"
                     if "committed" in f["runs"]
                     else "run it again with --overwrite"  # written before --resume existed
                 )

@@ -109,24 +109,16 @@ def execute(
                         advance(len(arrays["outcome"]))
                     if stop_requested() and done < total:  # all in: the file is finished
                         raise KeyboardInterrupt
-        except WorkerLost as exc:
-            import shlex
-
-            safe = n_runs - sum(b - a for a, b in writer.missing())
-            writer.close()
-            raise WorkerLost(
-                f"{exc}; {safe:,} of {n_runs:,} replications are safe in {path}; "
-                f"finish with: crisis-sim run --resume --out {shlex.quote(str(path))}"
-            ) from None
-        except KeyboardInterrupt:
-            import shlex
-
+        except (WorkerLost, KeyboardInterrupt) as exc:
             safe = n_runs - sum(b - a for a, b in writer.missing())  # as the file says, exactly
             writer.close()
-            raise Interrupted(
-                f"interrupted: {safe:,} of {n_runs:,} replications are safe in {path}; "
-                f"finish with: crisis-sim run --resume --out {shlex.quote(str(path))}"
-            ) from None
+            where = (
+                f"{safe:,} of {n_runs:,} replications are safe in {path}; "
+                f"finish with: {store.resume_command(path)}"
+            )
+            if isinstance(exc, WorkerLost):
+                raise WorkerLost(f"{exc}; {where}") from None
+            raise Interrupted(f"interrupted: {where}") from None
         finally:
             runner.write_into(None)  # the backend may serve other files after this one
         complete = writer.finish()

@@ -171,11 +171,20 @@ def refuse_existing(
         refuse_if_in_use(path)
 
 
-def _ways_on(path: Path, can_append: bool = False) -> str:
-    """What a user may do with an existing file, each with the ``--out`` it needs."""
+def resume_command(path: Path, command: str = "run") -> str:
+    """The command line that finishes the file at ``path`` (``command``: run, sweep, compare)."""
+    return f"crisis-sim {command} --resume {_out(path)}"
+
+
+def _out(path: Path) -> str:
     import shlex
 
-    out = f"--out {shlex.quote(str(path))}"
+    return f"--out {shlex.quote(str(path))}"
+
+
+def _ways_on(path: Path, can_append: bool = False) -> str:
+    """What a user may do with an existing file, each with the ``--out`` it needs."""
+    out = _out(path)
     if can_append:
         return (
             f"--overwrite to replace it, --resume {out} to finish it "
@@ -501,13 +510,11 @@ def written(
     Refuses a file with none: there is nothing ``purpose`` (to summarize, to draw) yet;
     ``command`` is the one that finishes the file (``run``, ``sweep``).
     """
-    import shlex
-
     ok = runs["committed"].astype(bool)
     if not ok.any():
         raise StoreError(
             f"{path}: no replication is written yet, nothing {purpose}; finish it with "
-            f"'crisis-sim {command} --resume --out {shlex.quote(str(path))}'"
+            f"'{resume_command(path, command)}'"
         )
     return ok
 

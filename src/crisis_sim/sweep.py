@@ -11,7 +11,6 @@ points are not noise between seeds.
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,7 +159,7 @@ def execute(
             safe, whole = n_runs * n_points - total + done, n_runs * n_points
             where = (
                 f"{safe:,} of {whole:,} replications are safe in {path}; "
-                f"finish with: crisis-sim {command} --resume --out {shlex.quote(str(path))}"
+                f"finish with: {store.resume_command(path, command)}"
             )
             if isinstance(exc, WorkerLost):  # a worker died: what came back before is kept
                 raise WorkerLost(f"{exc}; {where}") from None
