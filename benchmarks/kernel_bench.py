@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from crisis_sim.libm import exp
 from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
 
 
@@ -75,8 +76,8 @@ def bare_war(
             a_now = max(a_mob - la, 0.0)
             d_now = max(d_mob - ld, 0.0)
             za, zd = normal_pair_at(key, COMBAT, t)
-            eff_a = np.exp(eff_sd * za - half_var)
-            eff_d = defender_advantage * np.exp(eff_sd * zd - half_var)
+            eff_a = exp(eff_sd * za - half_var)
+            eff_d = defender_advantage * exp(eff_sd * zd - half_var)
             la += min(attrition * eff_d * d_now, a_now)
             ld += min(attrition * eff_a * a_now, d_now)
             frac_a = la / a_mob if a_mob > 0.0 else 1.0

@@ -104,6 +104,22 @@ def test_a_changed_compiled_source_clears_the_package_cache(tmp_path, monkeypatc
     assert (tmp_path / warmup._STAMP).read_text() == stamp
 
 
+
+def test_every_compiled_source_is_stamped():
+    """A module of cached kernels or of code compiled into them (intrinsics, inlined functions)
+    left out of the stamp would let a change to it run with stale machine code."""
+    from pathlib import Path
+
+    from crisis_sim import warmup
+
+    package = Path(warmup.__file__).parent
+    compiled = {
+        f.stem
+        for f in package.glob("*.py")
+        if any(mark in f.read_text() for mark in ("cache=True", "@intrinsic"))
+    }
+    assert compiled == set(warmup.KERNEL_SOURCES)
+
 def test_a_crisis_sim_process_skips_numbas_probes_and_still_computes(tmp_path):
     """The CLI's processes skip Numba's probes for BLAS and CFFI; kernels run; cffi importable.
 

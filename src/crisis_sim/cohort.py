@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from crisis_sim.kernel import AGGRESSOR_BROKE, DEFENDERS_BROKE, NOT_ENTERED, RUNNING
+from crisis_sim.libm import exp
 from crisis_sim.outcomes import Reason
 from crisis_sim.prefetch import AHEAD, prefetch
 from crisis_sim.rng import (
@@ -44,7 +45,7 @@ def capabilities(
     for i in range(n):
         key = rep_key(seed, reps[i])
         for s in range(m):
-            out[i, s] = cap_mean[s] * np.exp(cap_spread[s] * normal_at(key, CAPABILITY, s))
+            out[i, s] = cap_mean[s] * exp(cap_spread[s] * normal_at(key, CAPABILITY, s))
     return out
 
 
@@ -111,7 +112,7 @@ def perceived_balance(
         defence = cap[i, target] * projection[target] + help_total
         z = normal_at(rep_key(seed, reps[i]), PERCEPTION, 0)
         own[i] = mine
-        perceived[i] = defence * np.exp(misperception * z)
+        perceived[i] = defence * exp(misperception * z)
     return own, perceived
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from crisis_sim.libm import exp
 from crisis_sim.prefetch import AHEAD, prefetch
 from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
 
@@ -150,8 +151,8 @@ def _fight(
             if d_now < 0.0:
                 d_now = 0.0
             za, zd = normal_pair_at(key, COMBAT, t)
-            eff_a = np.exp(eff_sd * za - half_var)
-            eff_d = defender_advantage * np.exp(eff_sd * zd - half_var)
+            eff_a = exp(eff_sd * za - half_var)
+            eff_d = defender_advantage * exp(eff_sd * zd - half_var)
             hit_a = attrition * eff_d * d_now
             hit_d = attrition * eff_a * a_now
             # The linear law scales each side's hits by its own share still standing; under the

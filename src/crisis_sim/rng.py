@@ -13,6 +13,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from crisis_sim.libm import exp
 from crisis_sim.warmup import forget_stale_kernels
 
 # Streams: one per kind of decision, so adding draws to one never shifts another.
@@ -218,7 +219,7 @@ def uniform_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | 
 @njit(cache=True, inline="always")
 def lognormal_day(key: np.uint64, stream: int, draw: int, median: float, spread: float) -> int:
     """Whole days of one log-normal delay of a keyed replication, at least one."""
-    days = np.ceil(median * np.exp(spread * normal_at(key, stream, draw)))
+    days = np.ceil(median * exp(spread * normal_at(key, stream, draw)))
     return int(days) if days > 1.0 else 1
 
 

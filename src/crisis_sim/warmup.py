@@ -67,7 +67,7 @@ def _current(index: Path, source: Path) -> bool:
 # Every module with compiled code. Numba inlines functions across them (``rng`` and
 # ``prefetch`` into ``kernel`` and ``cohort``, ``rules`` into ``cohort``) but judges a cached
 # kernel by its own source file only.
-KERNEL_SOURCES = ("prefetch", "rng", "rules", "kernel", "cohort")
+KERNEL_SOURCES = ("libm", "prefetch", "rng", "rules", "kernel", "cohort")
 _STAMP = "crisis_sim-kernels.sha256"
 
 
