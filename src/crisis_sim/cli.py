@@ -822,7 +822,9 @@ def main() -> None:
 
     from crisis_sim.allocator import keep_freed_memory
     from crisis_sim.errors import Interrupted, WorkerLost
+    from crisis_sim.warmup import no_blas_threads
 
+    no_blas_threads()  # before NumPy's import
     if hasattr(signal, "SIGXFSZ"):  # a file size limit becomes an error we report, not a crash
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     keep_freed_memory()  # this process is ours: chunks reuse the memory of the ones before

@@ -109,6 +109,17 @@ def forget_stale_kernels(dispatcher: Any) -> None:
         return  # a read-only cache: Numba then works without it
 
 
+def no_blas_threads() -> None:
+    """Keep NumPy's OpenBLAS from starting threads in this process (unless the user set it).
+
+    No kernel of crisis_sim calls BLAS, yet OpenBLAS starts a thread per core when NumPy is
+    imported, and again in the parent after each fork, and each new thread spins ~0.1 s of CPU
+    before it sleeps: at the fork of the workers, a core taken from them while they load the
+    kernels. It must run before NumPy is imported.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def skip_unused_probes() -> None:
     """Spare this process two imports Numba makes at first use, for features no kernel uses.
 
