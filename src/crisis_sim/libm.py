@@ -1,7 +1,8 @@
 """glibc's exponential, compiled into the caller: the same bits in a third of the time.
 
 The combat kernel takes two exponentials per replication-day (each side's lognormal
-effectiveness) and the capability draws nineteen per replication. Called through ``np.exp``,
+effectiveness) and the capability draws nineteen per replication; delays, perceptions and the
+normal draws' rare wedges take more. Called through ``np.exp``,
 each is a call into the C library (and its error-handling wrapper): ~6-10 ns here, a tenth of
 a worker's time. :func:`exp` is the same algorithm, the same table and the same operations in
 the same order as glibc's ``exp`` on x86-64 with FMA (the table-driven method of Arm's

@@ -129,8 +129,8 @@ def _normal_rejected(h: np.uint64, i: int, u: float) -> float:
                 if -2.0 * y >= x * x:
                     return x - _ZIG_R if u < 0.0 else _ZIG_R - x
         x = u * _ZIG_X[i]
-        f0 = np.exp(-0.5 * (_ZIG_X[i] * _ZIG_X[i] - x * x))
-        f1 = np.exp(-0.5 * (_ZIG_X[i + 1] * _ZIG_X[i + 1] - x * x))
+        f0 = exp(-0.5 * (_ZIG_X[i] * _ZIG_X[i] - x * x))
+        f1 = exp(-0.5 * (_ZIG_X[i + 1] * _ZIG_X[i + 1] - x * x))
         h = _chain(h)
         if f1 + _unit(h) * (f0 - f1) < 1.0:
             return x
