@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
+
+import pytest
 
 from crisis_sim.warmup import cache_is_warm
 
@@ -108,17 +111,49 @@ def test_a_changed_compiled_source_clears_the_package_cache(tmp_path, monkeypatc
 def test_every_compiled_source_is_stamped():
     """A module of cached kernels or of code compiled into them (intrinsics, inlined functions)
     left out of the stamp would let a change to it run with stale machine code."""
+    import ast
     from pathlib import Path
 
     from crisis_sim import warmup
 
+    def compiled(tree: ast.Module) -> bool:
+        for node in ast.walk(tree):
+            for d in getattr(node, "decorator_list", []):
+                name = d.func if isinstance(d, ast.Call) else d
+                if isinstance(name, ast.Name) and name.id in {"njit", "jit", "intrinsic"}:
+                    return True
+        return False
+
     package = Path(warmup.__file__).parent
-    compiled = {
-        f.stem
-        for f in package.glob("*.py")
-        if any(mark in f.read_text() for mark in ("cache=True", "@intrinsic"))
-    }
-    assert compiled == set(warmup.KERNEL_SOURCES)
+    modules = {f.stem for f in package.glob("*.py") if compiled(ast.parse(f.read_text()))}
+    assert modules == set(warmup.KERNEL_SOURCES)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="counts threads in /proc")
+def test_the_cli_starts_no_blas_threads_before_numpy_is_imported():
+    """OpenBLAS's threads spin at start; the CLI's process asks for none, before NumPy loads."""
+    import subprocess
+
+    probe = (
+        "import os, sys\n"
+        "import crisis_sim.cli\n"
+        "assert 'numpy' not in sys.modules\n"
+        "from crisis_sim.warmup import no_blas_threads\n"
+        "if sys.argv[1] == 'ask': no_blas_threads()\n"
+        "import numpy\n"
+        "print(len(os.listdir('/proc/self/task')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def threads(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", probe, mode], env=env, capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        return int(out.stdout)
+
+    assert threads("ask") == 1
+    if (os.cpu_count() or 1) > 1:
+        assert threads("leave") > 1  # NumPy's OpenBLAS would have started some
+
 
 def test_a_crisis_sim_process_skips_numbas_probes_and_still_computes(tmp_path):
     """The CLI's processes skip Numba's probes for BLAS and CFFI; kernels run; cffi importable.

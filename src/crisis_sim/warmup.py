@@ -64,9 +64,9 @@ def _current(index: Path, source: Path) -> bool:
     return stamp in (hashlib.sha256(source.read_bytes()).digest(), (st.st_mtime, st.st_size))
 
 
-# Every module with compiled code. Numba inlines functions across them (``rng`` and
-# ``prefetch`` into ``kernel`` and ``cohort``, ``rules`` into ``cohort``) but judges a cached
-# kernel by its own source file only.
+# Every module with compiled code. Numba inlines functions across them (``libm`` into ``rng``,
+# ``kernel`` and ``cohort``; ``rng`` and ``prefetch`` into ``kernel`` and ``cohort``; ``rules``
+# into ``cohort``) but judges a cached kernel by its own source file only.
 KERNEL_SOURCES = ("libm", "prefetch", "rng", "rules", "kernel", "cohort")
 _STAMP = "crisis_sim-kernels.sha256"
 
@@ -112,10 +112,9 @@ def forget_stale_kernels(dispatcher: Any) -> None:
 def no_blas_threads() -> None:
     """Keep NumPy's OpenBLAS from starting threads in this process (unless the user set it).
 
-    No kernel of crisis_sim calls BLAS, yet OpenBLAS starts a thread per core when NumPy is
-    imported, and again in the parent after each fork, and each new thread spins ~0.1 s of CPU
-    before it sleeps: at the fork of the workers, a core taken from them while they load the
-    kernels. It must run before NumPy is imported.
+    No kernel of crisis_sim calls BLAS, yet OpenBLAS starts a thread per core, and a new thread
+    spins before it sleeps: in the profile of a 10^6 run, one spun ~0.1 s of CPU while the
+    workers were forked and loading their kernels. It must run before NumPy is imported.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
