@@ -116,11 +116,14 @@ def test_a_local_cluster_s_workers_log_only_critical_messages():
     import logging
     import os
 
+    before = dict(os.environ)
     backend = runner.DaskBackend("local", 2)
     try:
         levels = backend.client.run(
             lambda: logging.getLogger("distributed.worker").getEffectiveLevel())
+        # The nanny's settings for its workers (OMP_NUM_THREADS=1, ...) stayed with them.
+        assert dict(os.environ) == before
     finally:
         backend.close()
     assert len(levels) == 2 and set(levels.values()) == {logging.CRITICAL}
-    assert "DASK_LOGGING__DISTRIBUTED" not in os.environ  # this process is left as it was
+    assert dict(os.environ) == before  # this process is left as it was

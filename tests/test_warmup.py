@@ -143,7 +143,9 @@ def test_the_cli_starts_no_blas_threads_before_numpy_is_imported():
         "import numpy\n"
         "print(len(os.listdir('/proc/self/task')))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    # OpenBLAS also obeys OMP_NUM_THREADS, which importing Dask sets in this test process.
+    blas = {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"}
+    env = {k: v for k, v in os.environ.items() if k not in blas}
 
     def threads(mode: str) -> int:
         out = subprocess.run([sys.executable, "-c", probe, mode], env=env, capture_output=True,

@@ -367,23 +367,26 @@ def _sigint_ignored_by_children() -> Iterator[None]:
 
 @contextmanager
 def _quiet_workers() -> Iterator[None]:
-    """Worker processes started inside log only Dask's critical messages.
+    """Workers started inside log only Dask's critical messages; this process's environment stays.
 
     ``silence_logs`` reaches only the nanny's own logger: a worker whose heartbeat meets a
     scheduler already closing (after Ctrl-C, say) would print an ERROR with its traceback
     under the run's one-line message. What matters reaches the run as an exception anyway.
-    Spawned workers read Dask's logging levels from the environment when they start.
+    Spawned workers read Dask's logging levels from the environment when they start. Dask's
+    nanny writes its workers' settings (``OMP_NUM_THREADS=1``, ``PYTHONHASHSEED``, ...) into
+    this process's environment before it spawns them, and would leave them for everything
+    this process starts later; it writes them again before any later spawn of its own.
     """
-    key = "DASK_LOGGING__DISTRIBUTED"
-    before = os.environ.get(key)
-    os.environ[key] = "critical"
+    before = dict(os.environ)
+    os.environ["DASK_LOGGING__DISTRIBUTED"] = "critical"
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
+        for key in set(os.environ) - set(before):
+            del os.environ[key]
+        for key, value in before.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
 
 
 class DaskBackend:
