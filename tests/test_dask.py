@@ -110,6 +110,24 @@ def test_unreachable_scheduler_is_one_line_and_exit_status_2(capsys, tmp_path):
     assert len(res.err.strip().splitlines()) == 1
 
 
+def test_an_address_that_is_not_a_scheduler_is_one_line_not_a_hang(capsys, tmp_path):
+    """Something that accepts connections but never speaks (a dashboard's web port, say): Dask's
+    client would wait for its handshake for ever; the run says what it found, and writes nothing."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel accepts connections; nothing ever answers them
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        res = main(capsys, "run", "--runs", "10", "--scheduler", address, "-q",
+                   "--out", str(tmp_path / "x.h5"))
+    assert res.code == 2
+    assert res.err.startswith(f"crisis-sim: error: --scheduler {address}: something listens")
+    assert "does not answer as a Dask scheduler" in res.err
+    assert len(res.err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.h5").exists()
+
+
 def test_a_local_cluster_s_workers_log_only_critical_messages():
     """A heartbeat meeting a closing scheduler (after Ctrl-C) must not print a traceback under
     the run's one-line message: the workers of ``--scheduler local`` log only critical ones."""

@@ -319,7 +319,7 @@ def _drain(
 
 
 def _check_reachable(address: str) -> None:
-    """Fail at once, not after Dask's retry loop, when nothing answers at a tcp:// address."""
+    """Fail at once, not after Dask's retry loop (or never), when no scheduler answers there."""
     import socket
     from urllib.parse import urlsplit
 
@@ -337,12 +337,32 @@ def _check_reachable(address: str) -> None:
             f"--scheduler {address}: not a scheduler address (expected 'local' or tcp://HOST:PORT)"
         )
     try:
-        socket.create_connection((host, port), timeout=5).close()
+        probe = socket.create_connection((host, port), timeout=SILENCE_SECONDS)
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise InputError(
             f"--scheduler {address}: cannot reach the Dask scheduler ({reason})"
         ) from None
+    with probe:
+        if parts.scheme != "tcp":
+            return  # TLS: the client speaks first
+        # A Dask scheduler sends its handshake as soon as it accepts a connection; a web server
+        # (the dashboard's port, say) waits for a request, and Dask's client would wait with it
+        # for ever.
+        try:
+            spoke = probe.recv(1, socket.MSG_PEEK)
+        except OSError:  # silent until the timeout, or reset
+            spoke = b""
+    if not spoke:
+        raise InputError(
+            f"--scheduler {address}: something listens there but does not answer as a Dask "
+            f"scheduler within {SILENCE_SECONDS:.0f} s (a dashboard's web port? a scheduler "
+            "usually listens on 8786)"
+        )
+
+
+# How long a scheduler address may stay silent before the run says it is not one.
+SILENCE_SECONDS = 5.0
 
 
 @contextmanager
