@@ -191,7 +191,8 @@ def test_schuman_as_an_experiment_over_great_power_affinity():
         responded.append(float((r["response_level"][hit, 0] >= 1).mean()))
         vetoed.append(float((r["vote_result"][hit, 0] == VETOED).mean()))
     # Margins of 5 and 10 points: about three and six standard errors of a difference of
-    # shares of the ~1,600 attacked runs of N = 2,000 (README: 45.8%, 32.2% and 0% at 20,000).
+    # shares of the ~1,600 attacked runs of N = 2,000 (README: 45.8%, 32.2% and 0% at 4,000
+    # per point).
     assert responded[0] > responded[1] + 0.05 > responded[2] + 0.1
     assert responded[2] == 0.0  # EAST, a permanent member, votes no: nothing ever passes
     assert vetoed[0] < vetoed[1] < vetoed[2]

@@ -35,7 +35,9 @@ ScenarioArg = Annotated[
         help="Scenario file (.toml) or bundled scenario name; default: the bundled 'default'."
     ),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no compiling notice.")
+]
 
 
 def _console(stderr: bool = False) -> Any:
@@ -198,7 +200,7 @@ def run(
     ] = 0,
     quiet: Annotated[
         bool,
-        typer.Option("--quiet", "-q", help="No progress bar and no summary table."),
+        typer.Option("--quiet", "-q", help="No progress bar, compiling notice or summary table."),
     ] = False,
 ) -> None:
     """Run a crisis many times and write every replication to an HDF5 file."""

@@ -289,8 +289,8 @@ class Crisis:
             4,
             reps,
             lambda i: (
-                f"{self.identified[inst.index][reps[i]].sum()} of {len(inst.covered)} "
-                f"members of the {inst.name} name {self._n(self.plan.aggressor)} the aggressor"
+                f"{self.identified[inst.index][reps[i]].sum()} of the {len(inst.covered)} "
+                f"states the {inst.name} covers name {self._n(self.plan.aggressor)} the aggressor"
             ),
         )
         self.deliberate(inst, 0, day, reps)

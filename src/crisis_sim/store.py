@@ -542,7 +542,8 @@ KINDS = {
     COMPARE_FORMAT: "a comparison of arrangements",
 }
 READ_WITH = {
-    SWEEP_FORMAT: "read it with 'crisis-sim sensitivity' or 'crisis-sim plot --kind sweep'",
+    SWEEP_FORMAT: "read it with 'crisis-sim plot --kind sweep' (and, for a sobol or morris "
+    "design, 'crisis-sim sensitivity')",
     COMPARE_FORMAT: "'crisis-sim compare' printed its table ('compare --resume' finishes an "
     "interrupted one), and xarray reads it (group 'runs', dimension 'arrangement')",
 }
