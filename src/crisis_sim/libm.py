@@ -6,9 +6,11 @@ normal draws' rare wedges take more. Compiled by Numba, ``np.exp`` is a call int
 (through its error-handling wrapper): ~6 ns here, a tenth of a worker's time. :func:`exp` is
 the same algorithm, the same table and the same operations in the same order as glibc's
 ``exp`` on x86-64 with FMA and AVX2 (the table-driven method of Arm's optimized-routines,
-which glibc uses since 2.28), compiled inline: ~2.5 ns, and equal to the C library's ``exp``
-(``math.exp``, and ``np.exp`` in compiled code) bit for bit; ``tests/test_libm.py`` compares
-them on millions of arguments and recomputes the table. Arguments outside the fast path
+which glibc uses since 2.28), compiled inline: ~2.5 ns, and equal bit for bit to the C
+library's ``exp`` (``math.exp``, and ``np.exp`` in compiled code) where that library is glibc
+2.28 or later; ``tests/test_libm.py`` compares them on millions of arguments and recomputes the
+table. With another C library the results may differ from its ``exp`` in the last bit, and
+are the same on every machine with FMA and AVX2. Arguments outside the fast path
 (``|x| < 2**-54``, ``|x| >= 512``, NaN, infinities) are handed to ``np.exp`` itself, and so is
 every argument on a CPU without FMA and AVX2 (there glibc rounds otherwise, and a fused
 multiply-add would be a slow call). Float64 only.
@@ -175,7 +177,7 @@ double = cast(Callable[[int], float], _double)
 
 @njit(cache=True, inline="always")
 def exp(x: float) -> float:
-    """The C library's ``exp(x)``, bit for bit, without the call."""
+    """``exp(x)`` as glibc computes it, bit for bit, without the call."""
     if not INLINE:
         return float(np.exp(x))
     top = (bits(x) >> _U52) & _EXP_BITS
