@@ -107,7 +107,6 @@ def test_a_changed_compiled_source_clears_the_package_cache(tmp_path, monkeypatc
     assert (tmp_path / warmup._STAMP).read_text() == stamp
 
 
-
 def test_every_compiled_source_is_stamped():
     """A module of cached kernels or of code compiled into them (intrinsics, inlined functions)
     left out of the stamp would let a change to it run with stale machine code."""
@@ -143,7 +142,7 @@ def test_the_cli_starts_no_blas_threads_before_numpy_is_imported():
         "import numpy\n"
         "print(len(os.listdir('/proc/self/task')))\n"
     )
-    # OpenBLAS also obeys OMP_NUM_THREADS, which importing Dask sets in this test process.
+    # OpenBLAS also obeys OMP_NUM_THREADS, which the suite's own Dask clusters leave here.
     blas = {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"}
     env = {k: v for k, v in os.environ.items() if k not in blas}
 
