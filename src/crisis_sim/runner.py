@@ -99,10 +99,9 @@ def _init_pool_worker(threads: int, parent: int) -> None:
     from crisis_sim.allocator import keep_freed_memory
 
     keep_freed_memory()
-    from crisis_sim.warmup import load_cached_kernels_lean, skip_unused_probes
+    from crisis_sim.warmup import our_kernels_only
 
-    skip_unused_probes()  # a spawned worker runs only crisis_sim's kernels (forked: inherited)
-    load_cached_kernels_lean()
+    our_kernels_only()  # a spawned worker's own; a forked one inherits its parent's
     _init_worker(threads)
 
 
@@ -350,7 +349,7 @@ def _check_reachable(address: str) -> None:
         # (the dashboard's port, say) waits for a request, and Dask's client would wait with it
         # for ever.
         try:
-            spoke = probe.recv(1, socket.MSG_PEEK)
+            spoke = probe.recv(1)
         except OSError:  # silent until the timeout, or reset
             spoke = b""
     if not spoke:
@@ -521,16 +520,14 @@ class DaskBackend:
 def backend(workers: int, scheduler: str | None) -> Backend:
     """The backend for the CLI options ``--workers`` and ``--scheduler``.
 
-    The CLI's process (and the workers it forks) run only crisis_sim's kernels, so they skip
-    Numba's probes for linear algebra and CFFI (:func:`warmup.skip_unused_probes`): a caller
-    that compiles its own Numba code calling CFFI functions in this process must not use it.
-    They also load cached kernels without Numba's full refresh
-    (:func:`warmup.load_cached_kernels_lean`).
+    The CLI's process (and the workers it forks) run only crisis_sim's kernels
+    (:func:`warmup.our_kernels_only`: no probes for linear algebra and CFFI, cached kernels
+    loaded without Numba's full refresh): a caller that compiles its own Numba code calling
+    CFFI functions in this process must not use it.
     """
-    from crisis_sim.warmup import load_cached_kernels_lean, skip_unused_probes
+    from crisis_sim.warmup import our_kernels_only
 
-    skip_unused_probes()
-    load_cached_kernels_lean()
+    our_kernels_only()
     if scheduler:
         return DaskBackend(scheduler, workers)
     if workers <= 1:

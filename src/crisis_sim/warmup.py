@@ -176,3 +176,13 @@ def load_cached_kernels_lean() -> None:
 
     load_overload.lean = True  # type: ignore[attr-defined]
     cache.load_overload = load_overload
+
+
+def our_kernels_only() -> None:
+    """Ready a process that runs nothing but crisis_sim's kernels (the CLI's, a pool worker).
+
+    It skips Numba's probes for BLAS and CFFI (:func:`skip_unused_probes`) and loads cached
+    kernels without Numba's full refresh (:func:`load_cached_kernels_lean`).
+    """
+    skip_unused_probes()
+    load_cached_kernels_lean()
