@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from crisis_sim.kernel import full_strength_day
 from crisis_sim.libm import exp
 from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
 
@@ -37,6 +38,7 @@ def bare_war(
     b_ready: np.ndarray,
     b_full: np.ndarray,
     b_transit: np.ndarray,
+    b_full_day: np.ndarray,
     last_day: np.ndarray,
     sanction_day: np.ndarray,
     seed: int,
@@ -65,8 +67,11 @@ def bare_war(
                 e = b_entry[r, j]
                 if t < e + b_transit[r, j]:
                     continue
-                m = b_ready[r, j] + (1.0 - b_ready[r, j]) * (t - e) / b_full[r, j]
-                f = b_force[r, j] * (1.0 if m > 1.0 else m)
+                if t >= b_full_day[r, j]:  # at full strength: force * 1.0
+                    f = b_force[r, j]
+                else:
+                    m = b_ready[r, j] + (1.0 - b_ready[r, j]) * (t - e) / b_full[r, j]
+                    f = b_force[r, j] * (1.0 if m > 1.0 else m)
                 if b_side[r, j] == 1:
                     a_mob += f
                 else:
@@ -144,6 +149,7 @@ def _pack(c: Any) -> dict[str, Any]:
     b_ready = np.ones(shape)
     b_full = np.ones(shape)
     b_transit = np.zeros(shape)
+    b_full_day = np.zeros(shape, np.int64)
     for i, r in enumerate(reps):
         k = int(nb[i])
         states = c.b_state[r, :k]
@@ -153,6 +159,9 @@ def _pack(c: Any) -> dict[str, Any]:
         b_ready[i, :k] = p.ready[states]
         b_full[i, :k] = np.where(p.full_days[states] > 0, p.full_days[states], 1e-300)
         b_transit[i, :k] = p.transit[states]
+        for j in range(k):  # the first day at full strength (the kernel's own rule)
+            full = float(p.full_days[states[j]])
+            b_full_day[i, j] = full_strength_day(int(b_entry[i, j]), b_ready[i, j], full)
     # Fight to the horizon, or to the day before the aggressor backed down (as the kernel does).
     last = np.where(c.backed_down[reps] & (c.ending[reps] == 0), c.end_day[reps] - 1, p.horizon)
     return {
@@ -165,6 +174,7 @@ def _pack(c: Any) -> dict[str, Any]:
         "b_ready": b_ready,
         "b_full": b_full,
         "b_transit": b_transit,
+        "b_full_day": b_full_day,
         "last_day": last.astype(np.int64),
         "sanction_day": c.sanction_day[reps].astype(np.int64),
     }
@@ -176,7 +186,7 @@ def _bare_args(plan: Any, c: Any, seed: int) -> tuple[tuple[Any, ...], np.ndarra
     m = len(pk["reps"])
     return (
         pk["rep_id"], pk["nb"], pk["b_side"], pk["b_entry"], pk["b_force"], pk["b_ready"],
-        pk["b_full"], pk["b_transit"], pk["last_day"], pk["sanction_day"], seed,
+        pk["b_full"], pk["b_transit"], pk["b_full_day"], pk["last_day"], pk["sanction_day"], seed,
         cb.attrition, cb.effectiveness_sd, cb.defender_advantage, cb.sanctions_effect,
         plan.resolve_a, plan.resolve_d, np.zeros(m), np.zeros(m), np.zeros(m, np.int64),
     ), pk["reps"]  # fmt: skip

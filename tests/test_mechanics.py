@@ -35,6 +35,17 @@ def test_contest_success_edges():
     assert p.tolist() == [0.5, 1.0, 0.0]
 
 
+@settings(deadline=None)
+@given(st.integers(0, 3650), st.floats(0.0, 1.0), st.floats(0.0, 3650.0))
+def test_full_strength_day_is_where_the_ramp_reaches_one_for_good(entry, ready, full_days):
+    """The kernel adds a belligerent's whole force from this day on, skipping the ramp."""
+    day = kernel.full_strength_day(entry, ready, full_days)
+    assert entry <= day <= entry + np.ceil(full_days) + 1  # not later than the ramp's end
+    ramp = kernel._ramp.py_func
+    later = [day, day + 1, day + 2, day + 37, day + 4000]
+    assert all(ramp(t, entry, ready, full_days) == 1.0 for t in later)
+
+
 def _duel(law: str, days: int) -> dict:
     """Two states only, everything certain: full strength at once, effectiveness exactly 1."""
     raw = {

@@ -52,6 +52,24 @@ def _ramp(t: int, entry: int, ready: float, full_days: float) -> float:
 
 
 @njit(cache=True, inline="always")
+def full_strength_day(entry: int, ready: float, full_days: float) -> int:
+    """A day from which :func:`_ramp` gives exactly 1.0: the belligerent's whole force.
+
+    From then on the kernel adds the force itself and skips the day's division. With a ready
+    share in [0, 1] the ramp's arithmetic never decreases from one day to the next, so once at
+    1.0 it stays there. The day is found by evaluating the ramp from just before
+    ``entry + full_days`` (not by a formula that could round otherwise): at most a day or two
+    after it.
+    """
+    if full_days <= 0.0 or ready >= 1.0:
+        return entry
+    t = entry + max(0, int(np.floor(full_days)) - 1)
+    while _ramp(t, entry, ready, full_days) != 1.0:
+        t += 1
+    return t
+
+
+@njit(cache=True, inline="always")
 def _mobilized(t: int, entry: int, ready: float, full_days: float, transit: float) -> float:
     """Share of a belligerent's committed force in the theatre on day ``t``."""
     if t < entry + transit:
@@ -101,6 +119,16 @@ def _fight(
     sanctions_effect, resolve_a, resolve_d = combat[3], combat[4], combat[5]
     half_var = 0.5 * eff_sd * eff_sd
     linear = law == 1
+    # One replication's belligerents, unpacked once per segment: the day loop then reads them
+    # contiguously instead of looking each state's constants up every day.
+    width = b_state.shape[1]
+    c_entry = np.empty(width, dtype=np.int64)
+    c_arrive = np.empty(width)
+    c_ready = np.empty(width)
+    c_full = np.empty(width)
+    c_force = np.empty(width)
+    c_full_day = np.empty(width, dtype=np.int64)
+    c_aggressor = np.empty(width, dtype=np.bool_)
     for k in range(lo, hi):
         if k + AHEAD < hi:  # a segment a few ahead: its records (see crisis_sim.prefetch)
             ra = reps[k + AHEAD]
@@ -129,16 +157,26 @@ def _fight(
         ld = loss_d[r]
         broke_on = -1
         frac_a = frac_d = 0.0
+        for j in range(nb):
+            s = b_state[r, j]
+            c_entry[j] = b_entry[r, j]
+            c_arrive[j] = b_entry[r, j] + mobilization[s, 2]
+            c_ready[j] = mobilization[s, 0]
+            c_full[j] = mobilization[s, 1]
+            c_force[j] = b_force[r, j]
+            c_full_day[j] = full_strength_day(c_entry[j], c_ready[j], c_full[j])
+            c_aggressor[j] = b_side[r, j] == AGGRESSOR_SIDE
         for t in range(day_from, day_to):
             a_mob = 0.0
             d_mob = 0.0
             for j in range(nb):
-                entry = b_entry[r, j]
-                s = b_state[r, j]
-                if t < entry + mobilization[s, 2]:
+                if t < c_arrive[j]:
                     continue  # not yet in the theatre: it would add exactly 0.0
-                f = b_force[r, j] * _ramp(t, entry, mobilization[s, 0], mobilization[s, 1])
-                if b_side[r, j] == AGGRESSOR_SIDE:
+                if t >= c_full_day[j]:  # force * 1.0, without the day's division
+                    f = c_force[j]
+                else:
+                    f = c_force[j] * _ramp(t, c_entry[j], c_ready[j], c_full[j])
+                if c_aggressor[j]:
                     a_mob += f
                 else:
                     d_mob += f
