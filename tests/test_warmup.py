@@ -193,10 +193,13 @@ print(cffi.STAND_IN)
 LEAN_RUN = """
 import sys, hashlib
 import numpy as np
+from numba.core import event
 from crisis_sim import warmup
 warmup.skip_unused_probes()
 if sys.argv[1] == "lean":
-    warmup.load_cached_kernels_lean()
+    warmup.our_kernels_only()
+timed = event.RecordingListener()  # what Numba's compile timers would hear
+event.register("numba:llvm_lock", timed)
 from crisis_sim import scenario
 from crisis_sim.compiled import compile_scenario
 from crisis_sim.crisis import simulate_chunk
@@ -207,12 +210,14 @@ from numba import njit
 @njit
 def fresh(x):  # not in any cache: compiled here, after the lean loads
     return np.cumsum(x)[-1]
-print(digest.hexdigest(), refreshed, fresh(np.arange(5.0)))
+loads_timed = len(timed.buffer)
+print(digest.hexdigest(), refreshed, fresh(np.arange(5.0)), loads_timed)
 """
 
 
 def test_cached_kernels_load_without_numbas_refresh_and_give_the_same_bits():
-    """Lean loading skips the import of every implementation Numba has; the results are equal.
+    """Lean loading skips the import of every implementation Numba has, and the timing of each
+    call into LLVM; the results are equal.
 
     The kernels are first cached by this process (the same signatures the subprocesses use),
     so both subprocesses load them: one as Numba does, one lean. Each then compiles a new
@@ -237,3 +242,5 @@ def test_cached_kernels_load_without_numbas_refresh_and_give_the_same_bits():
     assert lines["numba"][1] == "True", "Numba no longer imports this module when it loads"
     assert lines["lean"][1] == "False", "the lean load still refreshed Numba's context"
     assert lines["lean"][2] == lines["numba"][2] == "10.0"
+    assert int(lines["numba"][3]) > 0, "Numba no longer times its calls into LLVM"
+    assert lines["lean"][3] == "0", "loading still timed every call into LLVM"

@@ -178,11 +178,34 @@ def load_cached_kernels_lean() -> None:
     cache.load_overload = load_overload
 
 
+def untimed_llvm_calls() -> None:
+    """Stop Numba from timing every call into LLVM; the timings only feed compile statistics.
+
+    Numba has llvmlite call two functions around each call into LLVM, to broadcast a
+    ``numba:llvm_lock`` event that its compile timers listen to. Loading the cached kernels
+    makes about 4,000 such calls, and the events cost more than the calls: 30-50 ms of the
+    ~200 ms a pool worker takes to load them here. For processes that run nothing but
+    crisis_sim (the CLI, pool workers), like :func:`load_cached_kernels_lean`; compiling still
+    works, its statistics then count no time in the LLVM lock. Leaves an llvmlite laid out
+    otherwise as it is.
+    """
+    import numba.core.base  # noqa: F401  (registers the two functions, once)
+    from llvmlite.binding import ffi
+
+    callbacks = getattr(getattr(getattr(ffi, "lib", None), "_lock", None), "_cblist", None)
+    if isinstance(callbacks, list):
+        numbas = [c for c in callbacks if getattr(c[0], "__module__", "") == "numba.core.base"]
+        for pair in numbas:
+            callbacks.remove(pair)
+
+
 def our_kernels_only() -> None:
     """Ready a process that runs nothing but crisis_sim's kernels (the CLI's, a pool worker).
 
-    It skips Numba's probes for BLAS and CFFI (:func:`skip_unused_probes`) and loads cached
-    kernels without Numba's full refresh (:func:`load_cached_kernels_lean`).
+    It skips Numba's probes for BLAS and CFFI (:func:`skip_unused_probes`), loads cached
+    kernels without Numba's full refresh (:func:`load_cached_kernels_lean`) and without timing
+    each call into LLVM (:func:`untimed_llvm_calls`).
     """
     skip_unused_probes()
     load_cached_kernels_lean()
+    untimed_llvm_calls()
