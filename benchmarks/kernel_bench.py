@@ -5,9 +5,10 @@ by a timer; the replication-days it fought are counted from its state before and
 (a replication fights ``day_to - day_from`` days, fewer if its war ends in the call).
 
 *Bare loop*: the same replications fought again in one call, from day 0 to the end, with each
-replication's belligerents (force, entry day, side, mobilization constants) known in advance and
-packed contiguously: no event days, no cohort bookkeeping, no checks of who is at war, and each
-belligerent's constants beside it (the kernel looks them up by state code). It is the
+replication's belligerents (force, entry day, side, mobilization constants, and the day it
+reaches full strength, from which both loops add its force without the ramp) known in advance
+and packed contiguously: no event days, no cohort bookkeeping, no checks of who is at war, and
+each belligerent's constants beside it (the kernel unpacks them per segment). It is the
 floor for this arithmetic in Numba: a plain loop on one thread, as the kernel runs in a pool
 worker (compiled with ``parallel=True``, the same loop ran up to twice as slow). It must
 reproduce the kernel's losses exactly, which :func:`measure` checks, so both loops really do
