@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from crisis_sim import kernel, scenario
 from crisis_sim.compare import variant
 from crisis_sim.compiled import applies, compile_scenario
 from crisis_sim.crisis import simulate_chunk
+from crisis_sim.libm import exp
 from crisis_sim.outcomes import BACKED_DOWN, STALEMATE
+from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
 from crisis_sim.rules import VETOED
 
 SANCTIONS = 2
@@ -44,6 +47,108 @@ def test_full_strength_day_is_where_the_ramp_reaches_one_for_good(entry, ready, 
     ramp = kernel._ramp.py_func
     later = [day, day + 1, day + 2, day + 37, day + 4000]
     assert all(ramp(t, entry, ready, full_days) == 1.0 for t in later)
+
+
+@njit
+def _every_day(t_end, rep_id, n_bel, b_state, b_side, b_entry, b_force, mobilization,
+               sanction_day, seed, law, combat, loss_a, loss_d, end_day, ending):  # fmt: skip
+    """The combat kernel's days as first written: every belligerent's ramp, every day."""
+    attrition, eff_sd, adv, sanctions, resolve_a, resolve_d = combat
+    half_var = 0.5 * eff_sd * eff_sd
+    for r in range(rep_id.shape[0]):
+        key = rep_key(seed, rep_id[r])
+        la = ld = frac_a = frac_d = 0.0
+        for t in range(t_end):
+            a_mob = d_mob = 0.0
+            for j in range(n_bel[r]):
+                entry, s = b_entry[r, j], b_state[r, j]
+                if t < entry + mobilization[s, 2]:
+                    continue
+                f = b_force[r, j] * kernel._ramp(t, entry, mobilization[s, 0], mobilization[s, 1])
+                if b_side[r, j] == kernel.AGGRESSOR_SIDE:
+                    a_mob += f
+                else:
+                    d_mob += f
+            if t >= sanction_day[r]:
+                a_mob *= 1.0 - sanctions
+            a_now, d_now = max(a_mob - la, 0.0), max(d_mob - ld, 0.0)
+            za, zd = normal_pair_at(key, COMBAT, t)
+            hit_a = attrition * (adv * exp(eff_sd * zd - half_var)) * d_now
+            hit_d = attrition * exp(eff_sd * za - half_var) * a_now
+            hit_a *= a_now / (a_mob + 1e-300) if law == 1 else 1.0
+            hit_d *= d_now / (d_mob + 1e-300) if law == 1 else 1.0
+            la += min(hit_a, a_now)
+            ld += min(hit_d, d_now)
+            frac_a = la / a_mob if a_mob > 0.0 else 1.0
+            frac_d = ld / d_mob if d_mob > 0.0 else 1.0
+            if frac_a >= resolve_a or frac_d >= resolve_d:
+                end_day[r] = t
+                broke_d = frac_d >= resolve_d
+                if broke_d and (frac_a < resolve_a or frac_d / resolve_d >= frac_a / resolve_a):
+                    ending[r] = kernel.DEFENDERS_BROKE
+                else:
+                    ending[r] = kernel.AGGRESSOR_BROKE
+                break
+        loss_a[r], loss_d[r] = la, ld
+
+
+@pytest.mark.parametrize("law", [0, 1])
+def test_the_kernel_fights_as_if_every_ramp_were_taken_every_day(law):
+    """The kernel's shortcuts (belligerents unpacked per segment, a force at full strength added
+    without its ramp, wars cut at event days) against the plain day-by-day loop, bit for bit.
+
+    Random wars on fractional days to full strength and transit, ready shares of 0 and 1 and a
+    hair below 1 (at full strength long before ``entry + full_days``), sanctions, both laws:
+    cases the shipped scenarios do not have.
+    """
+    gen = np.random.default_rng(11)
+    n, width, states, t_end = 3000, 6, 9, 160
+    mobilization = np.column_stack([
+        gen.choice([0.0, 0.3, 1.0, 1.0 - 2.0**-53, 0.999999], states),
+        gen.choice([0.0, 0.5, 7.25, 20.0, 33.3, 364.9], states),
+        gen.choice([0.0, 0.75, 2.0, 9.5], states),
+    ])  # fmt: skip
+    n_bel = gen.integers(2, width + 1, n).astype(np.int16)
+    b_state = np.zeros((n, width), np.int16)
+    b_side = np.zeros((n, width), np.int8)
+    b_entry = np.zeros((n, width), np.int32)
+    b_force = gen.uniform(0.05, 1.0, (n, width))
+    mobilization[:2] = [[0.3, 20.5, 0.0], [1.0 - 2.0**-53, 33.3, 0.0]]  # the two parties
+    for r in range(n):  # states 0 and 1 at war from day 0, the others joining on either side
+        b_state[r] = np.sort(np.r_[0, 1, gen.choice(np.arange(2, states), width - 2, False)])
+        b_side[r] = gen.choice([kernel.AGGRESSOR_SIDE, kernel.DEFENDER_SIDE], width)
+        b_side[r, :2] = kernel.AGGRESSOR_SIDE, kernel.DEFENDER_SIDE
+        b_entry[r] = np.where(b_state[r] < 2, 0, gen.integers(0, 40, width))
+    sanction_day = np.where(gen.random(n) < 0.3, gen.integers(0, 60, n), 1 << 40)
+    combat = np.array([0.004, 0.3, 1.1, 0.25, 0.5, 0.5])
+    rep_id = np.arange(5_000, 5_000 + n, dtype=np.int64)
+    want = [np.zeros(n), np.zeros(n), np.full(n, -7, np.int32), np.zeros(n, np.int8)]
+    _every_day(t_end, rep_id, n_bel, b_state, b_side, b_entry, b_force, mobilization,
+               sanction_day, 3, law, combat, *want)  # fmt: skip
+    got = [np.zeros(n), np.zeros(n), np.full(n, -7, np.int32), np.zeros(n, np.int8)]
+    fought_to = np.zeros(n, np.int64)
+    no = np.zeros(n, dtype=bool)
+    reps = np.arange(n, dtype=np.int64)
+    for day_to in (1, 17, 18, 45, t_end):  # cut at event days, as the crisis does
+        kernel.advance_war_serial(reps, day_to, rep_id, n_bel, b_state, b_side, b_entry,
+                                  b_force, mobilization, sanction_day, got[0], got[1], got[2],
+                                  got[3], fought_to, no, no, 3, law, combat)  # fmt: skip
+    for name, a, b in zip(("loss_a", "loss_d", "end_day", "ending"), got, want, strict=True):
+        assert np.array_equal(a, b), name
+    assert np.bincount(got[3], minlength=3).min() > 100  # wars running on, and either side broken
+    assert np.median(got[2][got[3] > 0]) > 60  # most past full strength before they ended
+
+
+def test_a_war_roll_narrower_than_its_war_is_refused():
+    """The kernel copies a war's belligerents into scratch as wide as the roll: never past it."""
+    one, two = np.zeros(1, np.int64), np.zeros((1, 2))
+    args = (np.zeros(1, np.int64), 5, one, np.array([3], np.int16), np.zeros((1, 2), np.int16),
+            np.ones((1, 2), np.int8), np.zeros((1, 2), np.int32), two, np.ones((1, 3)),
+            np.full(1, 1 << 40), np.zeros(1), np.zeros(1), np.zeros(1, np.int32),
+            np.zeros(1, np.int8), one.copy(), np.zeros(1, bool), np.zeros(1, bool), 1, 0,
+            np.array([0.01, 0.3, 1.0, 0.0, 0.5, 0.5]))  # fmt: skip
+    with pytest.raises(ValueError, match="more belligerents than its roll"):
+        kernel.advance_war_serial(*args)
 
 
 def _duel(law: str, days: int) -> dict:

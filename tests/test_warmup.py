@@ -190,6 +190,27 @@ print(cffi.STAND_IN)
     assert proc.stdout.splitlines() == ["200 False False False", "True"], proc.stdout
 
 
+def test_untimed_llvm_calls_leaves_other_layouts_alone(monkeypatch):
+    """Only Numba's own pair of functions goes; an llvmlite laid out otherwise is left as it is."""
+    import threading
+    import types
+
+    from llvmlite.binding import ffi
+
+    from crisis_sim.warmup import untimed_llvm_calls
+
+    def numbas() -> None: ...
+
+    numbas.__module__ = "numba.core.base"
+    others = (print, print)
+    lock = types.SimpleNamespace(_lock=threading.RLock(), _cblist=[others, (numbas, numbas), "x"])
+    monkeypatch.setattr(ffi, "lib", types.SimpleNamespace(_lock=lock))
+    untimed_llvm_calls()
+    assert lock._cblist == [others, "x"]
+    monkeypatch.setattr(ffi, "lib", types.SimpleNamespace())  # no lock at all
+    untimed_llvm_calls()  # nothing to do, no error
+
+
 LEAN_RUN = """
 import sys, hashlib
 import numpy as np

@@ -149,8 +149,10 @@ def _fight(
         day_from = fought_to[r]
         if ending[r] != RUNNING or deterred[r] or backed_down[r] or day_from >= day_to:
             continue
-        fought_to[r] = day_to
         nb = n_bel[r]
+        if nb > width:  # Crisis widens the roll before any entry; a sound roll never gets here
+            raise ValueError("a war has more belligerents than its roll has places")
+        fought_to[r] = day_to
         key = rep_key(seed, rep_id[r])  # the draw-independent part of the random hash chain
         sanctioned_from = sanction_day[r]
         la = loss_a[r]

@@ -522,8 +522,9 @@ def backend(workers: int, scheduler: str | None) -> Backend:
 
     The CLI's process (and the workers it forks) run only crisis_sim's kernels
     (:func:`warmup.our_kernels_only`: no probes for linear algebra and CFFI, cached kernels
-    loaded without Numba's full refresh): a caller that compiles its own Numba code calling
-    CFFI functions in this process must not use it.
+    loaded without Numba's full refresh, no timing of calls into LLVM): a caller that compiles
+    its own Numba code calling CFFI functions in this process must not use it, and its compile
+    statistics count no time in the LLVM lock.
     """
     from crisis_sim.warmup import our_kernels_only
 

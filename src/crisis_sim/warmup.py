@@ -185,18 +185,28 @@ def untimed_llvm_calls() -> None:
     ``numba:llvm_lock`` event that its compile timers listen to. Loading the cached kernels
     makes about 4,000 such calls, and the events cost more than the calls: 30-50 ms of the
     ~200 ms a pool worker takes to load them here. For processes that run nothing but
-    crisis_sim (the CLI, pool workers), like :func:`load_cached_kernels_lean`; compiling still
-    works, its statistics then count no time in the LLVM lock. Leaves an llvmlite laid out
-    otherwise as it is.
+    crisis_sim (the CLI, pool workers), like :func:`load_cached_kernels_lean`; call it before
+    other threads use LLVM. Compiling still works; its statistics then count no time in the
+    LLVM lock. Does nothing where Numba or llvmlite are laid out otherwise.
     """
-    import numba.core.base  # noqa: F401  (registers the two functions, once)
-    from llvmlite.binding import ffi
+    try:
+        import numba.core.base  # noqa: F401  (registers the two functions, once)
+        from llvmlite.binding import ffi
 
-    callbacks = getattr(getattr(getattr(ffi, "lib", None), "_lock", None), "_cblist", None)
-    if isinstance(callbacks, list):
-        numbas = [c for c in callbacks if getattr(c[0], "__module__", "") == "numba.core.base"]
-        for pair in numbas:
-            callbacks.remove(pair)
+        lock = ffi.lib._lock
+        callbacks = lock._cblist
+        with lock._lock:  # llvmlite's own lock, taken without running the functions
+            numbas = [
+                c
+                for c in callbacks
+                if isinstance(c, tuple)
+                and len(c) == 2
+                and getattr(c[0], "__module__", "") == "numba.core.base"
+            ]
+            for pair in numbas:
+                callbacks.remove(pair)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return  # another layout: Numba keeps timing, only slower
 
 
 def our_kernels_only() -> None:
