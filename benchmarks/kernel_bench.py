@@ -5,8 +5,8 @@ by a timer; the replication-days it fought are counted from its state before and
 (a replication fights ``day_to - day_from`` days, fewer if its war ends in the call).
 
 *Bare loop*: the same replications fought again in one call, from day 0 to the end, with each
-replication's belligerents (force, entry day, side, mobilization constants, and the day it
-reaches full strength, from which both loops add its force without the ramp) known in advance
+replication's belligerents (force, entry day, side, mobilization constants, and a day from
+which it is at full strength and both loops add its force without the ramp) known in advance
 and packed contiguously: no event days, no cohort bookkeeping, no checks of who is at war, and
 each belligerent's constants beside it (the kernel unpacks them per segment). It is the
 floor for this arithmetic in Numba: a plain loop on one thread, as the kernel runs in a pool
@@ -160,7 +160,7 @@ def _pack(c: Any) -> dict[str, Any]:
         b_ready[i, :k] = p.ready[states]
         b_full[i, :k] = np.where(p.full_days[states] > 0, p.full_days[states], 1e-300)
         b_transit[i, :k] = p.transit[states]
-        for j in range(k):  # the first day at full strength (the kernel's own rule)
+        for j in range(k):  # a day from which it is at full strength (the kernel's own rule)
             full = float(p.full_days[states[j]])
             b_full_day[i, j] = full_strength_day(int(b_entry[i, j]), b_ready[i, j], full)
     # Fight to the horizon, or to the day before the aggressor backed down (as the kernel does).
