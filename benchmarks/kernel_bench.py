@@ -29,7 +29,10 @@ from crisis_sim.libm import exp
 from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
 
 
-@njit(cache=True)
+# Compiled afresh in each run (a few seconds, before any timing): it inlines the package's
+# exponential and random numbers, and a cached copy would not follow their changes (the
+# package's own cache is cleared by a digest of its compiled sources, which this file is not).
+@njit
 def bare_war(
     rep_id: np.ndarray,
     nb: np.ndarray,
