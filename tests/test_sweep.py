@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 import xarray as xr
-from inproc import main
+from inproc import main, one_error_line
 
 from crisis_sim import design, experiment, params, runner, scenario, store, sweep
 from crisis_sim.compiled import compile_scenario
@@ -80,6 +80,21 @@ def test_an_interrupted_sweep_resumes_to_the_same_file(grid_sweep, base, tmp_pat
     for field in [*store.FIELDS, "committed"]:
         np.testing.assert_array_equal(a[field], b[field], err_msg=field)
     assert store.read_sweep(part)[0]["complete"] == 1
+
+
+@pytest.mark.parametrize(
+    "given",
+    [("--points", "3"), ("--seed", "7"), ("--runs", "10"), ("--design", "lhs"),
+     ("--param", "theory.great_power_unity"), ("default",), ("--overwrite",)],
+)
+def test_resume_refuses_what_it_would_ignore_and_leaves_the_file(grid_sweep, given, capsys):
+    """A resumed sweep keeps its own design, seed and size: an option to change them is refused."""
+    before = grid_sweep.read_bytes()
+    res = main(capsys, "sweep", "--resume", "--out", str(grid_sweep), *given, "-q")
+    line = one_error_line(res)
+    shown = "SCENARIO" if given == ("default",) else given[0]
+    assert shown in line and ("leave these out" in line or "leave out --overwrite" in line), line
+    assert grid_sweep.read_bytes() == before
 
 
 def test_design_sizes_follow_salib_and_switches_are_rounded(base):

@@ -371,16 +371,17 @@ SweepParam = Annotated[
     ),
 ]
 Design = Annotated[
-    str,
+    str | None,
     typer.Option(
-        help="grid, lhs (Latin hypercube), sobol (Saltelli; for 'sensitivity') or morris."
+        help="grid, lhs (Latin hypercube), sobol (Saltelli; for 'sensitivity') or morris "
+        "\\[default: grid]."
     ),
 ]
 Points = Annotated[
-    int,
+    int | None,
     typer.Option(
         help="grid: values per parameter; lhs: points; sobol: base sample N, a power of 2 "
-        "(N*(d+2) points); morris: trajectories (N*(d+1) points)."
+        "(N*(d+2) points); morris: trajectories (N*(d+1) points) \\[default: 5]."
     ),
 ]
 Workers = Annotated[
@@ -401,12 +402,18 @@ ChunkSize = Annotated[
 def sweep(
     scenario: ScenarioArg = None,
     param: SweepParam = None,
-    design: Design = "grid",
-    points: Points = 5,
-    runs: Annotated[int, typer.Option("--runs", "-n", help="Replications at every point.")] = 1000,
+    design: Design = None,
+    points: Points = None,
+    runs: Annotated[
+        int | None,
+        typer.Option("--runs", "-n", help="Replications at every point \\[default: 1000]."),
+    ] = None,
     seed: Annotated[
-        int, typer.Option(help="Seed of every point (common random numbers) and of the design.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            help="Seed of every point (common random numbers) and of the design \\[default: 1]."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Sweep file (HDF5); default: NAME_sweep.h5.")
     ] = None,
@@ -425,20 +432,35 @@ def sweep(
 
     at_least_one("--workers", workers)
     at_least_one("--chunk-size", chunk_size)
+    if resume:
+        _refuse_given(
+            {
+                "SCENARIO": scenario,
+                "--param": param or None,
+                "--design": design,
+                "--points": points,
+                "--runs": runs,
+                "--seed": seed,
+            },
+            "--resume continues the sweep with its own scenario, points, seed and size",
+        )
+        if overwrite:
+            raise InputError("--resume: finishes the file as it is; leave out --overwrite")
+    runs = 1000 if runs is None else runs
     at_least_one("--runs", runs)
+    seed = _check_seed(1 if seed is None else seed)
     if resume:
         if out is None:
             raise InputError("--resume needs --out FILE (the sweep to finish)")
         plans, seed = sweep_mod.reopen(out)
     else:
-        _check_seed(seed)
         sc = sc_mod.load(scenario)
         ranges = []
         for spec in param or []:
             name, _, bounds = spec.partition("=")
             p = params_mod.find(sc, name.strip())
             ranges.append(design_mod.parse_range(p, bounds.strip() if bounds else None))
-        d = design_mod.sample(ranges, design, points, seed)
+        d = design_mod.sample(ranges, design or "grid", 5 if points is None else points, seed)
         out = out or Path(f"{sc.name}_sweep.h5")
     # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
     with _working(workers, scheduler) as backend:
