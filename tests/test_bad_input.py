@@ -397,6 +397,21 @@ def test_bad_option_values_are_one_line_and_leave_no_file(capsys, tmp_path, args
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command,typed,said", [
+    ("run", "--sed", "No such option: --sed (did you mean --seed?)"),
+    ("run", "--quite", "No such option: --quite (did you mean --quiet?)"),
+    ("sweep", "--point", "No such option: --point (did you mean --points?)"),
+    ("compare", "--arrangement", "No such option: --arrangement (did you mean --arrangements?)"),
+    # Nothing alike: no suggestion (click offered '--out' for '--foo').
+    ("run", "--foo", "No such option: --foo; see crisis-sim run --help"),
+    ("sweep", "--zzz", "No such option: --zzz; see crisis-sim sweep --help"),
+])
+def test_a_mistyped_option_gets_only_close_suggestions(capsys, tmp_path, command, typed, said):
+    line = one_error_line(main(capsys, command, typed, "3", "--out", str(tmp_path / "x.h5")))
+    assert line == f"crisis-sim: error: {said}"
+    assert list(tmp_path.iterdir()) == []
+
+
 BIG = str(2**64)
 
 

@@ -854,7 +854,7 @@ def main() -> None:
     keep_freed_memory()  # this process is ours: chunks reuse the memory of the ones before
     try:
         try:
-            code = app(standalone_mode=False)
+            code = app(standalone_mode=False, prog_name="crisis-sim")
         finally:
             _stop_bars()  # before any message: the bar would be drawn again under it
         if isinstance(code, int) and code:  # typer turns Ctrl-C into a returned 130
@@ -879,7 +879,24 @@ def main() -> None:
     except Exception as exc:  # usage errors of click (or of the click that typer vendors)
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(code, int):
-            text = " ".join(str(exc.format_message()).split())
-            print(f"crisis-sim: error: {text}", file=sys.stderr)
+            print(f"crisis-sim: error: {_usage_message(exc)}", file=sys.stderr)
             sys.exit(code)
         raise
+
+
+# How alike a mistyped option and a real one must be to be suggested (difflib's ratio): click
+# suggests any option at 0.6, so that '--foo' got '--out'.
+CLOSE_ENOUGH = 0.7
+
+
+def _usage_message(exc: Any) -> str:
+    """Click's usage error on one line; for an unknown option, only the options close to it."""
+    name, possible = getattr(exc, "option_name", None), getattr(exc, "possibilities", None)
+    if type(exc).__name__ == "NoSuchOption" and isinstance(name, str) and possible is not None:
+        import difflib
+
+        close = difflib.get_close_matches(name, sorted(set(possible)), n=3, cutoff=CLOSE_ENOUGH)
+        where = getattr(getattr(exc, "ctx", None), "command_path", None) or "crisis-sim"
+        hint = f" (did you mean {' or '.join(close)}?)" if close else f"; see {where} --help"
+        return f"No such option: {name}{hint}"
+    return " ".join(str(exc.format_message()).split())
