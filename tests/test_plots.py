@@ -95,6 +95,41 @@ def test_cli_writes_a_real_png(capsys, files, tmp_path, name, kind):
     assert_png(out)
 
 
+def test_a_figure_is_replaced_whole_or_not_at_all(capsys, files, tmp_path):
+    """A full disk while drawing leaves the figure already there as it was, and no part file."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    out = tmp_path / "fig.png"
+    assert main(capsys, "plot", str(files / "run.h5"), "--out", str(out)).code == 0
+    before = out.read_bytes()
+    assert len(before) > 8192
+
+    def full_disk() -> None:  # any file the command writes stops at 8 KiB (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "crisis_sim", "plot", str(files / "run.h5"), "--kind", "timeline",
+         "--out", str(out)], capture_output=True, text=True, timeout=300, preexec_fn=full_disk)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        f"crisis-sim: error: --out {out}: cannot write the figure: file size limit reached "
+        "(disk full)"), proc.stderr
+    assert out.read_bytes() == before
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["fig.png"]
+    # Without the limit the same command replaces it, with the usual permissions.
+    assert main(capsys, "plot", str(files / "run.h5"), "--kind", "timeline",
+                "--out", str(out)).code == 0
+    assert out.read_bytes() != before
+    assert_png(out)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["fig.png"]
+
+
 def test_cli_refuses_a_kind_that_does_not_fit_the_file(capsys, files, tmp_path):
     res = main(capsys, "plot", str(files / "run.h5"), "--kind", "sweep",
                "--out", str(tmp_path / "x.png"))

@@ -17,7 +17,7 @@ import numpy as np
 
 from crisis_sim import store
 from crisis_sim.analysis import shares
-from crisis_sim.errors import InputError
+from crisis_sim.errors import InputError, file_error_reason
 from crisis_sim.outcomes import OUTCOMES
 
 if TYPE_CHECKING:
@@ -69,12 +69,31 @@ def check_path(out: Path, option: str = "--out") -> Path:
 
 
 def save(fig: Any, out: Path, option: str = "--out") -> Path:
-    """Write a figure (format from the suffix: .png, .pdf, .svg)."""
+    """Write a figure (format from the suffix: .png, .pdf, .svg), whole or not at all.
+
+    It is drawn into a hidden file beside ``out`` and then moved into place, so a failed write
+    (a full disk) leaves a figure already there as it was, and no half-drawn image.
+    """
+    import os
+    import tempfile
+
     out = check_path(out, option)
+    part: Path | None = None
     try:
-        fig.savefig(out)
+        with tempfile.NamedTemporaryFile(
+            dir=out.parent, prefix=f".{out.name}.", suffix=".part", delete=False
+        ) as f:
+            part = Path(f.name)
+            fig.savefig(f, format=out.suffix.lower().lstrip("."))
+        mask = os.umask(0)
+        os.umask(mask)
+        part.chmod(0o666 & ~mask)  # as a file created the usual way (the temporary one is 0600)
+        part.replace(out)
     except OSError as exc:
-        raise InputError(f"{option} {out}: cannot write the figure: {exc}") from None
+        if part is not None:
+            part.unlink(missing_ok=True)
+        reason = file_error_reason(exc)
+        raise InputError(f"{option} {out}: cannot write the figure: {reason}") from None
     return out
 
 
