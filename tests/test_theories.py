@@ -196,3 +196,23 @@ def test_schuman_as_an_experiment_over_great_power_affinity():
     assert responded[0] > responded[1] + 0.05 > responded[2] + 0.1
     assert responded[2] == 0.0  # EAST, a permanent member, votes no: nothing ever passes
     assert vetoed[0] < vetoed[1] < vetoed[2]
+
+
+def test_nobody_passes_the_buck_to_the_aggressor_or_its_victim():
+    """Buck-passing counts the stronger balancers only: the parties to the war are not ones."""
+    import dataclasses
+
+    from crisis_sim.compiled import balancer_rank
+
+    plan = compile_scenario(_five("balance_of_power"))
+    (inst,) = [i for i in plan.institutions if i.rule_name == "unilateral"]
+    a, g = plan.aggressor, plan.target
+    assert a not in inst.covered and g not in inst.covered  # as bundled: third states only
+    cap = plan.cap_mean.copy()
+    cap[a] = cap[g] = cap.max() + 1.0  # both stronger than every balancer
+    wider = dataclasses.replace(inst, covered=np.concatenate([inst.covered, [a, g]]))
+    rank = balancer_rank(wider, cap, a, g)
+    third = balancer_rank(inst, cap, a, g)
+    np.testing.assert_array_equal(rank[: len(inst.covered)], third)  # the parties add nobody
+    c = cap[inst.covered]
+    assert third.tolist() == [int((c > x).sum()) for x in c]

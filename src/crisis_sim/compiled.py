@@ -293,10 +293,16 @@ def voters(inst: InstitutionPlan, aggressor: int, target: int) -> np.ndarray:
     return ok
 
 
-def balancer_rank(inst: InstitutionPlan, cap: np.ndarray) -> np.ndarray:
-    """For self-help: how many stronger balancers each state can pass the buck to."""
+def balancer_rank(
+    inst: InstitutionPlan, cap: np.ndarray, aggressor: int, target: int
+) -> np.ndarray:
+    """For self-help: how many stronger balancers each state can pass the buck to.
+
+    The aggressor and its victim are no balancers: nobody passes the buck to them.
+    """
     c = cap[inst.covered]
-    return (c[None, :] > c[:, None]).sum(axis=1)
+    balancer = (inst.covered != aggressor) & (inst.covered != target)
+    return ((c[None, :] > c[:, None]) & balancer[None, :]).sum(axis=1)
 
 
 def threatens(inst: InstitutionPlan, aggressor: int, target: int, cap: np.ndarray) -> np.ndarray:
@@ -358,7 +364,7 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
             # Self-help: no collective decision. A balancer acts only if the aggressor's gain
             # would threaten predominance (judged on median capabilities) and it resolves to
             # act itself (its own 'vote'), and it passes the buck to stronger ones.
-            p_commit = p_commit * (1.0 - bp) ** balancer_rank(inst, plan.cap_mean)
+            p_commit = p_commit * (1.0 - bp) ** balancer_rank(inst, plan.cap_mean, a, g)
             p_pass *= float(threatens(inst, a, g, plan.cap_mean))
             named_by[: len(m)] = p  # named the aggressor and resolved to act
         free = (

@@ -486,7 +486,9 @@ class Crisis:
         key = inst.index * 1024 + members
         p_commit = inst.p_commit
         if inst.rule_name == "unilateral":
-            p_commit = p_commit * (1.0 - sc.theory.buck_passing) ** balancer_rank(inst, p.cap_mean)
+            p_commit = p_commit * (1.0 - sc.theory.buck_passing) ** balancer_rank(
+                inst, p.cap_mean, a, g
+            )
         willing = rng.uniform_draws(self.seed, rep_ids, rng.COMMIT, key) < p_commit[None, :]
         if not sc.theory.organski.equal_freedom_of_action:
             willing &= (
