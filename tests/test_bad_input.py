@@ -398,18 +398,31 @@ def test_bad_option_values_are_one_line_and_leave_no_file(capsys, tmp_path, args
 
 
 @pytest.mark.parametrize("command,typed,said", [
-    ("run", "--sed", "No such option: --sed (did you mean --seed?)"),
-    ("run", "--quite", "No such option: --quite (did you mean --quiet?)"),
-    ("sweep", "--point", "No such option: --point (did you mean --points?)"),
-    ("compare", "--arrangement", "No such option: --arrangement (did you mean --arrangements?)"),
-    # Nothing alike: no suggestion (click offered '--out' for '--foo').
+    ("run", "--sed", "No such option: --sed; did you mean --seed?"),
+    ("run", "--quite", "No such option: --quite; did you mean --quiet?"),
+    ("sweep", "--point", "No such option: --point; did you mean --points?"),
+    ("compare", "--arrangement", "No such option: --arrangement; did you mean --arrangements?"),
+    # Nothing alike: no suggestion (click alone would offer '--out' for '--foo').
     ("run", "--foo", "No such option: --foo; see crisis-sim run --help"),
     ("sweep", "--zzz", "No such option: --zzz; see crisis-sim sweep --help"),
+    ("run", "-x", "No such option: -x; see crisis-sim run --help"),
+    # Control characters typed into an option name are shown escaped, on one line.
+    ("run", "--a\nb\x1b[31m", "No such option: '--a\\nb\\x1b[31m'; see crisis-sim run --help"),
 ])
 def test_a_mistyped_option_gets_only_close_suggestions(capsys, tmp_path, command, typed, said):
     line = one_error_line(main(capsys, command, typed, "3", "--out", str(tmp_path / "x.h5")))
     assert line == f"crisis-sim: error: {said}"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_program_is_called_crisis_sim_however_it_was_started():
+    """Started as ``python -m crisis_sim``, its messages still name the command to type."""
+    from conftest import cli
+
+    proc = cli("run", "--foo", "3")
+    assert proc.returncode == 2
+    assert proc.stderr == "crisis-sim: error: No such option: --foo; see crisis-sim run --help\n"
+    assert cli("run", "--help").stdout.split("Usage: ", 1)[1].startswith("crisis-sim run ")
 
 
 BIG = str(2**64)

@@ -97,7 +97,6 @@ def test_cli_writes_a_real_png(capsys, files, tmp_path, name, kind):
 
 def test_a_figure_is_replaced_whole_or_not_at_all(capsys, files, tmp_path):
     """A full disk while drawing leaves the figure already there as it was, and no part file."""
-    import os
     import resource
     import subprocess
     import sys
@@ -124,9 +123,48 @@ def test_a_figure_is_replaced_whole_or_not_at_all(capsys, files, tmp_path):
                 "--out", str(out)).code == 0
     assert out.read_bytes() != before
     assert_png(out)
-    mask = os.umask(0)
-    os.umask(mask)
-    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["fig.png"]
+
+
+def test_a_new_figure_gets_the_usual_permissions_and_a_replaced_one_keeps_its_own(
+    capsys, files, tmp_path
+):
+    import os
+
+    out = tmp_path / "new.png"
+    mask = os.umask(0o022)
+    try:
+        assert main(capsys, "plot", str(files / "run.h5"), "--out", str(out)).code == 0
+    finally:
+        os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o644  # not the 0600 of a temporary file
+    out.chmod(0o640)
+    assert main(capsys, "plot", str(files / "run.h5"), "--kind", "timeline",
+                "--out", str(out)).code == 0
+    assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_figure_through_a_link_replaces_the_image_it_points_to(capsys, files, tmp_path):
+    (tmp_path / "images").mkdir()
+    image = tmp_path / "images" / "real.png"
+    image.write_bytes(b"old")
+    link = tmp_path / "link.png"
+    link.symlink_to(image)
+    assert main(capsys, "plot", str(files / "run.h5"), "--out", str(link)).code == 0
+    assert link.is_symlink() and link.resolve() == image
+    assert_png(image)
+    assert sorted(q.name for q in (tmp_path / "images").iterdir()) == ["real.png"]
+
+
+def test_a_figure_that_cannot_be_drawn_leaves_nothing_behind(tmp_path):
+    """Matplotlib refuses bad math text only while drawing: the image there stays, no part file."""
+    out = tmp_path / "fig.png"
+    out.write_bytes(b"the image before")
+    fig = plots._figure()
+    fig.add_subplot().set_title(r"$\frac{$")  # unbalanced: drawing raises ValueError
+    with pytest.raises(ValueError):
+        plots.save(fig, out)
+    assert out.read_bytes() == b"the image before"
     assert sorted(q.name for q in tmp_path.iterdir()) == ["fig.png"]
 
 
@@ -153,3 +191,9 @@ def test_an_unfinished_sweep_says_so_in_its_title(files, tmp_path):
 
     assert "INCOMPLETE" in title(path)
     assert "INCOMPLETE" not in title(files / "grid.h5")
+
+
+def test_a_figure_name_as_long_as_the_system_allows_is_written(capsys, files, tmp_path):
+    out = tmp_path / ("f" * 251 + ".png")  # 255 bytes: the longest name most file systems take
+    assert main(capsys, "plot", str(files / "run.h5"), "--out", str(out)).code == 0
+    assert_png(out)

@@ -460,7 +460,9 @@ def sweep(
             name, _, bounds = spec.partition("=")
             p = params_mod.find(sc, name.strip())
             ranges.append(design_mod.parse_range(p, bounds.strip() if bounds else None))
-        d = design_mod.sample(ranges, design or "grid", 5 if points is None else points, seed)
+        d = design_mod.sample(
+            ranges, "grid" if design is None else design, 5 if points is None else points, seed
+        )
         out = out or Path(f"{sc.name}_sweep.h5")
     # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
     with _working(workers, scheduler) as backend:
@@ -884,19 +886,23 @@ def main() -> None:
         raise
 
 
-# How alike a mistyped option and a real one must be to be suggested (difflib's ratio): click
-# suggests any option at 0.6, so that '--foo' got '--out'.
+# How alike a mistyped option and a real one must be to be suggested (difflib's ratio). Click
+# suggests any option from 0.6 on: '--out' for '--foo'.
 CLOSE_ENOUGH = 0.7
 
 
 def _usage_message(exc: Any) -> str:
     """Click's usage error on one line; for an unknown option, only the options close to it."""
-    name, possible = getattr(exc, "option_name", None), getattr(exc, "possibilities", None)
-    if type(exc).__name__ == "NoSuchOption" and isinstance(name, str) and possible is not None:
+    name = getattr(exc, "option_name", None)
+    if type(exc).__name__ == "NoSuchOption" and isinstance(name, str):
         import difflib
 
-        close = difflib.get_close_matches(name, sorted(set(possible)), n=3, cutoff=CLOSE_ENOUGH)
+        known = sorted(set(getattr(exc, "possibilities", None) or ()))
+        close = difflib.get_close_matches(name, known, n=3, cutoff=CLOSE_ENOUGH)
         where = getattr(getattr(exc, "ctx", None), "command_path", None) or "crisis-sim"
-        hint = f" (did you mean {' or '.join(close)}?)" if close else f"; see {where} --help"
-        return f"No such option: {name}{hint}"
-    return " ".join(str(exc.format_message()).split())
+        hint = f"; did you mean {' or '.join(close)}?" if close else f"; see {where} --help"
+        shown = name if name.isprintable() else repr(name)  # no terminal control from argv
+        text = f"No such option: {shown}{hint}"
+    else:
+        text = str(exc.format_message())
+    return " ".join(text.split())

@@ -71,29 +71,36 @@ def check_path(out: Path, option: str = "--out") -> Path:
 def save(fig: Any, out: Path, option: str = "--out") -> Path:
     """Write a figure (format from the suffix: .png, .pdf, .svg), whole or not at all.
 
-    It is drawn into a hidden file beside ``out`` and then moved into place, so a failed write
-    (a full disk) leaves a figure already there as it was, and no half-drawn image.
+    It is drawn into a hidden file beside the image it replaces (through a symbolic link, the
+    image the link points to) and then moved into place, so a failed drawing or write (a full
+    disk) leaves that image as it was, and no half-drawn one. A replaced image keeps its
+    permissions; a new one gets the usual ones.
     """
     import os
-    import tempfile
+    import secrets
+    import stat
 
     out = check_path(out, option)
-    part: Path | None = None
+    target = Path(os.path.realpath(out))
+    part = target.with_name(f".{target.name[:40]}.{secrets.token_hex(4)}.part")
+    made = False
     try:
-        with tempfile.NamedTemporaryFile(
-            dir=out.parent, prefix=f".{out.name}.", suffix=".part", delete=False
-        ) as f:
-            part = Path(f.name)
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+        made = True
+        with os.fdopen(fd, "wb") as f:
+            if target.exists():
+                os.fchmod(f.fileno(), stat.S_IMODE(target.stat().st_mode))
             fig.savefig(f, format=out.suffix.lower().lstrip("."))
-        mask = os.umask(0)
-        os.umask(mask)
-        part.chmod(0o666 & ~mask)  # as a file created the usual way (the temporary one is 0600)
-        part.replace(out)
+            f.flush()
+            os.fsync(f.fileno())
+        part.replace(target)
+        made = False
     except OSError as exc:
-        if part is not None:
-            part.unlink(missing_ok=True)
         reason = file_error_reason(exc)
         raise InputError(f"{option} {out}: cannot write the figure: {reason}") from None
+    finally:
+        if made:
+            part.unlink(missing_ok=True)
     return out
 
 
