@@ -119,11 +119,16 @@ def _check_seed(seed: int) -> int:
     return seed
 
 
-def _refuse_given(options: dict[str, object], why: str) -> None:
-    """A continued file keeps its own settings: refuse the options given to change them."""
+def _refuse_given(options: dict[str, object], why: str, overwrite: bool = False) -> None:
+    """A continued file keeps its own settings: refuse the options given to change them.
+
+    ``overwrite``: whether ``--overwrite`` was given too, which a file being finished refuses.
+    """
     given = [name for name, value in options.items() if value is not None]
     if given:
         raise InputError(f"{', '.join(given)}: {why}; leave these out")
+    if overwrite:
+        raise InputError("--resume: finishes the file as it is; leave out --overwrite")
 
 
 def _announce_compile(quiet: bool, workers: int, scheduler: str | None, cohort: int) -> None:
@@ -443,9 +448,8 @@ def sweep(
                 "--seed": seed,
             },
             "--resume continues the sweep with its own scenario, points, seed and size",
+            overwrite,
         )
-        if overwrite:
-            raise InputError("--resume: finishes the file as it is; leave out --overwrite")
     runs = 1000 if runs is None else runs
     at_least_one("--runs", runs)
     seed = _check_seed(1 if seed is None else seed)
@@ -660,9 +664,8 @@ def compare(
         _refuse_given(
             {"SCENARIO": scenario, "--runs": runs, "--seed": seed, "--arrangements": arrangements},
             "--resume continues the file with its own scenario, arrangements, seed and size",
+            overwrite,
         )
-        if overwrite:
-            raise InputError("--resume: finishes the file as it is; leave out --overwrite")
         if out is None:
             raise InputError("--resume needs --out FILE (the comparison to finish)")
     runs = 10_000 if runs is None else runs
