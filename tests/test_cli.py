@@ -99,3 +99,30 @@ def test_the_command_exits_quickly_with_its_output_whole_and_its_status(tmp_path
     bad = cli("run", "--runs", "0")
     assert bad.returncode == 2
     assert bad.stderr.strip() == "crisis-sim: error: --runs 0: must be at least 1"
+
+
+def test_help_gives_a_type_for_values_and_none_for_flags():
+    """A flag takes no value, so ``--help`` shows no type beside it; an option with a value
+    keeps its type (``--quiet``, but ``--runs <int>``)."""
+    import re
+
+    import typer
+    from typer.testing import CliRunner
+
+    from crisis_sim.cli import app
+
+    group = typer.main.get_command(app)
+    runner = CliRunner()
+    flags_seen = 0
+    for name, command in [(None, group), *group.commands.items()]:
+        args = [name, "--help"] if name else ["--help"]
+        out = runner.invoke(app, args, env={"COLUMNS": "200"}, prog_name="crisis-sim").output
+        rows = [line.split() for line in out.splitlines() if re.match(r"│ +--", line)]
+        options = [p for p in command.params if p.opts[0].startswith("-")]
+        is_flag = {"--help": True} | {o: p.is_flag for p in options for o in p.opts}
+        listed = {row[1] for row in rows}
+        assert {"--help"} | {p.opts[0] for p in options} <= listed, f"{args}: {listed}"
+        for row in rows:
+            flags_seen += is_flag[row[1]]
+            assert bool(re.search(r"<[^ ]+>", " ".join(row))) != is_flag[row[1]], f"{args}: {row}"
+    assert flags_seen > len(group.commands)

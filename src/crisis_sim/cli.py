@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from crisis_sim.errors import InputError, at_least_one
 
@@ -20,7 +21,31 @@ if TYPE_CHECKING:
     from crisis_sim.analysis import Summary
     from crisis_sim.runner import Backend
 
+
+def _flags_untyped(params: list[Any]) -> list[Any]:
+    """Flags get no type column in ``--help``.
+
+    Typer labels them all ``<bool>``, though a flag takes no value (``--quiet``, not
+    ``--quiet=true``).
+    """
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_untyped(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_untyped(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=_Group,
     name="crisis-sim",
     help="Simulate international crises under collective-security arrangements: how often is "
     "aggression deterred, answered or rewarded, how fast, by whom, at what cost.",
@@ -166,7 +191,7 @@ def _working(workers: int, scheduler: str | None) -> Iterator[Backend]:
             backend.close()
 
 
-@app.command()
+@app.command(cls=_Command)
 def run(
     scenario: ScenarioArg = None,
     runs: Annotated[
@@ -276,7 +301,7 @@ def run(
         _print_summary(summary)
 
 
-@app.command()
+@app.command(cls=_Command)
 def validate(
     scenario: Annotated[str, typer.Argument(help="Scenario file (.toml) or bundled name.")],
 ) -> None:
@@ -297,7 +322,7 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-@app.command()
+@app.command(cls=_Command)
 def scenarios() -> None:
     """List the bundled scenarios: the name 'run NAME' accepts, then what it is."""
     from crisis_sim import scenario as sc_mod
@@ -308,7 +333,7 @@ def scenarios() -> None:
         typer.echo(f"{name:<{width}} {sc_mod.load(name).title}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def summarize(
     result: Annotated[Path, typer.Argument(help="Result file written by 'run'.")],
 ) -> None:
@@ -318,7 +343,7 @@ def summarize(
     _print_summary(_summarize(result))
 
 
-@app.command()
+@app.command(cls=_Command)
 def trace(
     result: Annotated[Path, typer.Argument(help="Result file written by 'run'.")],
     run_: Annotated[int, typer.Option("--run", "-r", help="Replication number to replay.")] = 0,
@@ -343,7 +368,7 @@ def trace(
 # --------------------------------------------------------------------------- experiments at scale
 
 
-@app.command()
+@app.command(cls=_Command)
 def params(
     scenario: ScenarioArg = None,
     aliases_only: Annotated[bool, typer.Option("--aliases", help="Only the aliases.")] = False,
@@ -403,7 +428,7 @@ ChunkSize = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=_Command)
 def sweep(
     scenario: ScenarioArg = None,
     param: SweepParam = None,
@@ -491,7 +516,7 @@ def sweep(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def sensitivity(
     result: Annotated[
         Path, typer.Argument(help="Sweep file written by 'sweep --design sobol' (or morris).")
@@ -555,7 +580,7 @@ def sensitivity(
         con.print(f"wrote {plots.save(plots.sensitivity(found, outputs), plot, '--plot')}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def plot(
     result: Annotated[Path, typer.Argument(help="Result file ('run') or sweep file ('sweep').")],
     kind: Annotated[
@@ -604,7 +629,7 @@ def plot(
     _console().print(f"wrote {plots.save(fig, out)}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def compare(
     scenario: Annotated[
         str | None,
@@ -712,7 +737,7 @@ def compare(
         con.print(f"wrote {plot}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def assumptions(
     scenario: ScenarioArg = None,
     runs: Annotated[
