@@ -22,9 +22,18 @@ def _num(e: Estimate, digits: int) -> str:
     return f"{e.value:.{digits}f}\n[dim]{e.low:.{digits}f}–{e.high:.{digits}f}[/dim]"
 
 
+def signed_points(share: float) -> str:
+    """A change of a share in percentage points, one decimal, with its sign.
+
+    A change too small to show is +0.0: printed as is, a tiny fall would read "-0.0".
+    """
+    return f"{round(100 * share, 1) + 0.0:+.1f}"
+
+
 def _pp(e: Estimate) -> str:
     """A change in percentage points over its interval."""
-    return f"{100 * e.value:+.1f}\n[dim]{100 * e.low:+.1f} to {100 * e.high:+.1f}[/dim]"
+    low, high = signed_points(e.low), signed_points(e.high)
+    return f"{signed_points(e.value)}\n[dim]{low} to {high}[/dim]"
 
 
 def comparison(c: Comparison) -> Any:
