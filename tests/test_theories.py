@@ -216,3 +216,27 @@ def test_nobody_passes_the_buck_to_the_aggressor_or_its_victim():
     np.testing.assert_array_equal(rank[: len(inst.covered)], third)  # the parties add nobody
     c = cap[inst.covered]
     assert third.tolist() == [int((c > x).sum()) for x in c]
+
+
+def test_forecast_and_crisis_pass_the_buck_past_the_parties_alike():
+    """Self-help that covers the aggressor and its victim, both stronger than every balancer,
+    with full buck-passing: the strongest balancer still acts, in the aggressor's forecast and
+    in the crisis alike, and the others pass the buck to it. Counting the parties as balancers
+    to pass the buck to would leave no one to act in either."""
+    from crisis_sim.outcomes import Reason
+
+    sc = _five("balance_of_power")
+    sc.institutions[0].members = ["RED", "BLUE", *sc.institutions[0].members]
+    for code, cap in (("RED", 0.2), ("BLUE", 0.15)):  # WEST, the strongest balancer: 0.12
+        sc.states[sc.state_index(code)].capability.mean = cap
+    sc.theory.buck_passing = 1.0
+    sc = Scenario.model_validate(sc.model_dump())  # through the loader's checks again
+    plan = compile_scenario(sc)
+    idx = {s.code: sc.state_index(s.code) for s in sc.states}
+    assert plan.belief_help[idx["WEST"]] > 0
+    assert plan.belief_help[[idx[c] for c in ("EAST", "NORTH", "RED", "BLUE")]].tolist() == [0] * 4
+    r = simulate_chunk(plan, 1, 0, N)
+    acted = (r["entry_reason"] == Reason.SELF_HELP).sum(axis=0)
+    assert acted[idx["WEST"]] > 0
+    assert acted.sum() == acted[idx["WEST"]]
+    assert set(r["entry_reason"][:, idx["RED"]].tolist()) <= {Reason.NONE, Reason.PARTY}
