@@ -240,3 +240,47 @@ def test_forecast_and_crisis_pass_the_buck_past_the_parties_alike():
     assert acted[idx["WEST"]] > 0
     assert acted.sum() == acted[idx["WEST"]]
     assert set(r["entry_reason"][:, idx["RED"]].tolist()) <= {Reason.NONE, Reason.PARTY}
+
+
+def test_the_world_authority_answers_to_the_coalition_switches():
+    """The world authority's force is a coalition like any other: with Organski's fifth an
+    overwhelmed aggressor backs down, and sufficient power (ten times the aggressor's) sends
+    a force that ends every war no later and most much sooner."""
+    sc = _five("global_government")
+    sc.decision.attack_threshold = 0.0  # every replication attacks: the war shows
+    sc.decision.backdown.military = 0.0  # no back-down but the overwhelmed one
+    base = _runs(sc)
+    assert _share(base, BACKED_DOWN) == 0.0
+    fifth = sc.model_copy(deep=True)
+    fifth.theory.organski.modify_or_defeated = True
+    assert _share(_runs(fifth), BACKED_DOWN) > 0.9
+    big = sc.model_copy(deep=True)
+    big.theory.organski.sufficient_power = True
+    big.theory.organski.sufficiency_ratio = 10.0
+    ends = _runs(big)["end_day"]
+    assert (ends <= base["end_day"]).all()
+    assert ends.mean() < 0.75 * base["end_day"].mean()
+
+
+@pytest.mark.parametrize("arrangement", ["collective_security", "global_government"])
+def test_the_forecast_counts_the_stages_up_to_the_first_military_one(arrangement):
+    """The aggressor expects force from an institution as the crisis gives it: once every
+    stage up to the first military one has passed. A stage after it changes nothing; an
+    institution with no military stage sends nobody, in the forecast and in the crisis."""
+    from crisis_sim.outcomes import Reason
+
+    def with_levels(levels: list[str]) -> Scenario:
+        sc = _five(arrangement)
+        inst = sc.institutions[0]
+        inst.stages = [inst.stages[-1].model_copy(update={"level": lv}) for lv in levels]
+        return Scenario.model_validate(sc.model_dump())
+
+    plain = compile_scenario(with_levels(["condemnation", "military"]))
+    trailing = compile_scenario(with_levels(["condemnation", "military", "sanctions"]))
+    np.testing.assert_array_equal(plain.belief_help, trailing.belief_help)
+    assert plain.belief_help.max() > 0
+    none = compile_scenario(with_levels(["condemnation", "sanctions"]))
+    assert none.belief_help.max() == 0.0
+    r = simulate_chunk(none, 1, 0, N)
+    came = np.isin(r["entry_reason"], [Reason.INSTITUTION, Reason.SELF_HELP])
+    assert not came.any()

@@ -323,8 +323,9 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """The aggressor's forecast: chance each state fights for the target, and with what share.
 
     It takes each institution's chance of authorising force in closed form (the rule's
-    ``pass_probability`` over all stages), each member's commitment propensity, and the direct
-    treaty obligations to the target. Second-order cascades are beyond its foresight.
+    ``pass_probability`` over the stages up to its first military one; none if it has none),
+    each member's commitment propensity, and the direct treaty obligations to the target.
+    Second-order cascades are beyond its foresight.
     """
     sc = plan.scenario
     a, g = plan.aggressor, plan.target
@@ -335,21 +336,23 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     for inst in plan.institutions:
         if not applies(inst, a, g):
             continue
+        levels = [st.level for st in inst.stages]
+        if LEVEL_CODE["military"] not in levels:
+            continue  # it never authorises force
+        # Force comes at the first military stage, once every stage before it has passed.
+        stages = inst.stages[: levels.index(LEVEL_CODE["military"]) + 1]
         m = inst.members
-        vote_ok = voters(inst, a, g)
+        keep = voters(inst, a, g)
         p_pass = 1.0
-        if inst.stages[-1].level != LEVEL_CODE["military"]:
-            p_pass = 0.0
         bloc = inst.bloc
         named = inst.p_identify[: len(m)]
-        for st in inst.stages:
+        for st in stages:
             p = st.p_yes * named
             if bloc.any():  # one shared naming of the aggressor, one shared vote
                 p[bloc] = st.p_yes[bloc].mean() * named[bloc].mean()
             p = np.where(m == a, 0.0, np.where(m == g, 1.0, p))
-            keep = vote_ok
-            if inst.rule_name in ("unilateral", "central_authority"):
-                break
+            if st is stages[-1] and inst.rule_name == "unilateral":
+                break  # each balancer's own resolve to fight: ``p`` below
             p_pass *= inst.rule.pass_probability(
                 p[keep], inst.permanent[keep], bloc[keep], inst.quota, st.procedural
             )

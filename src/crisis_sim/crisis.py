@@ -470,38 +470,23 @@ class Crisis:
 
         Returns who is overwhelmed (Organski's fifth) and where any member committed.
 
-        Members commit with their own propensity (self-interest, conflicting interests; equal
-        commitment, imposed, gives every third state the readiest one's), only if free to act
-        (Organski's third assumption) and if they named the aggressor; how much they commit
-        follows free-riding (see ``compiled._commit_propensity``). Under self-help each
-        balancer also passes the buck to stronger ones.
+        A world authority commits its own force, always; the coalition's sufficient power
+        (Organski's fourth, Morgenthau's first) and Organski's fifth apply to it as to any
+        coalition, as in the aggressor's forecast. Members commit with their own propensity
+        (self-interest, conflicting interests; equal commitment, imposed, gives every third
+        state the readiest one's), only if free to act (Organski's third assumption) and if
+        they named the aggressor; how much they commit follows free-riding (see
+        ``compiled._commit_propensity``). Under self-help each balancer also passes the buck
+        to stronger ones.
         """
-        p, sc = self.plan, self.plan.scenario
+        p = self.plan
         a, g = p.aggressor, p.target
-        members, rep_ids = inst.covered, self.rep[reps]
-        if inst.rule_name == "central_authority":
-            everyone = np.ones((len(reps), 1), dtype=bool)
-            self._enlist(inst, day, reps, np.array([inst.force]), everyone, np.ones(1))
-            return np.zeros(len(reps), dtype=bool), np.ones(len(reps), dtype=bool)
-        key = inst.index * 1024 + members
-        p_commit = inst.p_commit
-        if inst.rule_name == "unilateral":
-            p_commit = p_commit * (1.0 - sc.theory.buck_passing) ** balancer_rank(
-                inst, p.cap_mean, a, g
-            )
-        willing = rng.uniform_draws(self.seed, rep_ids, rng.COMMIT, key) < p_commit[None, :]
-        if not sc.theory.organski.equal_freedom_of_action:
-            willing &= (
-                rng.uniform_draws(self.seed, rep_ids, rng.FREEDOM, key)
-                >= sc.theory.organski.constraint
-            )
-        chosen = willing & self.identified[inst.index][reps]
-        if inst.rule_name == "unilateral":
-            chosen[:, : len(inst.members)] &= yes
-        chosen &= (members != a) & (members != g)
-        at_war_already = self.entry[reps][:, members] < day
-        chosen &= ~at_war_already
-        share = inst.share
+        if inst.rule_name == "central_authority":  # its own force, always
+            members, share = np.array([inst.force]), np.ones(1)
+            chosen: np.ndarray = np.ones((len(reps), 1), dtype=bool)
+        else:
+            members, share = inst.covered, inst.share
+            chosen = self._willing(inst, day, reps, yes)
         strength = self.cap[reps][:, members] * p.projection[members] * share
         committed = (strength * chosen).sum(axis=1)
         own = self.cap[reps, a] * p.projection[a]
@@ -512,10 +497,34 @@ class Crisis:
                 committed > 0, np.maximum(1.0, need / np.maximum(committed, 1e-300)), 1.0
             )
         self._enlist(inst, day, reps, members, chosen, share, scale)
-        acted = chosen.any(axis=1)
-        if sc.theory.organski.modify_or_defeated:
+        acted = np.asarray(chosen.any(axis=1))
+        if p.scenario.theory.organski.modify_or_defeated:
             return committed * scale + self.cap[reps, g] * p.projection[g] > own, acted
         return np.zeros(len(reps), dtype=bool), acted
+
+    def _willing(self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray) -> np.ndarray:
+        """Which covered states commit, per replication (see :meth:`commit`)."""
+        p, sc = self.plan, self.plan.scenario
+        a, g = p.aggressor, p.target
+        members = inst.covered
+        key = inst.index * 1024 + members
+        p_commit = inst.p_commit
+        if inst.rule_name == "unilateral":
+            p_commit = p_commit * (1.0 - sc.theory.buck_passing) ** balancer_rank(
+                inst, p.cap_mean, a, g
+            )
+        rep_ids = self.rep[reps]
+        willing = rng.uniform_draws(self.seed, rep_ids, rng.COMMIT, key) < p_commit[None, :]
+        if not sc.theory.organski.equal_freedom_of_action:
+            willing &= (
+                rng.uniform_draws(self.seed, rep_ids, rng.FREEDOM, key)
+                >= sc.theory.organski.constraint
+            )
+        chosen = willing & self.identified[inst.index][reps]
+        if inst.rule_name == "unilateral":
+            chosen[:, : len(inst.members)] &= yes
+        chosen &= (members != a) & (members != g)
+        return chosen & ~(self.entry[reps][:, members] < day)  # not at war already
 
     def _enlist(
         self,
