@@ -437,6 +437,7 @@ BIG = str(2**64)
       "--runs", "10"), "--seed -5"),
     (("run", "--seed", "-1", "--runs", "10"), "--seed -1"),
     (("assumptions", "--seed", BIG, "--runs", "10"), f"--seed {BIG}"),
+    (("assumptions", "--runs", "10000000000"), "GiB of memory, over half of this machine's"),
     (("assumptions", "--runs", "10", "--plot", "fig.txt"), "--plot fig.txt"),
     (("assumptions", "--runs", "10", "--plot", "no/such/folder/a.png"), "no such folder"),
     (("compare", "--runs", "-1"), "--runs -1"),

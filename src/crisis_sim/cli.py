@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from crisis_sim.errors import InputError, at_least_one
+from crisis_sim.errors import InputError, at_least_one, fits_in_memory
 
 if TYPE_CHECKING:
     from crisis_sim.analysis import Summary
@@ -764,6 +764,7 @@ def assumptions(
 
     at_least_one("--workers", workers)
     at_least_one("--runs", runs)
+    fits_in_memory("--runs", runs, exp.BYTES_PER_RUN, "pairing every setting's replications")
     _check_seed(seed)
     if plot is not None:
         from crisis_sim.plots import check_path

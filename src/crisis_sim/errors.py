@@ -65,3 +65,24 @@ def file_error_reason(exc: BaseException) -> str:
     if errno is not None and errno > 0:
         return os.strerror(errno)
     return " ".join(text.split()) if text else type(exc).__name__
+
+
+def fits_in_memory(option: str, value: int, bytes_each: int, what: str) -> None:
+    """Refuse a count whose arrays, held whole in memory, would take over half this machine's.
+
+    Only for commands that keep every replication in memory (``assumptions`` pairs its
+    settings replication by replication); a run streams to its file instead.
+    """
+    import os
+
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return  # not knowable here: the allocation decides
+    need = value * bytes_each
+    if need > total // 2:
+        raise InputError(
+            f"{option} {value:,}: {what} needs about {need / 2**30:,.1f} GiB of memory, over "
+            f"half of this machine's {total / 2**30:,.1f} GiB; "
+            f"at most {total // 2 // bytes_each:,} here"
+        )
