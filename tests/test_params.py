@@ -117,3 +117,15 @@ def test_only_the_leaders_resolve_is_a_parameter(sc):
     third = next(s.code for s in sc.states if s.code not in (sc.aggressor, sc.target))
     with pytest.raises(InputError, match=f"states.{third}.resolve: not a parameter"):
         params.find(sc, f"states.{third}.resolve")
+
+
+def test_numbers_that_would_change_nothing_are_not_parameters(sc):
+    """A capability's ``factor`` scales data only, and ``predominance`` triggers self-help
+    only: listed elsewhere, a sweep over them would change nothing."""
+    names = {p.name for p in params.sweepable(sc)}
+    assert not any(n.endswith("capability.factor") for n in names)  # no state from the data
+    assert not any(n.endswith(".predominance") for n in names)  # a Security Council
+    crimea = scenario.load("crimea_1853")  # self-help
+    assert any(p.name.endswith(".predominance") for p in params.sweepable(crimea))
+    with pytest.raises(InputError, match="not a parameter"):
+        params.find(sc, f"states.{sc.aggressor}.capability.factor")

@@ -179,6 +179,11 @@ def _walk(model: BaseModel, names: tuple[str, ...], path: Path) -> list[Paramete
             continue
         if cls.__name__ == "Capability" and key == "mean" and getattr(model, "cow", None):
             continue  # taken from the data: sweep `factor` instead
+        if cls.__name__ == "Capability" and key == "factor" and not getattr(model, "cow", None):
+            continue  # scales data only: sweep `mean` instead
+        self_help = getattr(model, "rule", None) == "unilateral"
+        if cls.__name__ == "Institution" and key == "predominance" and not self_help:
+            continue  # only self-help has a trigger
         lo, hi, lo_open = 0.0, 1.0, False
         if kind != "bool":
             lo, hi = -math.inf, math.inf
