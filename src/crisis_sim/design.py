@@ -99,6 +99,15 @@ def sample(ranges: list[Range], method: str, points: int, seed: int) -> Design:
     names = [r.parameter.name for r in ranges]
     if len(set(names)) != len(names):
         raise InputError(f"--param: a parameter is given twice ({', '.join(names)})")
+    setting: dict[tuple[Any, ...], str] = {}
+    for r in ranges:  # an alias and a name it covers would set one number twice
+        for path in r.parameter.paths:
+            other = setting.setdefault(tuple(path), r.parameter.name)
+            if other != r.parameter.name:
+                raise InputError(
+                    f"--param {r.parameter.name}: sets numbers that --param {other} sets "
+                    "too; give each number once"
+                )
     if points < 1 or (method in ("sobol", "morris") and points < 2):
         raise InputError(f"--points {points}: too few for a {method} design")
     n = design_size(ranges, method, points)
