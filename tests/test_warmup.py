@@ -126,6 +126,16 @@ def test_every_compiled_source_is_stamped():
     package = Path(warmup.__file__).parent
     modules = {f.stem for f in package.glob("*.py") if compiled(ast.parse(f.read_text()))}
     assert modules == set(warmup.KERNEL_SOURCES)
+    # What they import from the package is compiled in too, or frozen in as constants
+    # (``warmup`` only clears the cache, from Python).
+    imported = {
+        node.module.split(".")[1]
+        for m in modules
+        for node in ast.walk(ast.parse((package / f"{m}.py").read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("crisis_sim.")
+    }
+    assert imported - {"warmup"} <= modules | set(warmup.FROZEN_SOURCES)
+    assert set(warmup.FROZEN_SOURCES) <= imported
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="counts threads in /proc")

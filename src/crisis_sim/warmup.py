@@ -68,6 +68,9 @@ def _current(index: Path, source: Path) -> bool:
 # ``kernel`` and ``cohort``; ``rng`` and ``prefetch`` into ``kernel`` and ``cohort``; ``rules``
 # into ``cohort``) but judges a cached kernel by its own source file only.
 KERNEL_SOURCES = ("libm", "prefetch", "rng", "rules", "kernel", "cohort")
+# Modules with no compiled code whose constants the kernels freeze in (``outcomes.Reason`` in
+# ``cohort``): a change to them must clear the cache too.
+FROZEN_SOURCES = ("outcomes",)
 _STAMP = "crisis_sim-kernels.sha256"
 
 
@@ -89,7 +92,7 @@ def forget_stale_kernels(dispatcher: Any) -> None:
         return
     here = Path(__file__).parent
     digest = hashlib.sha256(
-        b"".join((here / f"{m}.py").read_bytes() for m in KERNEL_SOURCES)
+        b"".join((here / f"{m}.py").read_bytes() for m in KERNEL_SOURCES + FROZEN_SOURCES)
     ).hexdigest()
     stamp = folder / _STAMP
     try:
