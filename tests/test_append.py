@@ -94,3 +94,30 @@ def test_a_file_that_cannot_be_continued_is_left_as_it_was(capsys, tmp_path, lon
     assert hashlib.sha256(odd.read_bytes()).hexdigest() == before
     with h5py.File(odd, "r") as f:
         assert f.attrs["n_runs"] == 500 and f.attrs["complete"] == 1
+
+
+def test_no_writer_gets_in_between_the_copy_and_the_swap(capsys, tmp_path, monkeypatch):
+    """While an append swaps the bigger copy in, the file is locked: a --resume that opens it
+    at that moment is refused (else its commits would go to the file about to be replaced)."""
+    import os
+
+    short = tmp_path / "short.h5"
+    assert main(capsys, "run", "--runs", "100", "--seed", "3", "--out", str(short), "-q").code == 0
+    seen = []
+    real_replace = os.replace
+
+    def swap(src, dst):
+        if dst == short:  # the moment of the swap: try to open the file for writing
+            try:
+                store.open_for_writing(short).close()
+                seen.append("opened")
+            except (OSError, RuntimeError):
+                seen.append("refused")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(store.os, "replace", swap)
+    store.grow(short, 50)
+    assert seen == ["refused"]
+    with h5py.File(short, "r") as f:
+        assert f.attrs["n_runs"] == 150
+        assert f["runs"]["committed"][:100].all() and not f["runs"]["committed"][100:].any()

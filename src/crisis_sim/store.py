@@ -696,7 +696,10 @@ def grow(path: Path, extra_runs: int) -> int:
                 for name in [*FIELDS, "committed"]:
                     dst["runs"][name][a:b] = src["runs"][name][a:b]
             dst.attrs["created"] = src.attrs["created"]
-        os.replace(tmp, path)
+            dst.flush()
+            # Swapped in while both locks are held: no writer (a --resume) can open the old
+            # file between the copy and the swap and commit chunks the swap would discard.
+            os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
         _remove(tmp)
         raise StoreError(f"{path}: cannot append: {_reason(exc)}; the file is unchanged") from None
