@@ -284,3 +284,39 @@ def test_the_forecast_counts_the_stages_up_to_the_first_military_one(arrangement
     r = simulate_chunk(none, 1, 0, N)
     came = np.isin(r["entry_reason"], [Reason.INSTITUTION, Reason.SELF_HELP])
     assert not came.any()
+
+
+def test_an_absent_great_power_neither_joins_nor_sways_the_bloc():
+    """Schuman's unity binds the great powers that vote: one that is absent (no vote, no veto)
+    does not pull the bloc's shared vote towards its own sympathy for the aggressor."""
+
+    def passed(unity: bool) -> float:
+        sc = scenario.from_dict({
+            "name": "absent_power", "aggressor": "AGG", "target": "TGT",
+            "decision": {"attack_threshold": 0.0},
+            "theory": {"great_power_unity": unity,
+                       "organski": {"agreement_on_aggressor": True}},
+            "states": [
+                {"code": "AGG", "capability": {"mean": 0.1}},
+                {"code": "TGT", "capability": {"mean": 0.1}},
+                *({"code": c, "capability": {"mean": 0.2}, "great_power": True,
+                   "affinity_target": 1.0} for c in ("GPA", "GPB")),
+                {"code": "GPC", "capability": {"mean": 0.2}, "great_power": True,
+                 "affinity_aggressor": 1.0},
+            ],
+            "institutions": [{
+                "name": "Council", "arrangement": "collective_security",
+                "rule": "qualified_majority", "members": ["GPA", "GPB", "GPC"],
+                "permanent": ["GPA", "GPB", "GPC"], "quota": 2, "absent": ["GPC"],
+                "covers": ["TGT", "AGG"],
+                "stages": [{"level": "condemnation", "deliberation": {"median": 2}}],
+            }],
+        })
+        plan = compile_scenario(sc)
+        assert plan.institutions[0].bloc.tolist() == [unity, unity, False]
+        r = simulate_chunk(plan, 1, 0, N)
+        return float((r["vote_result"][:, 0] == 1).mean())
+
+    alone, united = passed(False), passed(True)
+    assert alone > 0.95
+    assert united > 0.95  # was ~0.65: the absent, hostile GPC counted in the bloc's vote

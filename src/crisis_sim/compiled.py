@@ -12,7 +12,7 @@ import numpy as np
 
 from crisis_sim.kernel import LAWS
 from crisis_sim.rules import RULES, Rule
-from crisis_sim.scenario import Scenario
+from crisis_sim.scenario import Institution, Scenario
 
 LEVELS = ("none", "condemnation", "sanctions", "military")
 LEVEL_CODE = {name: i for i, name in enumerate(LEVELS)}
@@ -199,7 +199,7 @@ def compile_scenario(sc: Scenario) -> Plan:
                 members=members,
                 covered=covered,
                 permanent=np.array([c in inst.permanent for c in inst.members]),
-                bloc=_bloc(sc, members, aggressor, target),
+                bloc=_bloc(sc, inst, members, aggressor, target),
                 present=np.array([c not in inst.absent for c in inst.members]),
                 quota=inst.quota or 0,
                 parties_vote=inst.parties_vote,
@@ -259,15 +259,22 @@ def compile_scenario(sc: Scenario) -> Plan:
     return plan
 
 
-def _bloc(sc: Scenario, members: np.ndarray, aggressor: int, target: int) -> np.ndarray:
+def _bloc(
+    sc: Scenario, inst: Institution, members: np.ndarray, aggressor: int, target: int
+) -> np.ndarray:
     """Schuman's great powers acting in unison (nobody unless the theory imposes unity).
 
     The great powers among the voting members, the parties to the dispute aside: the target
-    always votes for action, the aggressor against. One great power alone is no bloc: it acts
-    as it would anyway.
+    always votes for action, the aggressor against; an absent member casts no vote, so it
+    neither joins the bloc nor sways it. One great power alone is no bloc: it acts as it
+    would anyway.
     """
+    absent = {sc.state_index(c) for c in inst.absent}
     bloc = np.array(
-        [sc.states[m].great_power and m not in (aggressor, target) for m in members.tolist()],
+        [
+            sc.states[m].great_power and m not in (aggressor, target) and m not in absent
+            for m in members.tolist()
+        ],
         dtype=bool,
     )
     if not sc.theory.great_power_unity or bloc.sum() < 2:
