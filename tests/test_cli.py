@@ -59,10 +59,15 @@ def test_summarize_reports_shares_with_intervals(default_result):
 def test_trace_replays_the_stored_replication(default_result):
     with h5py.File(default_result, "r") as f:
         outcomes = f["runs/outcome"][:50]
-    for run in (0, int((outcomes != 0).argmax())):
-        proc = cli("trace", str(default_result), "--run", str(run), check=True)
+    for run in (int((outcomes == 0).argmax()), int((outcomes != 0).argmax())):
+        proc = cli("trace", str(default_result), "--run", str(run), check=True,
+                   env={"COLUMNS": "300"})
         assert "matches the stored result" in proc.stdout
-        assert "step  1" in proc.stdout
+        steps = [line.split()[1:4:2] for line in proc.stdout.splitlines()
+                 if line.startswith("  day")]
+        days = [int(day) for day, _ in steps]
+        assert days == sorted(days) and days[0] == 0, proc.stdout  # no day -1, in order
+        assert steps[0][1] == "1" and steps[-1][1] == "12", proc.stdout
 
 
 def test_refuses_to_overwrite_without_being_asked(default_result):

@@ -766,7 +766,7 @@ class Crisis:
         )  # states that fought: entered by the end day (one pass instead of many NumPy ones)
         if self.story is not None:
             self.story.append(
-                (int(end_day[0]) if n else 0, 12, f"end: {OUTCOMES[int(outcome[0])]}")
+                (max(int(end_day[0]), 0) if n else 0, 12, f"end: {OUTCOMES[int(outcome[0])]}")
             )
         return {
             "deterred": self.deterred.copy(),
