@@ -514,10 +514,14 @@ def test_unwritable_output_paths_are_one_line(capsys, tmp_path):
         assert str(out) in line and "cannot create" in line
     adir = tmp_path / "adir.h5"
     adir.mkdir()
-    line = one_error_line(
-        main(capsys, "run", "--runs", "10", "--out", str(adir), "--overwrite", "-q"))
-    assert str(adir) in line
+    for command, extra in (("run", ()), ("run", ("--overwrite",)),
+                           ("sweep", ("--param", "willingness", "--points", "2")),
+                           ("compare", ())):
+        line = one_error_line(main(capsys, command, "--runs", "10", "--out", str(adir), "-q",
+                                   *extra))
+        assert f"{adir}: is a folder; give a file name" in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.h5", "plain"]
+    assert list(adir.iterdir()) == []
 
 
 @pytest.fixture(scope="module")

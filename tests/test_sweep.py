@@ -120,6 +120,8 @@ def test_sobol_design_needs_a_power_of_two(capsys, tmp_path):
 def test_summarize_refuses_a_sweep_file_with_a_pointer(capsys, grid_sweep):
     res = main(capsys, "summarize", str(grid_sweep))
     assert res.code == 2 and "a parameter sweep, not a single run" in res.err
+    res = main(capsys, "run", "--resume", "--out", str(grid_sweep), "-q")
+    assert res.code == 2 and "'sweep --resume' finishes an interrupted one" in res.err
 
 
 def test_plans_compile_from_the_stored_base_scenario(grid_sweep):

@@ -165,6 +165,8 @@ def refuse_existing(
     """
     if not path.parent.is_dir():
         raise StoreError(f"{path}: cannot create {kind}: No such file or directory")
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder; give a file name for the {kind}")
     if path.exists() and not overwrite:
         raise StoreError(f"{path}: file exists; pass {_ways_on(path, can_append)}")
     if path.exists():
@@ -543,7 +545,7 @@ KINDS = {
 }
 READ_WITH = {
     SWEEP_FORMAT: "read it with 'crisis-sim plot --kind sweep' (and, for a sobol or morris "
-    "design, 'crisis-sim sensitivity')",
+    "design, 'crisis-sim sensitivity'); 'sweep --resume' finishes an interrupted one",
     COMPARE_FORMAT: "'crisis-sim compare' printed its table ('compare --resume' finishes an "
     "interrupted one), and xarray reads it (group 'runs', dimension 'arrangement')",
 }
