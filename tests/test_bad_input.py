@@ -207,6 +207,11 @@ def test_unreadable_scenario_files_are_input_errors(tmp_path):
     for name in ("binary.toml", "dir.toml", "missing.toml"):
         with pytest.raises(InputError, match=re.escape(str(tmp_path / name))):
             scenario.load(tmp_path / name)
+    with pytest.raises(InputError, match="dir.toml: a folder, not a scenario file"):
+        scenario.load(tmp_path / "dir.toml")
+    for empty in ("", " "):
+        with pytest.raises(InputError, match="no scenario named; give a scenario file"):
+            scenario.load(empty)
 
 
 def test_python_code_in_a_scenario_is_only_a_string(tmp_path):
@@ -454,6 +459,7 @@ BIG = str(2**64)
     (("compare", "--resume"), "no such comparison file"),
     (("compare", "--chunk-size", "0"), "--chunk-size 0"),
     (("compare", "--arrangements", ","), "names no arrangement"),
+    (("compare", "--arrangements", ""), "--arrangements '': names no arrangement"),
     (("sweep", "--param", "willingness", "--param", "states.RED.willingness", "--points", "2",
       "--runs", "10"), "--param states.RED.willingness: sets numbers that --param willingness"),
     (("sweep", "--param", "states.*.willingness", "--param", "willingness", "--points", "2",

@@ -58,7 +58,7 @@ def present(sc: Scenario) -> list[str]:
 
 def parse_arrangements(text: str | None, sc: Scenario) -> list[str]:
     """The ``--arrangements`` option: a comma-separated list, checked against the scenario."""
-    if text is None or not text.strip():
+    if text is None:
         return present(sc)
     chosen = [t.strip() for t in text.split(",") if t.strip()]
     if not chosen:

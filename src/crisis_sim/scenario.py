@@ -403,7 +403,14 @@ def resolve_source(source: str | Path | None) -> Path:
     """Turn a CLI argument (a path or a bundled name, or nothing) into a scenario file path."""
     if source is None:
         return bundled_path(DEFAULT_SCENARIO)
+    if not str(source).strip():
+        raise InputError(
+            f"{str(source)!r}: no scenario named; give a scenario file (.toml) or a bundled "
+            f"scenario (try: {', '.join(bundled_names())})"
+        )
     path = Path(source)
+    if path.is_dir():
+        raise InputError(f"{path}: a folder, not a scenario file")
     if path.suffix == ".toml" or path.exists():
         if not path.exists():
             raise InputError(f"{path}: no such scenario file")
