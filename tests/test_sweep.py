@@ -97,6 +97,20 @@ def test_resume_refuses_what_it_would_ignore_and_leaves_the_file(grid_sweep, giv
     assert grid_sweep.read_bytes() == before
 
 
+def test_resuming_a_complete_file_says_so_and_leaves_it(grid_sweep, capsys, tmp_path):
+    """Nothing to compute: the file is not opened for writing, its bytes and time unchanged."""
+    import os
+
+    single = tmp_path / "r.h5"
+    assert main(capsys, "run", "--runs", "30", "--out", str(single), "-q").code == 0
+    for command, path in (("sweep", grid_sweep), ("run", single)):
+        before, stamp = path.read_bytes(), os.stat(path).st_mtime_ns
+        res = main(capsys, command, "--resume", "--out", str(path), "-q")
+        assert res.code == 0, res.err
+        assert f"{path} is already complete; nothing to compute" in " ".join(res.out.split())
+        assert path.read_bytes() == before and os.stat(path).st_mtime_ns == stamp
+
+
 def test_design_sizes_follow_salib_and_switches_are_rounded(base):
     mis = design.parse_range(params.find(base, "decision.misperception"), "0.1:0.8")
     gpu = design.parse_range(params.find(base, "theory.great_power_unity"), None)

@@ -263,6 +263,14 @@ def run(
             if out is None:
                 raise InputError("--resume and --append need --out FILE (the file to continue)")
             plan, seed = experiment.reopen(out)  # a file that cannot be continued stays as it is
+            if resume and _complete(out):
+                con = _console()
+                con.print(f"{out} is already complete; nothing to compute (seed {seed})")
+                if not quiet:
+                    from crisis_sim.analysis import summarize
+
+                    _print_summary(summarize(out))
+                return
             if append:
                 store.grow(out, append)
             _announce_compile(quiet, workers, scheduler, chunk_size)
@@ -299,6 +307,14 @@ def run(
     )
     if summary is not None:
         _print_summary(summary)
+
+
+def _complete(path: Path) -> bool:
+    """Whether a result or sweep file (already checked as one) holds every replication."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return bool(f.attrs.get("complete", 0))
 
 
 @app.command(cls=_Command)
@@ -482,6 +498,9 @@ def sweep(
         if out is None:
             raise InputError("--resume needs --out FILE (the sweep to finish)")
         plans, seed = sweep_mod.reopen(out)
+        if _complete(out):
+            _console().print(f"{out} is already complete; nothing to compute (seed {seed})")
+            return
     else:
         sc = sc_mod.load(scenario)
         ranges = []
