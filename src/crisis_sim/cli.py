@@ -207,7 +207,12 @@ def run(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Result file (HDF5); default: NAME.h5.")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Result file (HDF5); default: NAME.h5, NAME the scenario's name key.",
+        ),
     ] = None,
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")
@@ -461,7 +466,12 @@ def sweep(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Sweep file (HDF5); default: NAME_sweep.h5.")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Sweep file (HDF5); default: NAME_sweep.h5 (the scenario's name key).",
+        ),
     ] = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
@@ -681,7 +691,7 @@ def compare(
             "--out",
             "-o",
             help="Comparison file (HDF5, with an 'arrangement' dimension); "
-            "default: NAME_compare.h5.",
+            "default: NAME_compare.h5 (the scenario's name key).",
         ),
     ] = None,
     plot: Annotated[
