@@ -318,8 +318,11 @@ def _complete(path: Path) -> bool:
     """Whether a result or sweep file (already checked as one) holds every replication."""
     import h5py
 
-    with h5py.File(path, "r") as f:
-        return bool(f.attrs.get("complete", 0))
+    try:  # read as summarize reads, unlocked: a writer at work is refused later, in one line
+        with h5py.File(path, "r", locking=False) as f:
+            return bool(f.attrs.get("complete", 0))
+    except OSError:
+        return False
 
 
 @app.command(cls=_Command)
