@@ -159,6 +159,10 @@ NAMED_CASES = {
     "no capability data": (_set(("states", 0, "capability"), {"cow": "ZZZ", "year": 1900}),
                            "states[0].capability", "'ZZZ'"),
     "quota above members": (_set(("institutions", 0, "quota"), 99), "institutions[0].quota", "99"),
+    "the authority's force a party": (
+        lambda raw: [_set(("institutions", 0, "rule"), "central_authority")(raw),
+                     _set(("institutions", 0, "force"), "RED")(raw)],
+        "institutions[0].force", "'RED'"),
     "date for a number": (_set(("horizon_days",), dt.date(1914, 7, 28)), "horizon_days", "1914"),
 }
 
@@ -442,7 +446,6 @@ BIG = str(2**64)
       "--runs", "10"), "--seed -5"),
     (("run", "--seed", "-1", "--runs", "10"), "--seed -1"),
     (("assumptions", "--seed", BIG, "--runs", "10"), f"--seed {BIG}"),
-    (("assumptions", "--runs", "10000000000"), "GiB of memory, over half of this machine's"),
     (("assumptions", "--runs", "10", "--plot", "fig.txt"), "--plot fig.txt"),
     (("assumptions", "--runs", "10", "--plot", "no/such/folder/a.png"), "no such folder"),
     (("compare", "--runs", "-1"), "--runs -1"),
@@ -460,6 +463,10 @@ BIG = str(2**64)
     (("compare", "--chunk-size", "0"), "--chunk-size 0"),
     (("compare", "--arrangements", ","), "names no arrangement"),
     (("compare", "--arrangements", ""), "--arrangements '': names no arrangement"),
+    (("compare", "--runs", "10", ""), "'': no scenario named"),
+    (("run", "--runs", "10", ""), "'': no scenario named"),
+    (("sweep", "--param", "willingness", "--runs", "10", ""), "'': no scenario named"),
+    (("assumptions", "--runs", "10", ""), "'': no scenario named"),
     (("sweep", "--param", "willingness", "--param", "states.RED.willingness", "--points", "2",
       "--runs", "10"), "--param states.RED.willingness: sets numbers that --param willingness"),
     (("sweep", "--param", "states.*.willingness", "--param", "willingness", "--points", "2",
@@ -731,3 +738,24 @@ def test_a_scheduler_without_dask_installed_is_one_line(tmp_path):
         "(pip install '.[dask]' in crisis-sim's source folder)"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="caps the address space with setrlimit")
+def test_assumptions_refuses_more_replications_than_memory_holds(tmp_path):
+    """Its settings are paired in memory: a --runs beyond half the machine's memory is one line,
+    before anything is allocated (run capped at 8 GiB, so a regression fails, not the host)."""
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "crisis_sim", "assumptions", "--runs", "10000000000", "-q"],
+        capture_output=True, text=True, cwd=tmp_path, preexec_fn=cap, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "--runs 10,000,000,000: pairing every setting's replications needs about" in proc.stderr
+    assert "GiB of memory, over half of this machine's" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+

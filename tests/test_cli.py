@@ -128,6 +128,6 @@ def test_help_gives_a_type_for_values_and_none_for_flags():
         listed = {row[1] for row in rows}
         assert {"--help"} | {p.opts[0] for p in options} <= listed, f"{args}: {listed}"
         for row in rows:
-            flags_seen += is_flag[row[1]]
+            flags_seen += is_flag[row[1]] and row[1] != "--help"
             assert bool(re.search(r"<[^ ]+>", " ".join(row))) != is_flag[row[1]], f"{args}: {row}"
-    assert flags_seen > len(group.commands)
+    assert flags_seen >= 5  # --quiet, --overwrite, --resume, --aliases, ...

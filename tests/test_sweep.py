@@ -111,6 +111,26 @@ def test_resuming_a_complete_file_says_so_and_leaves_it(grid_sweep, capsys, tmp_
         assert path.read_bytes() == before and os.stat(path).st_mtime_ns == stamp
 
 
+def test_a_sweep_over_a_number_no_longer_swept_cannot_be_resumed_and_says_why(
+    base, tmp_path, capsys
+):
+    """A file from a version that swept a number this one does not (it changed nothing) is
+    refused in one line naming the file and the parameter, and left as it was."""
+    ranges = [design.parse_range(params.find(base, "decision.misperception"), "0.1:0.8")]
+    part = tmp_path / "old.h5"
+    sweep.start(part, base, design.sample(ranges, "grid", 2, 5), 5, RUNS, overwrite=False)
+    gone = "states.RED.capability.factor"
+    with h5py.File(part, "r+") as f:  # as that version wrote it: the parameter under its name
+        g = f["runs"]
+        g["parameter"][0] = gone
+        g.move("decision.misperception", gone)
+    before = part.read_bytes()
+    line = one_error_line(main(capsys, "sweep", "--resume", "--out", str(part), "-q"))
+    assert line.startswith(f"crisis-sim: error: {part}: cannot resume this sweep: "), line
+    assert f"{gone}: not a parameter" in line, line
+    assert part.read_bytes() == before
+
+
 def test_design_sizes_follow_salib_and_switches_are_rounded(base):
     mis = design.parse_range(params.find(base, "decision.misperception"), "0.1:0.8")
     gpu = design.parse_range(params.find(base, "theory.great_power_unity"), None)

@@ -262,7 +262,9 @@ def test_the_world_authority_answers_to_the_coalition_switches():
     assert ends.mean() < 0.75 * base["end_day"].mean()
 
 
-@pytest.mark.parametrize("arrangement", ["collective_security", "global_government"])
+@pytest.mark.parametrize(
+    "arrangement", ["collective_security", "balance_of_power", "global_government"]
+)
 def test_the_forecast_counts_the_stages_up_to_the_first_military_one(arrangement):
     """The aggressor expects force from an institution as the crisis gives it: once every
     stage up to the first military one has passed. A stage after it changes nothing; an

@@ -136,6 +136,11 @@ def test_every_compiled_source_is_stamped():
     }
     assert imported - {"warmup"} <= modules | set(warmup.FROZEN_SOURCES)
     assert set(warmup.FROZEN_SOURCES) <= imported
+    import hashlib
+
+    stamped = [*warmup.KERNEL_SOURCES, *sorted(imported - modules - {"warmup"})]
+    whole = b"".join((package / f"{m}.py").read_bytes() for m in stamped)
+    assert warmup.sources_digest() == hashlib.sha256(whole).hexdigest()
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="counts threads in /proc")

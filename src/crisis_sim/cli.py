@@ -510,10 +510,11 @@ def sweep(
     if resume:
         if out is None:
             raise InputError("--resume needs --out FILE (the sweep to finish)")
-        plans, seed = sweep_mod.reopen(out)
-        if _complete(out):
+        done, seed = sweep_mod.completed(out)  # checks the file is a sweep, reads no plans
+        if done:
             _console().print(f"{out} is already complete; nothing to compute (seed {seed})")
             return
+        plans, seed = sweep_mod.reopen(out)
     else:
         sc = sc_mod.load(scenario)
         ranges = []
@@ -736,7 +737,7 @@ def compare(
         assert out is not None
         opened = cmp.reopen(out)  # before any worker starts: a wrong file is one line
     else:
-        sc = sc_mod.load(scenario or cmp.DEFAULT_SCENARIO)
+        sc = sc_mod.load(cmp.DEFAULT_SCENARIO if scenario is None else scenario)
         chosen = cmp.parse_arrangements(arrangements, sc)
         out = out or Path(f"{sc.name}_compare.h5")
     finished = resume and opened.complete  # nothing to compute: no workers, no writing

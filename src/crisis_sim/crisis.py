@@ -481,9 +481,9 @@ class Crisis:
         """
         p = self.plan
         a, g = p.aggressor, p.target
-        if inst.rule_name == "central_authority":  # its own force, always
+        if inst.rule_name == "central_authority":  # its own force, unless already at war
             members, share = np.array([inst.force]), np.ones(1)
-            chosen: np.ndarray = np.ones((len(reps), 1), dtype=bool)
+            chosen: np.ndarray = ~(self.entry[reps][:, members] < day)
         else:
             members, share = inst.covered, inst.share
             chosen = self._willing(inst, day, reps, yes)

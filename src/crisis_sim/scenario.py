@@ -352,6 +352,11 @@ class Scenario(Strict):
             if inst.rule == "central_authority":
                 if inst.force is None or inst.force not in codes:
                     raise ValueError(f"{where}.force: a central authority needs a force state")
+                if inst.force in (self.aggressor, self.target):
+                    raise ValueError(
+                        f"{where}.force: {inst.force!r} is a party to the crisis; the "
+                        "authority's force must be a third state"
+                    )
             elif inst.force is not None and inst.force not in codes:
                 raise ValueError(f"{where}.force: unknown state {inst.force!r}")
         for i, t in enumerate(self.treaties):

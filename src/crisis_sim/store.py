@@ -690,6 +690,7 @@ def grow(path: Path, extra_runs: int) -> int:
         raise StoreError(
             f"{path}: cannot append: {str(exc).split(': ')[-1]}; the file is unchanged"
         ) from None
+    swapped = False
     try:
         with h5py.File(path, "r", locking=True) as src, open_for_writing(tmp) as dst:
             step = 1 << 20
@@ -702,11 +703,18 @@ def grow(path: Path, extra_runs: int) -> int:
             # Swapped in while both locks are held: no writer (a --resume) can open the old
             # file between the copy and the swap and commit chunks the swap would discard.
             os.replace(tmp, path)
+            swapped = True
     except (OSError, RuntimeError) as exc:
+        if swapped:  # only closing failed, after the data was flushed and swapped in
+            raise StoreError(
+                f"{path}: appended, but closing the file failed: {_reason(exc)}; "
+                f"check it with 'crisis-sim summarize {path}'"
+            ) from None
         _remove(tmp)
         raise StoreError(f"{path}: cannot append: {_reason(exc)}; the file is unchanged") from None
     except BaseException:
-        _remove(tmp)
+        if not swapped:
+            _remove(tmp)
         raise
     return old
 

@@ -22,7 +22,7 @@ from crisis_sim import params, store
 from crisis_sim import scenario as scenario_mod
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.design import Design
-from crisis_sim.errors import Interrupted, WorkerLost, at_least_one, fits_one_file
+from crisis_sim.errors import InputError, Interrupted, WorkerLost, at_least_one, fits_one_file
 from crisis_sim.interrupt import stop_on_ctrl_c
 from crisis_sim.runner import Backend, PointChunk, chunks
 
@@ -90,12 +90,21 @@ def start(
     return plans
 
 
+def completed(path: Path) -> tuple[bool, int]:
+    """Whether an existing sweep file holds every replication, and its seed."""
+    info, _ = store.read_sweep(path, names=["committed"])
+    return bool(info.get("complete", 0)), int(info["seed"])
+
+
 def reopen(path: Path) -> tuple[list[Plan], int]:
     """Plans and seed of an existing sweep file (for ``--resume``)."""
     info, data = store.read_sweep(path, names=["committed"])
     base = scenario_mod.from_json(str(info["scenario"]), origin=f"{path}:scenario")
     values = np.column_stack([data[n] for n in info["parameters"]])
-    return plans_for(base, info["parameters"], values), int(info["seed"])
+    try:
+        return plans_for(base, info["parameters"], values), int(info["seed"])
+    except InputError as exc:  # a parameter this version no longer sweeps, say
+        raise InputError(f"{path}: cannot resume this sweep: {exc}") from None
 
 
 def _commit(

@@ -74,6 +74,16 @@ FROZEN_SOURCES = ("outcomes",)
 _STAMP = "crisis_sim-kernels.sha256"
 
 
+def sources_digest() -> str:
+    """SHA-256 of every source the kernels are compiled from or freeze constants of."""
+    import hashlib
+
+    here = Path(__file__).parent
+    return hashlib.sha256(
+        b"".join((here / f"{m}.py").read_bytes() for m in KERNEL_SOURCES + FROZEN_SOURCES)
+    ).hexdigest()
+
+
 def forget_stale_kernels(dispatcher: Any) -> None:
     """Delete crisis_sim's cached kernels when any of its compiled sources has changed.
 
@@ -84,16 +94,11 @@ def forget_stale_kernels(dispatcher: Any) -> None:
     of all compiled sources; when it differs, the package's cache files go and the next use
     compiles afresh.
     """
-    import hashlib
-
     try:
         folder = Path(dispatcher._cache._cache_path)
     except AttributeError:  # no cache, or a Numba that keeps it elsewhere
         return
-    here = Path(__file__).parent
-    digest = hashlib.sha256(
-        b"".join((here / f"{m}.py").read_bytes() for m in KERNEL_SOURCES + FROZEN_SOURCES)
-    ).hexdigest()
+    digest = sources_digest()
     stamp = folder / _STAMP
     try:
         if stamp.read_text(encoding="ascii") == digest:
