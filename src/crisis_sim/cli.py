@@ -268,7 +268,7 @@ def run(
             if out is None:
                 raise InputError("--resume and --append need --out FILE (the file to continue)")
             plan, seed = experiment.reopen(out)  # a file that cannot be continued stays as it is
-            if resume and _complete(out):
+            if resume and store.read_info(out)["complete"]:  # read unlocked, as summarize
                 con = _console()
                 con.print(f"{out} is already complete; nothing to compute (seed {seed})")
                 if not quiet:
@@ -312,17 +312,6 @@ def run(
     )
     if summary is not None:
         _print_summary(summary)
-
-
-def _complete(path: Path) -> bool:
-    """Whether a result or sweep file (already checked as one) holds every replication."""
-    import h5py
-
-    try:  # read as summarize reads, unlocked: a writer at work is refused later, in one line
-        with h5py.File(path, "r", locking=False) as f:
-            return bool(f.attrs.get("complete", 0))
-    except OSError:
-        return False
 
 
 @app.command(cls=_Command)
