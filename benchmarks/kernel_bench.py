@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from crisis_sim.codes import COMBAT
 from crisis_sim.kernel import full_strength_day
 from crisis_sim.libm import exp
-from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
+from crisis_sim.rng import normal_pair_at, rep_key
 
 
 # Compiled afresh in each run (a few seconds, before any timing): it inlines the package's

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crisis_sim import kernel, rng
+from crisis_sim import codes, rng
 
 HERE = Path(__file__).parent / "scenarios"
 
@@ -19,8 +19,8 @@ HERE = Path(__file__).parent / "scenarios"
 def test_draw_variants_agree():
     reps = np.arange(1000, 1300, dtype=np.int64)
     draws = np.arange(7, dtype=np.int64) * 1024 + 3
-    par = rng.uniforms(9, reps, rng.VOTE, draws)
-    assert np.array_equal(par, rng.uniforms_serial(9, reps, rng.VOTE, draws))
+    par = rng.uniforms(9, reps, codes.VOTE, draws)
+    assert np.array_equal(par, rng.uniforms_serial(9, reps, codes.VOTE, draws))
 
 
 def test_kernel_variants_agree(default_plan, monkeypatch):
@@ -28,11 +28,11 @@ def test_kernel_variants_agree(default_plan, monkeypatch):
 
     from crisis_sim.crisis import simulate_chunk
 
-    if numba.get_num_threads() < 2:  # rng.worth_threads: one thread never launches in parallel
+    if numba.get_num_threads() < 2:  # draws.worth_threads: one thread never launches in parallel
         pytest.skip("one Numba thread: the parallel kernel is never used")
-    monkeypatch.setattr(kernel, "PARALLEL_MIN", 1)  # every cohort on all threads
+    monkeypatch.setattr(codes, "PARALLEL_COHORT", 1)  # every cohort on all threads
     par = simulate_chunk(default_plan, 3, 0, 3000)
-    monkeypatch.setattr(kernel, "PARALLEL_MIN", 1 << 62)  # every cohort on the calling thread
+    monkeypatch.setattr(codes, "PARALLEL_COHORT", 1 << 62)  # every cohort on the calling thread
     ser = simulate_chunk(default_plan, 3, 0, 3000)
     for name in par:
         assert np.array_equal(par[name], ser[name], equal_nan=True), name

@@ -12,13 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from crisis_sim import kernel, scenario
+from crisis_sim import codes, kernel, scenario
+from crisis_sim.codes import COMBAT
 from crisis_sim.compare import variant
 from crisis_sim.compiled import applies, compile_scenario
 from crisis_sim.crisis import simulate_chunk
 from crisis_sim.libm import exp
 from crisis_sim.outcomes import BACKED_DOWN, STALEMATE
-from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
+from crisis_sim.rng import normal_pair_at, rep_key
 from crisis_sim.rules import VETOED
 
 SANCTIONS = 2
@@ -65,7 +66,7 @@ def _every_day(t_end, rep_id, n_bel, b_state, b_side, b_entry, b_force, mobiliza
                 if t < entry + mobilization[s, 2]:
                     continue
                 f = b_force[r, j] * kernel._ramp(t, entry, mobilization[s, 0], mobilization[s, 1])
-                if b_side[r, j] == kernel.AGGRESSOR_SIDE:
+                if b_side[r, j] == codes.AGGRESSOR_SIDE:
                     a_mob += f
                 else:
                     d_mob += f
@@ -85,9 +86,9 @@ def _every_day(t_end, rep_id, n_bel, b_state, b_side, b_entry, b_force, mobiliza
                 end_day[r] = t
                 broke_d = frac_d >= resolve_d
                 if broke_d and (frac_a < resolve_a or frac_d / resolve_d >= frac_a / resolve_a):
-                    ending[r] = kernel.DEFENDERS_BROKE
+                    ending[r] = codes.DEFENDERS_BROKE
                 else:
-                    ending[r] = kernel.AGGRESSOR_BROKE
+                    ending[r] = codes.AGGRESSOR_BROKE
                 break
         loss_a[r], loss_d[r] = la, ld
 
@@ -116,8 +117,8 @@ def test_the_kernel_fights_as_if_every_ramp_were_taken_every_day(law):
     mobilization[:2] = [[0.3, 20.5, 0.0], [1.0 - 2.0**-53, 33.3, 0.0]]  # the two parties
     for r in range(n):  # states 0 and 1 at war from day 0, the others joining on either side
         b_state[r] = np.sort(np.r_[0, 1, gen.choice(np.arange(2, states), width - 2, False)])
-        b_side[r] = gen.choice([kernel.AGGRESSOR_SIDE, kernel.DEFENDER_SIDE], width)
-        b_side[r, :2] = kernel.AGGRESSOR_SIDE, kernel.DEFENDER_SIDE
+        b_side[r] = gen.choice([codes.AGGRESSOR_SIDE, codes.DEFENDER_SIDE], width)
+        b_side[r, :2] = codes.AGGRESSOR_SIDE, codes.DEFENDER_SIDE
         b_entry[r] = np.where(b_state[r] < 2, 0, gen.integers(0, 40, width))
     sanction_day = np.where(gen.random(n) < 0.3, gen.integers(0, 60, n), 1 << 40)
     combat = np.array([0.004, 0.3, 1.1, 0.25, 0.5, 0.5])

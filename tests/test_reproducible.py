@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from conftest import cli
 
-from crisis_sim.kernel import PARALLEL_MIN
+from crisis_sim.codes import PARALLEL_COHORT
 
 # One chunk of N (the default chunk size holds it) is a cohort large enough for the parallel
 # combat kernel when the process has two Numba threads; the reference's chunks of 1,000 are not.
 N = "5000"
-assert int(N) >= PARALLEL_MIN
+assert int(N) >= PARALLEL_COHORT
 
 
 def runs_group(path: Path) -> dict[str, np.ndarray]:

@@ -115,25 +115,38 @@ def test_every_compiled_source_is_stamped():
 
     from crisis_sim import warmup
 
-    def compiled(tree: ast.Module) -> bool:
+    def compiled(tree: ast.Module) -> set[str]:
+        """Whether a module compiles code of its own (decorators), and whose functions it
+        compiles by name (``njit(...)(rules.decide_row)``)."""
+        found = set()
         for node in ast.walk(tree):
             for d in getattr(node, "decorator_list", []):
                 name = d.func if isinstance(d, ast.Call) else d
                 if isinstance(name, ast.Name) and name.id in {"njit", "jit", "intrinsic"}:
-                    return True
-        return False
+                    found.add("")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Call):
+                inner = node.func.func
+                if isinstance(inner, ast.Name) and inner.id in {"njit", "jit"} and node.args:
+                    arg = node.args[0]
+                    if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
+                        found.add(arg.value.id)
+        return found
 
     package = Path(warmup.__file__).parent
-    modules = {f.stem for f in package.glob("*.py") if compiled(ast.parse(f.read_text()))}
+    modules = set()
+    for f in package.glob("*.py"):
+        for m in compiled(ast.parse(f.read_text())):
+            modules.add(m or f.stem)
     assert modules == set(warmup.KERNEL_SOURCES)
     # What they import from the package is compiled in too, or frozen in as constants
     # (``warmup`` only clears the cache, from Python).
-    imported = {
-        node.module.split(".")[1]
-        for m in modules
-        for node in ast.walk(ast.parse((package / f"{m}.py").read_text()))
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("crisis_sim.")
-    }
+    imported = set()
+    for m in modules:
+        for node in ast.walk(ast.parse((package / f"{m}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "crisis_sim":
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("crisis_sim."):
+                imported.add(node.module.split(".")[1])
     assert imported - {"warmup"} <= modules | set(warmup.FROZEN_SOURCES)
     assert set(warmup.FROZEN_SOURCES) <= imported
     import hashlib

@@ -162,17 +162,34 @@ def _announce_compile(quiet: bool, workers: int, scheduler: str | None, cohort: 
     ``cohort``: replications per chunk, which decides with the workers' threads whether the
     parallel kernels will run too.
     """
-    from crisis_sim import runner
+    from crisis_sim import native, runner
     from crisis_sim.warmup import cache_is_warm
 
-    if not quiet and not cache_is_warm(runner.threaded(workers, scheduler, cohort)):
+    if quiet:
+        return
+    if runner.forks_one_thread_workers(workers, scheduler) and native.wanted():
+        if native.ready() or not native.is_built():
+            return  # the workers' kernels compiled ahead of time, or about to be (said then)
+    if not cache_is_warm(runner.threaded(workers, scheduler, cohort)):
         _console(stderr=True).print(
             "compiling the simulation kernels (once, then cached; up to about 25 s)..."
         )
 
 
+def _announce_native_build(quiet: bool, workers: int, scheduler: str | None) -> None:
+    """Tell the user when the workers' kernels are compiled ahead of time (once per version)."""
+    from crisis_sim import native, runner
+
+    if quiet or not runner.forks_one_thread_workers(workers, scheduler):
+        return
+    if native.wanted() and not native.is_built():
+        _console(stderr=True).print(
+            "compiling the simulation kernels for the workers (once, then kept; about 25 s)..."
+        )
+
+
 @contextmanager
-def _working(workers: int, scheduler: str | None) -> Iterator[Backend]:
+def _working(workers: int, scheduler: str | None, quiet: bool = True) -> Iterator[Backend]:
     """The backend for a command's work; while it lasts, Ctrl-C asks to stop after the chunk.
 
     The handler is in place before workers start or any file exists, so a Ctrl-C then is not
@@ -184,6 +201,7 @@ def _working(workers: int, scheduler: str | None) -> Iterator[Backend]:
     from crisis_sim.interrupt import stop_on_ctrl_c
 
     with stop_on_ctrl_c():
+        _announce_native_build(quiet, workers, scheduler)
         backend = runner.backend(workers, scheduler)
         try:
             yield backend
@@ -260,7 +278,7 @@ def run(
         at_least_one("--runs", runs)
     sc = None if resume or append else sc_mod.load(scenario)
     # Workers (or the scheduler) first: if they cannot start, no result file is left behind.
-    with _working(workers, scheduler) as backend:
+    with _working(workers, scheduler, quiet) as backend:
         # HDF5 only now: forked workers do not need it, and start loading the kernels sooner.
         from crisis_sim import experiment, store
 
@@ -516,7 +534,7 @@ def sweep(
         )
         out = out or Path(f"{sc.name}_sweep.h5")
     # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
-    with _working(workers, scheduler) as backend:
+    with _working(workers, scheduler, quiet) as backend:
         if not resume:
             plans = sweep_mod.start(out, sc, d, seed, runs, overwrite)
         _announce_compile(
@@ -733,7 +751,7 @@ def compare(
     if not finished:
         _announce_compile(quiet, workers, None, chunk_size if resume else min(runs, chunk_size))
     progress = _progress_factory(quiet, "comparing arrangements")
-    with _working(1 if finished else workers, None) as backend:
+    with _working(1 if finished else workers, None, quiet) as backend:
         if resume:
             result = cmp.resume(
                 out, opened, backend=backend, chunk_size=chunk_size, progress=progress
@@ -796,6 +814,7 @@ def assumptions(
     _announce_compile(quiet, workers, None, min(runs, runner.DEFAULT_CHUNK))
     factory = _progress_factory(quiet, "testing assumptions")
     settings = len(exp.variants(sc))
+    _announce_native_build(quiet, workers, None)
     backend = runner.backend(workers, None)
     try:
         result = exp.run(

@@ -13,26 +13,47 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from crisis_sim.kernel import AGGRESSOR_BROKE, DEFENDERS_BROKE, NOT_ENTERED, RUNNING
-from crisis_sim.libm import exp
-from crisis_sim.outcomes import Reason
-from crisis_sim.prefetch import AHEAD, prefetch
-from crisis_sim.rng import (
+from crisis_sim import rules
+from crisis_sim.codes import (
+    AGGRESSOR_BROKE,
     CAPABILITY,
+    DEFENDERS_BROKE,
     HONOUR,
+    NOT_ENTERED,
     PERCEPTION,
+    RUNNING,
     TREATY_DELAY,
     UNITY,
     VOTE,
-    lognormal_day,
-    normal_at,
-    rep_key,
-    uniform_at,
 )
-from crisis_sim.rules import decide_row
+from crisis_sim.libm import exp
+from crisis_sim.outcomes import Reason
+from crisis_sim.prefetch import AHEAD, prefetch
+from crisis_sim.rng import lognormal_day, normal_at, rep_key, uniform_at
 
 TREATY = int(Reason.TREATY)
 ATTACKED = int(Reason.ATTACKED)
+
+# The institutions' decision rule (:func:`crisis_sim.rules.decide_row`), compiled into the passes.
+decide_row = njit(inline="always")(rules.decide_row)
+
+
+@njit(cache=True, nogil=True)
+def decide_rows(
+    code: int,
+    yes: np.ndarray,
+    voting: np.ndarray,
+    permanent: np.ndarray,
+    quota: int,
+    procedural: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each replication's decision under rule ``code`` (a row of ``yes`` and ``voting`` each)."""
+    n = yes.shape[0]
+    result = np.empty(n, dtype=np.int8)
+    veto = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        result[i], veto[i] = decide_row(code, yes, voting, permanent, quota, procedural, i)
+    return result, veto
 
 
 @njit(cache=True, nogil=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crisis_sim.kernel import LAWS
+from crisis_sim.codes import LAWS
 from crisis_sim.rules import RULES, Rule
 from crisis_sim.scenario import Institution, Scenario
 
@@ -108,7 +108,7 @@ class Plan:
 
     @property
     def combat_constants(self) -> np.ndarray:
-        """The combat kernel's constants, in the order of ``kernel.COMBAT_CONSTANTS``."""
+        """The combat kernel's constants, in the order of ``codes.COMBAT_CONSTANTS``."""
         c = self.scenario.combat
         return np.array(
             [

@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from crisis_sim import cohort, kernel, rng
+from crisis_sim import codes, draws
+from crisis_sim.codes import (
+    AGGRESSOR_BROKE,
+    AGGRESSOR_SIDE,
+    DEFENDER_SIDE,
+    DEFENDERS_BROKE,
+    NOT_ENTERED,
+)
 from crisis_sim.compiled import (
     LEVEL_CODE,
     LEVELS,
@@ -33,7 +40,7 @@ from crisis_sim.compiled import (
     threatens,
     voters,
 )
-from crisis_sim.kernel import AGGRESSOR_SIDE, DEFENDER_SIDE, NOT_ENTERED
+from crisis_sim.native import kernels
 from crisis_sim.outcomes import (
     AGGRESSOR_DEFEATED,
     BACKED_DOWN,
@@ -92,7 +99,7 @@ class Crisis:
         self.combat = plan.combat_constants
         self._mobilization = plan.mobilization
         # Per replication and state.
-        self.cap = cohort.capabilities(self.seed, self.rep, plan.cap_mean, plan.cap_spread)
+        self.cap = kernels.capabilities(self.seed, self.rep, plan.cap_mean, plan.cap_spread)
         self.side = np.zeros((n, s_count), dtype=np.int8)
         self.entry = np.full((n, s_count), NOT_ENTERED, dtype=np.int32)
         self.reason = np.zeros((n, s_count), dtype=np.int8)
@@ -139,7 +146,7 @@ class Crisis:
 
     def _room_on_roll(self, reps: np.ndarray) -> None:
         """Widen the war roll if this day's entries (``reps`` sorted) could overflow it."""
-        need = cohort.roll_need(reps, self.n_bel)
+        need = kernels.roll_need(reps, self.n_bel)
         if need > self.b_state.shape[1]:
             self._make_roll(min(self.plan.n_states, max(need, 2 * self.b_state.shape[1])))
 
@@ -174,8 +181,8 @@ class Crisis:
             reps = np.sort(reps)
             reps = reps[np.concatenate(([True], reps[1:] != reps[:-1]))]
         before = self.ending[reps].copy() if self.story is not None else None
-        big = rng.worth_threads(len(reps), kernel.PARALLEL_MIN)  # small cohorts: no launch
-        fight = kernel.advance_war if big else kernel.advance_war_serial
+        big = draws.worth_threads(len(reps), codes.PARALLEL_COHORT)  # small cohorts: no launch
+        fight = kernels.advance_war if big else kernels.advance_war_serial
         fight(
             reps,
             day,
@@ -204,7 +211,7 @@ class Crisis:
         """Step 1: the aggressor weighs its chance of winning against the expected response."""
         p, sc = self.plan, self.plan.scenario
         a, g = p.aggressor, p.target
-        own, perceived = cohort.perceived_balance(
+        own, perceived = kernels.perceived_balance(
             self.seed,
             self.rep,
             self.cap,
@@ -216,7 +223,7 @@ class Crisis:
             float(p.coalition_ratio),
             sc.decision.misperception,
         )
-        self.p_win = kernel.contest_success(own, perceived, sc.decision.csf_exponent)
+        self.p_win = kernels.contest_success(own, perceived, sc.decision.csf_exponent)
         self.deterred = self.p_win < sc.decision.attack_threshold
         self.end_day[self.deterred] = -1
         self.tell(
@@ -251,8 +258,8 @@ class Crisis:
         p = self.plan
         if not applies(inst, p.aggressor, p.target) or not len(reps):
             return
-        days = rng.lognormal_days(
-            self.seed, self.rep[reps], rng.REFERRAL, inst.index, *inst.referral
+        days = draws.lognormal_days(
+            self.seed, self.rep[reps], codes.REFERRAL, inst.index, *inst.referral
         )
         self.schedule(days, partial(self.identify_aggressor, inst), "identify", inst.index, reps)
 
@@ -269,14 +276,14 @@ class Crisis:
         if not len(reps):
             return
         self.referral_day[reps, inst.index] = day
-        u = rng.uniform_draws(
-            self.seed, self.rep[reps], rng.IDENTIFY, inst.index * 1024 + inst.covered
+        u = draws.uniform_draws(
+            self.seed, self.rep[reps], codes.IDENTIFY, inst.index * 1024 + inst.covered
         )
         named = u < inst.p_identify[None, :]
         if inst.bloc.any():  # Schuman's great powers name the aggressor as one, or not at all
             b = np.flatnonzero(inst.bloc)  # members come first among the covered states
-            shared = rng.uniform_draws(
-                self.seed, self.rep[reps], rng.IDENTIFY, inst.index * 1024 + rng.BLOC_DRAW
+            shared = draws.uniform_draws(
+                self.seed, self.rep[reps], codes.IDENTIFY, inst.index * 1024 + codes.BLOC_DRAW
             )
             named[:, b] = (shared < inst.p_identify[b].mean())[:, None]
         named[:, inst.covered == self.plan.target] = True
@@ -298,10 +305,10 @@ class Crisis:
     def deliberate(self, inst: Any, stage: int, day: int, reps: np.ndarray) -> None:
         """Step 5: a random deliberation delay before the vote on this stage."""
         st = inst.stages[stage]
-        delay = rng.lognormal_days(
+        delay = draws.lognormal_days(
             self.seed,
             self.rep[reps],
-            rng.DELIBERATION,
+            codes.DELIBERATION,
             inst.index * 16 + stage,
             st.median,
             st.spread,
@@ -342,7 +349,7 @@ class Crisis:
             if inst.rule_name == "unilateral"
             else np.ones(len(reps), dtype=bool)
         )
-        yes, voting, result, veto_pos = cohort.vote(
+        yes, voting, result, veto_pos = kernels.vote(
             self.seed,
             reps,
             self.rep,
@@ -365,7 +372,7 @@ class Crisis:
                     x[keep] for x in (reps, yes, voting, result, veto_pos)
                 )
                 passed = passed[keep]
-        cohort.record_vote(
+        kernels.record_vote(
             reps,
             result,
             veto_pos,
@@ -437,7 +444,7 @@ class Crisis:
         if self_help:
             self._adopt(inst, stage, reps[acted], level)
         chance = getattr(sc.decision.backdown, LEVELS[level])
-        backs = rng.uniform_draws(self.seed, self.rep[reps], rng.BACKDOWN, key) < chance
+        backs = draws.uniform_draws(self.seed, self.rep[reps], codes.BACKDOWN, key) < chance
         if self_help:  # no balancer acted: nothing to back down from, nor to be overwhelmed by
             backs &= acted
             overwhelmed &= acted
@@ -455,8 +462,8 @@ class Crisis:
         self.tell(7, reps, lambda i: f"the {inst.name} adopts {LEVELS[level]}")
         if inst.quit_if_condemned > 0 and p.aggressor in inst.covered:
             still_in = reps[~self.left[reps, inst.index]]
-            draw = rng.uniform_draws(
-                self.seed, self.rep[still_in], rng.QUIT, inst.index * 16 + stage
+            draw = draws.uniform_draws(
+                self.seed, self.rep[still_in], codes.QUIT, inst.index * 16 + stage
             )
             quits = still_in[draw < inst.quit_if_condemned]
             self.left[quits, inst.index] = True
@@ -514,10 +521,10 @@ class Crisis:
                 inst, p.cap_mean, a, g
             )
         rep_ids = self.rep[reps]
-        willing = rng.uniform_draws(self.seed, rep_ids, rng.COMMIT, key) < p_commit[None, :]
+        willing = draws.uniform_draws(self.seed, rep_ids, codes.COMMIT, key) < p_commit[None, :]
         if not sc.theory.organski.equal_freedom_of_action:
             willing &= (
-                rng.uniform_draws(self.seed, rep_ids, rng.FREEDOM, key)
+                draws.uniform_draws(self.seed, rep_ids, codes.FREEDOM, key)
                 >= sc.theory.organski.constraint
             )
         chosen = willing & self.identified[inst.index][reps]
@@ -541,8 +548,12 @@ class Crisis:
         if not len(rr):
             return
         s = states[jj]
-        delay = rng.lognormal_days(
-            self.seed, self.rep[reps[rr]], rng.DECLARATION, inst.index * 1024 + s, *inst.declaration
+        delay = draws.lognormal_days(
+            self.seed,
+            self.rep[reps[rr]],
+            codes.DECLARATION,
+            inst.index * 1024 + s,
+            *inst.declaration,
         )
         mult = share[jj] * (scale[rr] if scale is not None else 1.0)
         self.tell(8, reps[rr], lambda i: f"{self._n_list(reps, rr, s, i)} commit forces", day=day)
@@ -599,7 +610,7 @@ class Crisis:
             x[order] for x in (reps, states, sides, reasons, shares)
         )
         self._room_on_roll(reps)
-        new = cohort.enter(
+        new = kernels.enter(
             day,
             reps,
             states,
@@ -668,7 +679,7 @@ class Crisis:
         return f"{self._n(invader)} invades {self._n(victim)}"
 
     def _call_partner(self, t: Any, day: int, reps: np.ndarray, partner: int, side: int) -> None:
-        reps, honours, delay = cohort.call_partner(
+        reps, honours, delay = kernels.call_partner(
             self.seed,
             reps,
             self.rep,
@@ -709,11 +720,7 @@ class Crisis:
         if self.story is None:
             return
         for r in done:
-            who = (
-                self.plan.target
-                if self.ending[r] == kernel.DEFENDERS_BROKE
-                else self.plan.aggressor
-            )
+            who = self.plan.target if self.ending[r] == DEFENDERS_BROKE else self.plan.aggressor
             self.story.append(
                 (int(self.end_day[r]), 11, f"the forces of {self._n(who)}'s side break")
             )
@@ -723,12 +730,12 @@ class Crisis:
         p = self.plan
         n = self.n
         outcome = np.full(n, STALEMATE, dtype=np.int8)
-        fell = self.ending == kernel.DEFENDERS_BROKE
+        fell = self.ending == DEFENDERS_BROKE
         promised = self.promised_day <= self.end_day  # help promised while the war went on
         outcome[fell & ~promised] = NO_RESPONSE
         outcome[fell & promised] = FAIT_ACCOMPLI
         fell_reps = np.flatnonzero(fell)
-        helped = kernel.helpers_in_field(
+        helped = kernels.helpers_in_field(
             fell_reps,
             self.end_day[fell_reps],
             self.n_bel,
@@ -737,12 +744,12 @@ class Crisis:
             p.target,
         )
         outcome[fell_reps[helped]] = DEFENDERS_DEFEATED
-        outcome[self.ending == kernel.AGGRESSOR_BROKE] = AGGRESSOR_DEFEATED
+        outcome[self.ending == AGGRESSOR_BROKE] = AGGRESSOR_DEFEATED
         outcome[self.backed_down & (self.ending == 0)] = BACKED_DOWN
         outcome[self.deterred] = DETERRED
         # Appeals and votes that came after the aggressor's side broke never happened
         # (identify_aggressor, vote).
-        cohort.void_votes(
+        kernels.void_votes(
             self.ending,
             self.end_day,
             self.decision_day,
@@ -750,13 +757,13 @@ class Crisis:
             self.vetoed_by,
             self._held,
         )
-        too_late = (self.ending == kernel.AGGRESSOR_BROKE)[:, None] & (
+        too_late = (self.ending == AGGRESSOR_BROKE)[:, None] & (
             self.referral_day > self.end_day[:, None]
         )
         self.referral_day[too_late] = -1
         end_day = np.where(self.end_day == STILL_RUNNING, p.horizon, self.end_day).astype(np.int32)
         end_day[self.deterred] = -1
-        side, entry_day, arrival, reason, n_bel, n_casc = kernel.state_records(
+        side, entry_day, arrival, reason, n_bel, n_casc = kernels.state_records(
             self.entry,
             self.side,
             self.reason,
@@ -796,7 +803,7 @@ class Crisis:
 
     def alive(self, reps: np.ndarray, day: int) -> np.ndarray:
         """Replications whose crisis is still open on ``day`` (decisions see the day's start)."""
-        return cohort.open_on(reps, day, self.deterred, self.end_day, self.ending, False)
+        return kernels.open_on(reps, day, self.deterred, self.end_day, self.ending, False)
 
     def seized(self, reps: np.ndarray, day: int) -> np.ndarray:
         """Replications an institution still deliberates on: open crises, and conquered targets.
@@ -804,7 +811,7 @@ class Crisis:
         A fait accompli does not end the organization's business (the League condemned Japan
         after Manchuria had fallen); a defeated aggressor or a back-down does.
         """
-        return cohort.open_on(reps, day, self.deterred, self.end_day, self.ending, True)
+        return kernels.open_on(reps, day, self.deterred, self.end_day, self.ending, True)
 
     def schedule(
         self, days: Any, step: Callable[..., None], kind: str, sub: int, *cols: np.ndarray
@@ -906,7 +913,7 @@ def _split(keys: np.ndarray, top: int, *cols: np.ndarray) -> list[tuple[int, tup
 
     Stable (rows keep their order within a key); rows whose key is above ``top`` are left out.
     """
-    order, found, bounds = cohort.grouped(keys, top)
+    order, found, bounds = kernels.grouped(keys, top)
     cols = tuple(c[order] for c in cols)
     edges = bounds.tolist()
     return [

@@ -11,35 +11,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from crisis_sim.codes import (
+    AGGRESSOR_BROKE,
+    AGGRESSOR_SIDE,
+    COMBAT,
+    DEFENDERS_BROKE,
+    RUNNING,
+)
 from crisis_sim.libm import exp
 from crisis_sim.prefetch import AHEAD, prefetch
-from crisis_sim.rng import COMBAT, normal_pair_at, rep_key
-
-# Combat laws, by the name used in scenario files.
-LAWS = {"lanchester_square": 0, "lanchester_linear": 1}
-
-# How a war ended in the kernel (0: still running).
-RUNNING = 0
-DEFENDERS_BROKE = 1
-AGGRESSOR_BROKE = 2
-
-# Cohorts at least this large are fought on all of Numba's threads (advance_war), smaller ones
-# on the calling thread (advance_war_serial): a parallel launch costs more than a small cohort.
-PARALLEL_MIN = 4096
-
-AGGRESSOR_SIDE = 1
-DEFENDER_SIDE = 2
-NOT_ENTERED = 1 << 30
-
-# The combat constants the kernel takes, in this order, as one float array.
-COMBAT_CONSTANTS = (
-    "attrition",
-    "effectiveness_sd",
-    "defender_advantage",
-    "sanctions_effect",
-    "resolve_aggressor",
-    "resolve_defender",
-)
+from crisis_sim.rng import normal_pair_at, rep_key
 
 
 @njit(cache=True, inline="always")
@@ -260,7 +241,7 @@ def advance_war(
     nothing in the theatre counts as broken: an undefended target falls at once (the scenario
     schema gives the aggressor a ready share and a projection above 0, and no transit days, so
     it has forces on day 0 unless sanctions take them all). ``combat`` holds
-    the constants in the order of :data:`COMBAT_CONSTANTS`. Blocks of :data:`BLOCK`
+    the constants in the order of :data:`crisis_sim.codes.COMBAT_CONSTANTS`. Blocks of :data:`BLOCK`
     replications go to Numba's threads.
     """
     n = reps.shape[0]

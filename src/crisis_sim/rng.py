@@ -3,7 +3,8 @@
 Every random number in a replication is a pure function of those four integers (a SplitMix64
 hash chain, the idea of Random123's counter-based generators), so a replication's result does not
 depend on which worker, thread, chunk or restart computed it, and two experiments that share a
-seed share their draws (common random numbers).
+seed share their draws (common random numbers). The cohort-sized draws that Python code asks
+for are in :mod:`crisis_sim.draws`.
 """
 
 from __future__ import annotations
@@ -15,27 +16,6 @@ from numba import njit, prange
 
 from crisis_sim.libm import exp
 from crisis_sim.warmup import forget_stale_kernels
-
-# Streams: one per kind of decision, so adding draws to one never shifts another.
-CAPABILITY = 1  # draw = state
-PERCEPTION = 2  # draw = 0
-REFERRAL = 3  # draw = institution
-DELIBERATION = 4  # draw = institution * 16 + stage
-IDENTIFY = 5  # draw = institution * 1024 + state (BLOC_DRAW: Schuman's great powers as one)
-VOTE = 6  # draw = (institution * 16 + stage) * 1024 + state
-COMMIT = 7  # draw = institution * 1024 + state
-FREEDOM = 8  # draw = institution * 1024 + state
-QUIT = 9  # draw = institution * 16 + stage
-BACKDOWN = 10  # draw = institution * 16 + stage
-HONOUR = 11  # draw = treaty * 1024 + state
-TREATY_DELAY = 12  # draw = treaty * 1024 + state
-DECLARATION = 13  # draw = institution * 1024 + state
-COMBAT = 14  # draw = day (two normals per day, one per side)
-UNITY = 15  # draw = institution * 16 + stage
-INVASION_DELAY = 16  # draw = state * 1024 + invaded state
-
-# Draws keyed by a state use its index below this: a scenario holds at most 1,023 states.
-BLOC_DRAW = 1023
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -160,25 +140,6 @@ def normal_pair_at(key: np.uint64, stream: int, draw: int) -> tuple[float, float
     return normal_at(key, stream, 2 * draw), normal_at(key, stream, 2 * draw + 1)
 
 
-# Batches of at least this many numbers are drawn on all of Numba's threads; smaller ones on
-# the calling thread (a parallel launch costs more than it saves, and much more when the cores
-# are busy). Each number depends on its key only, so both give the same bits.
-PARALLEL_MIN = 1 << 17
-
-
-def worth_threads(size: int, threshold: int) -> bool:
-    """Whether a batch this large is worth a parallel launch from the calling thread.
-
-    Never when this thread is allowed one Numba thread (a pool worker): such a process then
-    never starts a thread pool, which also keeps forked workers clear of OpenMP.
-    """
-    if size < threshold:
-        return False
-    import numba
-
-    return bool(numba.get_num_threads() > 1)
-
-
 @njit(cache=True, inline="always")
 def _fill_uniforms(
     out: np.ndarray, i: int, seed: int, rep: int, stream: int, draws: np.ndarray
@@ -206,16 +167,6 @@ def uniforms_serial(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray)
     return out
 
 
-def uniform_draws(seed: int, reps: np.ndarray, stream: int, draws: np.ndarray | int) -> np.ndarray:
-    """Uniforms shaped (len(reps), len(draws)), or (len(reps),) for a single draw index."""
-    single = np.ndim(draws) == 0
-    d = np.atleast_1d(np.asarray(draws, dtype=np.int64))
-    r = np.ascontiguousarray(reps, dtype=np.int64)
-    fill = uniforms if worth_threads(len(r) * len(d), PARALLEL_MIN) else uniforms_serial
-    out = fill(seed, r, stream, d)
-    return out[:, 0] if single else out
-
-
 @njit(cache=True, inline="always")
 def lognormal_day(key: np.uint64, stream: int, draw: int, median: float, spread: float) -> int:
     """Whole days of one log-normal delay of a keyed replication, at least one."""
@@ -224,34 +175,16 @@ def lognormal_day(key: np.uint64, stream: int, draw: int, median: float, spread:
 
 
 @njit(cache=True, nogil=True)
-def _lognormal_days(
+def lognormal_days(
     seed: int, reps: np.ndarray, stream: int, draws: np.ndarray, median: float, spread: float
 ) -> np.ndarray:
+    """Whole days of a log-normal delay per replication: one draw index, or one each."""
     out = np.empty(reps.shape[0], dtype=np.int64)
     one = draws.shape[0] == 1
     for i in range(reps.shape[0]):
         key = rep_key(seed, reps[i])
         out[i] = lognormal_day(key, stream, draws[0] if one else draws[i], median, spread)
     return out
-
-
-def lognormal_days(
-    seed: int,
-    reps: np.ndarray,
-    stream: int,
-    draw: int | np.ndarray,
-    median: float,
-    spread: float,
-) -> np.ndarray:
-    """Whole days of a log-normal delay, at least one day (consequences follow their cause).
-
-    ``draw`` is one draw index for all, or one per replication.
-    """
-    reps = np.ascontiguousarray(reps, dtype=np.int64)
-    draws = np.atleast_1d(np.asarray(draw, dtype=np.int64))
-    if len(draws) not in (1, len(reps)):
-        raise ValueError(f"{len(draws)} draw indices for {len(reps)} replications")
-    return _lognormal_days(seed, reps, stream, draws, float(median), float(spread))
 
 
 # Before any kernel of the package loads from Numba's cache (they all import this module).

@@ -2,8 +2,10 @@
 
 Each rule has the same two verbs: ``decide`` (over a cohort of replications, given who votes and
 how) and ``pass_probability`` (the closed form an aggressor uses to forecast the response). The
-decision itself is compiled (:func:`decide_row`, one branch per rule code), as the crisis takes
-it hundreds of times per chunk. A new rule is a code, a branch there and an entry here.
+decision itself is :func:`decide_row`, one branch per rule code, written for Numba: the crisis
+takes it hundreds of times per chunk, compiled into :func:`crisis_sim.cohort.vote`. This module
+itself imports no Numba (a process running the kernels compiled ahead of time reads its codes).
+A new rule is a code, a branch there and an entry here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 # Vote results, as stored (fill value -1: no crisis, the aggressor was deterred).
 NO_DECISION = 0
@@ -44,7 +45,6 @@ Decision = tuple[np.ndarray, np.ndarray]  # (result code, member position of the
 UNANIMITY, QUALIFIED_MAJORITY, CONSENSUS, UNILATERAL, CENTRAL_AUTHORITY = range(5)
 
 
-@njit(cache=True, inline="always")
 def decide_row(
     code: int,
     yes: np.ndarray,
@@ -54,7 +54,10 @@ def decide_row(
     procedural: bool,
     i: int,
 ) -> tuple[int, int]:
-    """One replication's decision under rule ``code``: (result, member position of the veto)."""
+    """One replication's decision under rule ``code``: (result, member position of the veto).
+
+    Plain Python here; :mod:`crisis_sim.cohort` compiles it (inlined into its passes).
+    """
     if code == CENTRAL_AUTHORITY:  # global government: the authority decides alone
         return PASSED, -1
     k = yes.shape[1]
@@ -94,25 +97,9 @@ def decide_row(
     return PASSED, -1
 
 
-@njit(cache=True, nogil=True)
-def decide_rows(
-    code: int,
-    yes: np.ndarray,
-    voting: np.ndarray,
-    permanent: np.ndarray,
-    quota: int,
-    procedural: bool,
-) -> Decision:
-    """Each replication's decision under rule ``code`` (a row of ``yes`` and ``voting`` each)."""
-    n = yes.shape[0]
-    result = np.empty(n, dtype=np.int8)
-    veto = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        result[i], veto[i] = decide_row(code, yes, voting, permanent, quota, procedural, i)
-    return result, veto
-
-
 def _decide(code: int, b: Ballot) -> Decision:
+    from crisis_sim.cohort import decide_rows  # compiled, so Numba only where a rule is used
+
     return decide_rows(code, b.yes, b.voting, b.permanent, b.quota, b.procedural)
 
 

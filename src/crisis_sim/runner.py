@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from crisis_sim import native
 from crisis_sim.compiled import Plan
 from crisis_sim.errors import WorkerLost
 from crisis_sim.placement import Placement
@@ -63,20 +64,38 @@ def _threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
+def forks_one_thread_workers(workers: int, scheduler: str | None) -> bool:
+    """Whether a run's pool forks its workers, each with one Numba thread (Linux, local pool).
+
+    Such workers run the serial kernels only, which :mod:`crisis_sim.native` can compile ahead
+    of time.
+    """
+    import sys
+
+    return (
+        not scheduler
+        and workers > 1
+        and sys.platform == "linux"
+        and _threads_per_worker(workers) == 1
+    )
+
+
 def threaded(workers: int, scheduler: str | None, cohort: int) -> bool:
     """Whether a run will launch the parallel kernels.
 
     It does when its processes have several Numba threads and its chunks hold ``cohort``
     replications, enough for a parallel launch.
     """
-    import numba
-
-    from crisis_sim.kernel import PARALLEL_MIN
+    from crisis_sim.codes import PARALLEL_COHORT
 
     if scheduler and scheduler != "local":
         return False  # a remote worker runs one task per core, each on one thread
+    if _threads_per_worker(workers) <= 1 or cohort < PARALLEL_COHORT:
+        return False  # decided without importing Numba
+    import numba
+
     threads = min(_threads_per_worker(workers), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))
-    return threads > 1 and cohort >= PARALLEL_MIN
+    return threads > 1
 
 
 def _init_worker(threads: int) -> None:
@@ -99,6 +118,10 @@ def _init_pool_worker(threads: int, parent: int) -> None:
     from crisis_sim.allocator import keep_freed_memory
 
     keep_freed_memory()
+    from crisis_sim.native import ahead_of_time
+
+    if ahead_of_time():  # forked with the kernels compiled ahead of time: no Numba here
+        return
     from crisis_sim.warmup import our_kernels_only
 
     our_kernels_only()  # a spawned worker's own; a forked one inherits its parent's
@@ -126,8 +149,15 @@ def _preload() -> None:
     """Load every compiled kernel a chunk uses, by simulating a few replications.
 
     A worker calls this as soon as it starts, so that loading overlaps with the parent's own
-    preparations (reading the scenario, creating the result file).
+    preparations (reading the scenario, creating the result file). With the kernels compiled
+    ahead of time (inherited at the fork) there is nothing to load but the crisis's modules.
     """
+    from crisis_sim.native import ahead_of_time
+
+    if ahead_of_time():
+        import crisis_sim.crisis  # noqa: F401  (SimPy and the crisis, before the first chunk)
+
+        return
     from crisis_sim import scenario
     from crisis_sim.compiled import compile_scenario
     from crisis_sim.crisis import simulate_chunk
@@ -185,20 +215,24 @@ class LocalPool:
     """Chunks in local worker processes, started here (not at import).
 
     With one Numba thread per worker on Linux, the workers are forked: they start with this
-    process's imports and only load the kernels. A forked worker never starts a thread pool of
-    its own (see :func:`rng.worth_threads`), so it is safe even when this process has used
-    OpenMP. Otherwise they are spawned. Either way they load the kernels while the caller
-    prepares the run.
+    process's imports and the kernels compiled ahead of time (:mod:`crisis_sim.native`; built
+    here first if need be), or else only load the JIT kernels. A forked worker never starts a
+    thread pool of its own (see :func:`draws.worth_threads`), so it is safe even when this
+    process has used OpenMP. Otherwise they are spawned. Either way they get ready while the
+    caller prepares the run.
     """
 
     def __init__(self, workers: int) -> None:
         import multiprocessing as mp
-        import sys
 
         self.workers = workers
         self.placement: Placement | None = None
         threads = _threads_per_worker(workers)
-        forked = sys.platform == "linux" and threads == 1
+        forked = forks_one_thread_workers(workers, None)
+        if not (forked and native.use()):
+            from crisis_sim.warmup import our_kernels_only
+
+            our_kernels_only()
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=mp.get_context("fork" if forked else "spawn"),
@@ -524,13 +558,15 @@ def backend(workers: int, scheduler: str | None) -> Backend:
     (:func:`warmup.our_kernels_only`: no probes for linear algebra and CFFI, cached kernels
     loaded without Numba's full refresh, no timing of calls into LLVM): a caller that compiles
     its own Numba code calling CFFI functions in this process must not use it, and its compile
-    statistics count no time in the LLVM lock.
+    statistics count no time in the LLVM lock. A pool of forked one-thread workers uses the
+    kernels compiled ahead of time instead, where it can (:mod:`crisis_sim.native`).
     """
     from crisis_sim.warmup import our_kernels_only
 
-    our_kernels_only()
     if scheduler:
+        our_kernels_only()
         return DaskBackend(scheduler, workers)
     if workers <= 1:
+        our_kernels_only()
         return InProcess()
-    return LocalPool(workers)
+    return LocalPool(workers)  # spares its workers Numba where it can

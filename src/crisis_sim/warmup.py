@@ -69,8 +69,9 @@ def _current(index: Path, source: Path) -> bool:
 # into ``cohort``) but judges a cached kernel by its own source file only.
 KERNEL_SOURCES = ("libm", "prefetch", "rng", "rules", "kernel", "cohort")
 # Modules with no compiled code whose constants the kernels freeze in (``outcomes.Reason`` in
-# ``cohort``): a change to them must clear the cache too.
-FROZEN_SOURCES = ("outcomes",)
+# ``cohort``, the sides, endings and streams of ``codes``): a change to them must clear the
+# cache too.
+FROZEN_SOURCES = ("codes", "outcomes")
 _STAMP = "crisis_sim-kernels.sha256"
 
 
@@ -109,6 +110,8 @@ def forget_stale_kernels(dispatcher: Any) -> None:
         for f in folder.glob("*.nb[ic]"):
             if f.name.split(".")[0] in KERNEL_SOURCES:
                 f.unlink(missing_ok=True)
+        for f in folder.glob("crisis_sim_native_*"):  # compiled ahead of time (native.py)
+            f.unlink(missing_ok=True)
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / f"{_STAMP}.{os.getpid()}"
         part.write_text(digest, encoding="ascii")
