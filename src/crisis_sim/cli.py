@@ -321,9 +321,8 @@ def run(
         from crisis_sim.analysis import summarize as _summarize
 
         summary = _summarize(out)
-    con = _console()
     rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
-    con.print(
+    typer.echo(  # one plain line (a script may read it; and no terminal library to load)
         f"wrote {out}: {report.n_runs:,} replications of '{plan.scenario.name}' "
         f"(seed {seed}); {report.computed:,} computed in {report.seconds:.2f} s "
         f"({rate:,.0f} replications/s)"
@@ -549,7 +548,7 @@ def sweep(
             progress=_progress_factory(quiet, "sweeping"),
         )
     rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
-    _console().print(
+    typer.echo(
         f"wrote {out}: {report.n_points:,} points × {report.n_runs:,} replications of "
         f"'{plans[0].scenario.name}' (seed {seed}); {report.computed:,} computed in "
         f"{report.seconds:.2f} s ({rate:,.0f} replications/s)"
