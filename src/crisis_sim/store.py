@@ -444,8 +444,7 @@ class ResultWriter(_Writer):
 
     def missing(self) -> list[tuple[int, int]]:
         """Ranges of replications not yet committed."""
-        done = self.runs["committed"][...].astype(bool)
-        return _ranges(~done)
+        return _uncommitted(self.runs["committed"])
 
     def placement(self) -> Placement | None:
         """Where this file keeps its wide records, for workers on this machine to write them.
@@ -519,6 +518,26 @@ def written(
             f"'{resume_command(path, command)}'"
         )
     return ok
+
+
+# Replications whose ``committed`` flags are read at once when looking for what is missing.
+MISSING_BLOCK = 1 << 20
+
+
+def _uncommitted(committed: h5py.Dataset, block: int = MISSING_BLOCK) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run of uncommitted replications, reading ``block`` at a time.
+
+    Read whole, the flags of 10^7 replications and their temporaries took ~50 MB at the moment
+    a run starts, when its workers are at their largest too.
+    """
+    found: list[tuple[int, int]] = []
+    for a in range(0, committed.shape[0], block):
+        for s, e in _ranges(committed[a : a + block] == 0):
+            if found and found[-1][1] == a + s:  # a run going on from the block before
+                found[-1] = (found[-1][0], a + e)
+            else:
+                found.append((a + s, a + e))
+    return found
 
 
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
