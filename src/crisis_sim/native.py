@@ -255,6 +255,8 @@ def build(path: Path) -> bool:
     except OSError as exc:
         _note_failure(path, str(exc))
         return False
+    if done.returncode < 0:  # stopped by a signal (Ctrl-C at the terminal): not a failure
+        return False
     if done.returncode != 0 or not path.exists():
         _note_failure(path, (done.stderr or done.stdout or "no module written").strip())
         return False
