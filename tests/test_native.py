@@ -135,8 +135,9 @@ def test_a_pool_of_one_thread_workers_gives_the_same_file_either_way(tmp_path, a
         assert np.array_equal(v, files["0"][k]), k
 
 
-def test_a_failed_build_is_remembered_and_the_workers_keep_to_jit(tmp_path):
-    """No working C compiler: one failed build, noted beside the cache; the run still works."""
+def test_a_failed_build_is_remembered_for_a_day_and_the_run_says_so(tmp_path):
+    """No working C compiler: one failed build, noted beside the cache and tried again after a
+    day; meanwhile the workers load Numba's kernels, and the command says so in one line."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "CC": "false"}
     code = (
         "from crisis_sim import native; import time; t = time.time(); "
@@ -145,8 +146,46 @@ def test_a_failed_build_is_remembered_and_the_workers_keep_to_jit(tmp_path):
     first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert first.stdout.split()[0] == "False", first.stderr
     failed = list(tmp_path.glob(f"{native.MODULE_PREFIX}*.failed"))
-    assert len(failed) == 1 and failed[0].read_text().strip()
+    assert len(failed) == 1 and "compiler" in failed[0].read_text()
     again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     answer, seconds = again.stdout.split()
-    assert answer == "False" and float(seconds) < 2.0, "a noted failure is not built again"
+    assert answer == "False" and float(seconds) < 2.0, "a fresh note is not built again"
     assert not list(tmp_path.glob(f"{native.MODULE_PREFIX}*.so")), "no module left behind"
+    day_old = failed[0].stat().st_mtime - native.RETRY_AFTER_S - 60
+    os.utime(failed[0], (day_old, day_old))
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert failed[0].stat().st_mtime > day_old + 3600, "a day-old note: built again"
+    if not runner.forks_one_thread_workers(2, None):
+        return  # two workers here get several threads each: nothing compiled ahead of time
+    out = tmp_path / "run.h5"
+    done = cli("run", "--runs", "300", "--workers", "2", "--out", str(out), env=env, check=True)
+    assert "could not be compiled ahead of time" in done.stderr
+    assert str(failed[0]) in done.stderr and out.exists()
+
+
+def test_the_build_refuses_another_copy_of_the_package(tmp_path):
+    """The build process compiles the caller's own copy, never another one on its path."""
+    done = subprocess.run(
+        [sys.executable, "-m", "crisis_sim.native", str(tmp_path / "x.so"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and "found" in done.stderr
+    assert not (tmp_path / "x.so").exists()
+
+
+def test_the_name_follows_what_is_exported(monkeypatch):
+    """A changed signature gets a module of its own, not the old one under the old name."""
+    before = native.module_path()
+    name, (module, signature) = next(iter(native.EXPORTS.items()))
+    changed = {**native.EXPORTS, name: (module, signature.replace("i8", "i4", 1))}
+    monkeypatch.setattr(native, "EXPORTS", changed)
+    assert native.module_path() != before
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", "OFF"])
+def test_the_switch_turns_it_off(monkeypatch, value):
+    monkeypatch.setenv(native.SWITCH, value)
+    assert not native.wanted()
+    monkeypatch.setenv(native.SWITCH, "1")
+    assert native.wanted()

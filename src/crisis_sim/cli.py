@@ -188,6 +188,21 @@ def _announce_native_build(quiet: bool, workers: int, scheduler: str | None) -> 
         )
 
 
+def _report_native_fallback(quiet: bool, workers: int, scheduler: str | None) -> None:
+    """Say so when the workers could not get their kernels compiled ahead of time."""
+    from crisis_sim import native, runner
+
+    if quiet or not runner.forks_one_thread_workers(workers, scheduler):
+        return
+    note = native.failure_note() if native.wanted() and not native.ahead_of_time() else None
+    if note is not None:
+        typer.echo(
+            f"the workers' kernels could not be compiled ahead of time (why: {note}; tried "
+            "again after a day); the workers load Numba's kernels instead",
+            err=True,
+        )
+
+
 @contextmanager
 def _working(workers: int, scheduler: str | None, quiet: bool = True) -> Iterator[Backend]:
     """The backend for a command's work; while it lasts, Ctrl-C asks to stop after the chunk.
@@ -203,6 +218,7 @@ def _working(workers: int, scheduler: str | None, quiet: bool = True) -> Iterato
     with stop_on_ctrl_c():
         _announce_native_build(quiet, workers, scheduler)
         backend = runner.backend(workers, scheduler)
+        _report_native_fallback(quiet, workers, scheduler)
         try:
             yield backend
         finally:
@@ -815,6 +831,7 @@ def assumptions(
     settings = len(exp.variants(sc))
     _announce_native_build(quiet, workers, None)
     backend = runner.backend(workers, None)
+    _report_native_fallback(quiet, workers, None)
     try:
         result = exp.run(
             sc,

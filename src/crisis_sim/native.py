@@ -149,17 +149,41 @@ def use() -> bool:
     path = module_path()
     if path is None:
         return False
-    failed = path.with_suffix(".failed")
     if not path.exists():
-        if failed.exists() or not build(path):
+        if failed_recently(path) or not build(path):
             return False
     try:
         module = _load(path)
-    except (ImportError, OSError):
-        return False
-    for name in EXPORTS:
-        setattr(kernels, name, _checked(name, getattr(module, name)))
+        checked = {name: _checked(name, getattr(module, name)) for name in EXPORTS}
+    except (ImportError, OSError, AttributeError):
+        return False  # a module that does not load here, or lacks a kernel: the JIT kernels
+    for name, fn in checked.items():
+        setattr(kernels, name, fn)
     return True
+
+
+# How long a failed build is not tried again (a C compiler installed since, a full disk freed).
+RETRY_AFTER_S = 24 * 3600
+
+
+def failure_note(path: Path | None = None) -> Path | None:
+    """The file saying why the module for the current sources and machine could not be built."""
+    path = path or module_path()
+    if path is None:
+        return None
+    note = path.with_suffix(".failed")
+    return note if note.exists() else None
+
+
+def failed_recently(path: Path) -> bool:
+    """Whether building the module at ``path`` failed less than :data:`RETRY_AFTER_S` ago."""
+    import time
+
+    note = failure_note(path)
+    try:
+        return note is not None and time.time() - note.stat().st_mtime < RETRY_AFTER_S
+    except OSError:
+        return False
 
 
 def stop_using() -> None:
@@ -168,8 +192,12 @@ def stop_using() -> None:
 
 
 def wanted() -> bool:
-    """Whether this process may use kernels compiled ahead of time (Linux, not switched off)."""
-    return sys.platform.startswith("linux") and os.environ.get(SWITCH, "1").strip() != "0"
+    """Whether this process may use kernels compiled ahead of time (Linux, not switched off).
+
+    ``CRISIS_SIM_AHEAD_OF_TIME`` set to 0, false, no or off switches them off.
+    """
+    off = os.environ.get(SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}
+    return sys.platform.startswith("linux") and not off
 
 
 def ready() -> bool:
@@ -181,7 +209,7 @@ def ready() -> bool:
 def is_built() -> bool:
     """Whether the module for the current sources and machine is there (or cannot be built)."""
     path = module_path()
-    return path is None or path.exists() or path.with_suffix(".failed").exists()
+    return path is None or path.exists() or failed_recently(path)
 
 
 def module_path() -> Path | None:
@@ -202,6 +230,7 @@ def module_path() -> Path | None:
     if not os.access(folder, os.W_OK):
         return None
     h = hashlib.sha256(sources_digest().encode())
+    h.update(repr(EXPORTS).encode())  # what it exports, with which signatures
     h.update(_machine().encode())
     suffix = _extension_suffix()
     return folder / f"{MODULE_PREFIX}{h.hexdigest()[:16]}{suffix}"
@@ -216,41 +245,65 @@ def _extension_suffix() -> str:
     return EXTENSION_SUFFIXES[0]
 
 
+# Lines of /proc/cpuinfo that say which CPU this is and what it can run (x86 and Arm).
+_CPU_LINES = (
+    "vendor_id",
+    "cpu family",
+    "model",
+    "flags",
+    "Features",
+    "CPU implementer",
+    "CPU architecture",
+    "CPU variant",
+    "CPU part",
+)
+
+
 @lru_cache(maxsize=1)
 def _machine() -> str:
-    """This CPU's model and instruction sets, and the Numba and Python versions."""
+    """This CPU's model and instruction sets, and the NumPy, Numba and Python it is built with.
+
+    NumPy too: the module is built against its C interface.
+    """
+    import platform
     from importlib import metadata
 
-    cpu = ""
+    cpu = platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
-                if line.startswith(("model name", "flags")):
-                    cpu += line
+                if line.startswith(_CPU_LINES):
+                    cpu += "\n" + line.strip()
                 if line.strip() == "":
                     break  # the first processor is enough
     except OSError:
         pass
-    try:
-        numba_version = metadata.version("numba")
-    except metadata.PackageNotFoundError:
-        numba_version = "none"
-    return f"{cpu}|numba {numba_version}|{sys.version}"
+    versions = []
+    for package in ("numba", "numpy"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} none")
+    return f"{cpu}|{'|'.join(versions)}|{sys.version}"
 
 
 def build(path: Path) -> bool:
     """Compile the module to ``path`` in a separate process; on failure leave ``NAME.failed``.
 
-    The separate process keeps Numba out of this one. The module is written under a temporary
-    name and moved into place, so a run starting meanwhile sees the whole module or none.
+    The separate process keeps Numba out of this one; it imports this very copy of the package
+    (first on its path) and refuses to build from another. The module is written under a
+    temporary name and moved into place, so a run starting meanwhile sees the whole module or
+    none; modules of other versions in the folder are removed then.
     """
+    package = Path(__file__).resolve().parent
+    search = os.pathsep.join(p for p in (str(package.parent), os.environ.get("PYTHONPATH")) if p)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "crisis_sim.native", str(path)],
+            [sys.executable, "-m", "crisis_sim.native", str(path), str(package)],
             capture_output=True,
             text=True,
             check=False,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": search},
         )
     except OSError as exc:
         _note_failure(path, str(exc))
@@ -260,13 +313,16 @@ def build(path: Path) -> bool:
     if done.returncode != 0 or not path.exists():
         _note_failure(path, (done.stderr or done.stdout or "no module written").strip())
         return False
+    for old in path.parent.glob(f"{MODULE_PREFIX}*"):
+        if old.name != path.name and old.is_file():  # other versions' modules and notes
+            old.unlink(missing_ok=True)
     return True
 
 
 def _note_failure(path: Path, why: str) -> None:
-    """Remember for this version and machine that the build failed (and why), not to retry."""
+    """Remember for a day, for this version and machine, that the build failed, and why."""
     try:
-        path.with_suffix(".failed").write_text(why[-4000:] + "\n", encoding="utf-8")
+        path.with_suffix(".failed").write_text((why or "unknown")[-4000:] + "\n", encoding="utf-8")
     except OSError:
         pass
 
@@ -374,4 +430,7 @@ def _describe(a: Any) -> str:
 
 
 if __name__ == "__main__":  # the separate build process of :func:`build`
+    here = Path(__file__).resolve().parent
+    if len(sys.argv) > 2 and Path(sys.argv[2]) != here:
+        sys.exit(f"asked to build for the package in {sys.argv[2]}, found {here}")
     _compile(Path(sys.argv[1]))
