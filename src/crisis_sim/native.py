@@ -216,8 +216,9 @@ def module_path() -> Path | None:
     """Where the module for the current kernels' sources and this machine lives (None: nowhere).
 
     Beside Numba's cache (``NUMBA_CACHE_DIR``, else the package's ``__pycache__``), if that
-    folder is writable. The name carries a digest of the kernels' sources, of this CPU's model
-    and instruction sets, and of the Numba and Python that build it.
+    folder is writable. The name carries a digest of the kernels' sources, of what the module
+    exports (:data:`EXPORTS`), of this CPU's model and instruction sets, and of the NumPy, Numba
+    and Python it is built with.
     """
     from crisis_sim.warmup import sources_digest
 
