@@ -110,8 +110,6 @@ def forget_stale_kernels(dispatcher: Any) -> None:
         for f in folder.glob("*.nb[ic]"):
             if f.name.split(".")[0] in KERNEL_SOURCES:
                 f.unlink(missing_ok=True)
-        for f in folder.glob("crisis_sim_native_*"):  # compiled ahead of time (native.py)
-            f.unlink(missing_ok=True)
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / f"{_STAMP}.{os.getpid()}"
         part.write_text(digest, encoding="ascii")
