@@ -147,6 +147,16 @@ NAMED_CASES = {
                          "at least 1"),
     "duplicate state": (_append(("states",), lambda raw: copy.deepcopy(raw["states"][3])),
                         "states", "'PURPLE'"),
+    "duplicate treaty": (_append(("treaties",), lambda raw: copy.deepcopy(raw["treaties"][0])),
+                         "treaties[3].name", "duplicate treaty"),
+    "treaties named alike": (
+        _append(("treaties",), lambda raw: {**copy.deepcopy(raw["treaties"][0]),
+                                            "name": raw["treaties"][0]["name"].replace(" ", "_")}),
+        "treaties[3].name", "would name the same parameters"),
+    "institutions named alike": (
+        _append(("institutions",), lambda raw: {**copy.deepcopy(raw["institutions"][0]),
+                                                "name": "Security_Council"}),
+        "institutions[1].name", "would name the same parameters"),
     "aggressor not a state": (_set(("aggressor",), "ZZZ"), "aggressor", "'ZZZ'"),
     "aggressor attacks itself": (_set(("target",), "RED"), "target", "'RED'"),
     "aggressor with nothing at hand": (
@@ -179,6 +189,13 @@ def test_each_malformed_scenario_is_one_line_naming_file_key_and_value(case, tmp
     assert_one_line_naming(message, str(path))
     assert key in message, f"{case}: key {key!r} not named in {message!r}"
     assert value in message, f"{case}: value {value!r} not shown in {message!r}"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_a_device_given_as_a_scenario_is_refused_not_read_for_ever(capsys):
+    line = one_error_line(main(capsys, "validate", "/dev/zero"))
+    assert line == ("crisis-sim: error: /dev/zero: over 16 MiB, not a scenario file "
+                    "(the bundled ones are a few kB)")
 
 
 def test_toml_syntax_error_names_file_and_line(tmp_path):
@@ -393,7 +410,10 @@ def test_broken_scenarios_through_the_real_command(tmp_path):
     (("--chunk-size", "0"), "--chunk-size 0"),
     (("--chunk-size", "-100"), "--chunk-size -100"),
     (("--append", "-3"), "--append -3"),
-    (("--runs", "many"), "--runs"),
+    (("--append", "0"), "--append 0: must be positive"),  # not read as no --append at all
+    (("--runs", "many"), "--runs many: Input should be a valid integer"),  # what was typed
+    (("--seed=1e3",), "--seed 1e3: Input should be a valid integer"),
+    (("-n", "1\x1b[31m"), "-n '1\\x1b[31m': Input should be a valid integer"),
     (("--no-such-option",), "--no-such-option"),
     # Too many: refused at once, not out of memory or hung cutting the work into chunks.
     (("--runs", "99999999999999999999"), "must be at most 10,000,000,000"),
@@ -404,6 +424,30 @@ def test_bad_option_values_are_one_line_and_leave_no_file(capsys, tmp_path, args
     line = one_error_line(main(capsys, "run", "--out", str(out), "-q", *args))
     assert named in line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command,extra,kind", [
+    ("run", (), "result file"),
+    ("sweep", ("--param", "willingness"), "sweep file"),
+    ("compare", (), "comparison file"),
+])
+def test_a_taken_out_is_refused_before_any_worker_or_compiling(tmp_path, command, extra, kind):
+    """Refused at once: not after the workers' kernels were compiled (about 25 s) for nothing."""
+    from conftest import cli
+
+    out = tmp_path / "taken.h5"
+    out.write_bytes(b"mine")
+    cache = tmp_path / "fresh-cache"  # nothing compiled yet: the first parallel run would build
+    proc = cli(command, *extra, "--runs", "10", "--workers", "2", "--out", str(out),
+               env={"NUMBA_CACHE_DIR": str(cache)})  # fmt: skip
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+    assert "taken.h5: file exists" in proc.stderr and "compiling" not in proc.stderr
+    assert not cache.exists() or not any(cache.iterdir()), "nothing built for a refused run"
+    assert out.read_bytes() == b"mine"
+    missing = cli(command, *extra, "--runs", "10", "--workers", "2",
+                  "--out", str(tmp_path / "no" / "x.h5"), env={"NUMBA_CACHE_DIR": str(cache)})
+    assert missing.returncode == 2 and f"cannot create {kind}" in missing.stderr
+    assert not cache.exists() or not any(cache.iterdir())
 
 
 @pytest.mark.parametrize("command,typed,said", [

@@ -56,6 +56,19 @@ def test_summarize_reports_shares_with_intervals(default_result):
     assert "Security Council" in proc.stdout
 
 
+def test_a_summary_without_any_war_says_so(tmp_path):
+    """No empty vote line and no 0.00 belligerents where the aggressor never attacked."""
+    text = (ROOT / "src/crisis_sim/scenarios/default.toml").read_text()
+    peace = tmp_path / "peace.toml"
+    peace.write_text(text.replace("attack_threshold = 0.5", "attack_threshold = 1.0"))
+    out = tmp_path / "peace.h5"
+    proc = cli("run", str(peace), "--runs", "300", "--out", str(out), check=True)
+    assert "deterred           │ 100.0%" in proc.stdout
+    assert "no war: the aggressor was deterred in every replication" in proc.stdout
+    assert "Security Council: never voted (no crisis)" in proc.stdout
+    assert "belligerents per war" not in proc.stdout
+
+
 def test_trace_replays_the_stored_replication(default_result):
     with h5py.File(default_result, "r") as f:
         outcomes = f["runs/outcome"][:50]

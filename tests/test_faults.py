@@ -180,10 +180,9 @@ def test_kill_9_during_append_keeps_the_old_replications(capsys, tmp_path, refer
              "--chunk-size", "10", "--out", str(out), "-q"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
-        growing = [out.with_name(out.name + ext) for ext in (".grow.tmp", ".grow")]
         moment = False
         while proc.poll() is None and time.monotonic() < deadline:
-            if not wait_for and any(g.exists() for g in growing):
+            if not wait_for and any(tmp_path.glob(f"{out.name}.*.grow*")):
                 moment = True  # the bigger copy is being built (for ~40 ms here)
                 break
             if wait_for and len(committed(out)) == RUNS and committed(out).sum() >= wait_for:

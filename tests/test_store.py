@@ -5,13 +5,15 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
 
 import h5py
 import numpy as np
 import pytest
 import xarray as xr
 
-from crisis_sim import store
+from crisis_sim import files, store
 from crisis_sim.outcomes import OUTCOMES
 
 RUN_VARS = [
@@ -91,6 +93,69 @@ def test_a_new_file_is_incomplete_until_every_chunk_is_committed(tmp_path):
         assert f.attrs["complete"] == 0
         assert (f["runs/committed"][...] == 0).all()  # what marks replications with no result
         assert (f["runs/outcome"][...] == -1).all()  # per replication: reads as missing
+
+
+def test_records_read_while_a_run_writes_count_only_committed_chunks(tmp_path):
+    """A reader during a run sees every replication flagged as written with its records.
+
+    A chunk committed between the reads of its records and of the flags was counted as written
+    with the fill values read before it arrived (summaries then fell short of 100%).
+    """
+    out = tmp_path / "live.h5"
+    run = [sys.executable, "-m", "crisis_sim", "run", "--runs", "400000", "--chunk-size", "2000",
+           "--workers", "1", "--quiet", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    reads = partial = 0
+    try:
+        while proc.poll() is None:
+            try:
+                # the records first, as a summary asks for them: the wide ones take a while
+                runs = store.read_runs(out, ["outcome", "capability", "entry_day", "committed"])
+            except store.StoreError:  # not created yet
+                continue
+            done = runs["committed"].astype(bool)
+            assert (runs["outcome"][done] >= 0).all()  # -1: the fill value, no outcome yet
+            reads += 1
+            partial += 0 < done.sum() < len(done)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
+    assert partial >= 5, f"only {partial} of {reads} reads caught the run half-way"
+
+
+def _new(path, seed=1, overwrite=False):
+    store.create(path, scenario_json=STORED, seed=seed, n_runs=10, states=["A", "B"],
+                 institutions=["I"], overwrite=overwrite)  # fmt: skip
+
+
+def test_a_file_made_by_another_run_meanwhile_is_never_replaced(tmp_path):
+    """Two runs start on one new file: the one that finishes making it first keeps it."""
+    path = tmp_path / "race.h5"
+    with pytest.raises(store.StoreError, match="race.h5: file exists; pass --overwrite"):
+        with store._building(path, "result file", overwrite=False, can_append=True):
+            _new(path, seed=7)  # the other run, done while this one builds its own copy
+    with h5py.File(path, "r") as f:
+        assert f.attrs["seed"] == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["race.h5"]  # no copy left behind
+    _new(path, seed=8, overwrite=True)  # --overwrite does replace it
+    with h5py.File(path, "r") as f:
+        assert f.attrs["seed"] == 8
+
+
+def test_what_killed_runs_left_is_removed_by_the_next(tmp_path):
+    path = tmp_path / "left.h5"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = files._HOST
+    names = [f"left.h5.{host}.{dead.pid}.tmp", f"left.h5.{host}.{dead.pid}.grow",
+             f"left.h5.{host}.{dead.pid}.grow.{host}.{dead.pid}.tmp",
+             f"left.h5.{host}.{os.getppid()}.tmp",  # a live process's: may be building it now
+             f"left.h5.elsewhere.{dead.pid}.tmp"]  # another machine's: its number means nothing
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    _new(path)
+    store.grow(path, 5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["left.h5", *names[3:]])
 
 
 @pytest.mark.skipif(not store.CAN_RESERVE, reason="no posix_fallocate here: every record is filled")

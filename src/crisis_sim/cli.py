@@ -265,42 +265,49 @@ def run(
         bool, typer.Option(help="Finish an interrupted result file (--out).")
     ] = False,
     append: Annotated[
-        int, typer.Option(help="Add this many replications to an existing file (--out).")
-    ] = 0,
+        int | None,
+        typer.Option(help="Add this many replications to an existing file (--out)."),
+    ] = None,
     quiet: Annotated[
         bool,
         typer.Option("--quiet", "-q", help="No progress bar, compiling notice or summary table."),
     ] = False,
 ) -> None:
     """Run a crisis many times and write every replication to an HDF5 file."""
+    from crisis_sim import files
     from crisis_sim import scenario as sc_mod
 
     at_least_one("--workers", workers)
-    if append < 0:
+    if append is not None and append < 1:
         raise InputError(f"--append {append}: must be positive")
     at_least_one("--chunk-size", chunk_size)
-    if resume or append:
+    continuing = resume or append is not None
+    if continuing:
         _refuse_given(
             {"SCENARIO": scenario, "--runs": runs, "--seed": seed},
             "--resume and --append continue the file with its own scenario, seed and size",
         )
-    if append and (resume or overwrite):
+        if out is None:
+            raise InputError("--resume and --append need --out FILE (the file to continue)")
+    if append is not None and (resume or overwrite):
         raise InputError("--append: adds to the file as it is; leave out --resume and --overwrite")
     if resume and overwrite:
         raise InputError("--resume: finishes the file as it is; leave out --overwrite")
     runs = 20_000 if runs is None else runs
     seed = _check_seed(1 if seed is None else seed)
-    if not (resume or append):
+    if not continuing:
         at_least_one("--runs", runs)
-    sc = None if resume or append else sc_mod.load(scenario)
+    sc = None if continuing else sc_mod.load(scenario)
+    if sc is not None:
+        out = out or Path(f"{sc.name}.h5")
+        files.refuse_existing(out, overwrite)  # before any worker starts or kernel compiles
     # Workers (or the scheduler) first: if they cannot start, no result file is left behind.
     with _working(workers, scheduler, quiet) as backend:
         # HDF5 only now: forked workers do not need it, and start loading the kernels sooner.
         from crisis_sim import experiment, store
 
         if sc is None:
-            if out is None:
-                raise InputError("--resume and --append need --out FILE (the file to continue)")
+            assert out is not None  # checked above
             plan, seed = experiment.reopen(out)  # a file that cannot be continued stays as it is
             if resume and store.read_info(out)["complete"]:  # read unlocked, as summarize
                 con = _console()
@@ -310,15 +317,14 @@ def run(
 
                     _print_summary(summarize(out))
                 return
-            if append:
+            if append is not None:
                 store.grow(out, append)
             _announce_compile(quiet, workers, scheduler, chunk_size)
             begun = None
         else:
             from crisis_sim.compiled import compile_scenario
 
-            out = out or Path(f"{sc.name}.h5")
-            store.refuse_existing(out, overwrite)  # before any work starts
+            assert out is not None  # named above
             plan = compile_scenario(sc)
             _announce_compile(quiet, workers, scheduler, min(runs, chunk_size))
             begun = experiment.begin(plan, seed, backend, runs, chunk_size)  # workers start
@@ -507,6 +513,7 @@ def sweep(
 ) -> None:
     """Run the crisis at many parameter points, each with the same seed and replications."""
     from crisis_sim import design as design_mod
+    from crisis_sim import files
     from crisis_sim import params as params_mod
     from crisis_sim import scenario as sc_mod
     from crisis_sim import sweep as sweep_mod
@@ -548,6 +555,7 @@ def sweep(
             ranges, "grid" if design is None else design, 5 if points is None else points, seed
         )
         out = out or Path(f"{sc.name}_sweep.h5")
+        files.refuse_existing(out, overwrite, can_append=False, kind="sweep file")
     # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
     with _working(workers, scheduler, quiet) as backend:
         if not resume:
@@ -735,8 +743,8 @@ def compare(
 ) -> None:
     """Play the same crisis under each security arrangement, with the same random draws."""
     from crisis_sim import compare as cmp
+    from crisis_sim import files, tables
     from crisis_sim import scenario as sc_mod
-    from crisis_sim import tables
 
     at_least_one("--workers", workers)
     at_least_one("--chunk-size", chunk_size)
@@ -762,6 +770,7 @@ def compare(
         sc = sc_mod.load(cmp.DEFAULT_SCENARIO if scenario is None else scenario)
         chosen = cmp.parse_arrangements(arrangements, sc)
         out = out or Path(f"{sc.name}_compare.h5")
+        files.refuse_existing(out, overwrite, can_append=False, kind="comparison file")
     finished = resume and opened.complete  # nothing to compute: no workers, no writing
     if not finished:
         _announce_compile(quiet, workers, None, chunk_size if resume else min(runs, chunk_size))
@@ -856,7 +865,7 @@ def assumptions(
 def _print_summary(s: Summary) -> None:
     from rich.table import Table
 
-    from crisis_sim.store import resume_command
+    from crisis_sim.files import resume_command
 
     con = _console()
     if not s.complete:
@@ -884,14 +893,18 @@ def _print_summary(s: Summary) -> None:
             f"first third state at war (day): median {q['50%']:.0f}, "
             f"5–95% {q['5%']:.0f}–{q['95%']:.0f}"
         )
-    con.print(
-        f"belligerents per war: {s.belligerents_mean:.2f} "
-        f"(of which via cascades {s.cascade_mean:.2f})"
-    )
+    deterred = sum(sh.count for sh in s.outcomes if sh.name == "deterred")
+    if deterred < s.n_committed:
+        con.print(
+            f"belligerents per war: {s.belligerents_mean:.2f} "
+            f"(of which via cascades {s.cascade_mean:.2f})"
+        )
+    else:
+        con.print("no war: the aggressor was deterred in every replication")
     for name, votes, med in s.institutions:
         parts = ", ".join(f"{v.name.replace('_', ' ')} {v.share:.0%}" for v in votes if v.count)
         when = f"; median decision day {med:.0f}" if med == med else ""
-        con.print(f"{name}: {parts}{when}")
+        con.print(f"{name}: {parts}{when}" if parts else f"{name}: never voted (no crisis)")
 
 
 def entry() -> None:
@@ -990,5 +1003,30 @@ def _usage_message(exc: Any) -> str:
         shown = name if name.isprintable() else repr(name)  # no terminal control from argv
         text = f"No such option: {shown}{hint}"
     else:
-        text = str(exc.format_message())
+        text = _bad_value(exc) or str(exc.format_message())
     return " ".join(text.split())
+
+
+def _bad_value(exc: Any) -> str | None:
+    """``--runs abc: Input should be a valid integer``: an option's value that did not parse.
+
+    Click names the option but not what was typed; the value is found where it was typed (the
+    last time, as click takes the last).
+    """
+    param, message = getattr(exc, "param", None), getattr(exc, "message", None)
+    if type(exc).__name__ != "BadParameter" or param is None or not message:
+        return None
+    opts = [*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())]
+    found = None
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        for opt in opts:
+            if arg == opt and i + 1 < len(args):
+                found = (opt, args[i + 1])
+            elif opt.startswith("--") and arg.startswith(opt + "="):
+                found = (opt, arg[len(opt) + 1 :])
+    if found is None:
+        return None
+    opt, value = found
+    shown = value if value.isprintable() and value else repr(value)  # no terminal control
+    return f"{opt} {shown}: {message}"

@@ -23,7 +23,7 @@ from typing import get_args
 import h5py
 import numpy as np
 
-from crisis_sim import store
+from crisis_sim import files, store
 from crisis_sim.analysis import Z95, wilson
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.errors import (
@@ -299,7 +299,7 @@ def summarize(path: Path) -> Comparison:
                 )
             if not f.attrs.get("complete", 0):
                 how = (
-                    f"finish it with: {store.resume_command(path, 'compare')}"
+                    f"finish it with: {files.resume_command(path, 'compare')}"
                     if "committed" in f["runs"]
                     else "run it again with --overwrite"  # written before --resume existed
                 )

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from crisis_sim import files, store
 from crisis_sim import scenario as scenario_mod
-from crisis_sim import store
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.errors import Interrupted, WorkerLost, at_least_one
 from crisis_sim.interrupt import stop_on_ctrl_c
@@ -114,7 +114,7 @@ def execute(
             writer.close()
             where = (
                 f"{safe:,} of {n_runs:,} replications are safe in {path}; "
-                f"finish with: {store.resume_command(path)}"
+                f"finish with: {files.resume_command(path)}"
             )
             if isinstance(exc, WorkerLost):
                 raise WorkerLost(f"{exc}; {where}") from None

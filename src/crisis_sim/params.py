@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
@@ -27,7 +26,7 @@ from pydantic import BaseModel
 
 from crisis_sim import scenario as scenario_mod
 from crisis_sim.errors import InputError
-from crisis_sim.scenario import Scenario
+from crisis_sim.scenario import Scenario, slug
 
 Kind = Literal["float", "int", "bool"]
 Path = tuple[str | int, ...]
@@ -134,11 +133,6 @@ class Parameter:
 
 def _fmt(x: float, kind: Kind) -> str:
     return str(int(x)) if kind != "float" else f"{x:g}"
-
-
-def slug(name: str) -> str:
-    """How a named list item (institution, treaty) appears in a dotted name."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
 
 
 def _item_key(item: BaseModel, index: int) -> str:

@@ -47,6 +47,11 @@ def _num(
     )
 
 
+def slug(name: str) -> str:
+    """How a named list item (institution, treaty) appears in a parameter's dotted name."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+
+
 class Strict(BaseModel):
     """Base for every scenario table: unknown keys and wrong types are errors, never converted."""
 
@@ -329,12 +334,10 @@ class Scenario(Strict):
             for c in s.attacks_on_entry:
                 if c not in codes or c == s.code:
                     raise ValueError(f"states[{i}].attacks_on_entry: unknown state {c!r}")
-        names: set[str] = set()
+        _check_unique_names("institution", [inst.name for inst in self.institutions])
+        _check_unique_names("treaty", [t.name for t in self.treaties])
         for i, inst in enumerate(self.institutions):
             where = f"institutions[{i}]"
-            if inst.name in names:
-                raise ValueError(f"{where}.name: duplicate institution {inst.name!r}")
-            names.add(inst.name)
             _check_members(where, "members", inst.members, codes)
             _check_members(where, "covers", inst.covers, codes)
             members = set(inst.members)
@@ -375,6 +378,22 @@ class Scenario(Strict):
     def to_json(self) -> str:
         """The fully resolved scenario, as stored with every result."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+
+def _check_unique_names(kind: str, names: list[str]) -> None:
+    """Each institution (or treaty) its own name, also as its parameters name it (``slug``)."""
+    seen: dict[str, str] = {}
+    plural = "treaties" if kind == "treaty" else f"{kind}s"
+    for i, name in enumerate(names):
+        other = seen.get(slug(name))
+        if other == name:
+            raise ValueError(f"{plural}[{i}].name: duplicate {kind} {name!r}")
+        if other is not None:
+            raise ValueError(
+                f"{plural}[{i}].name: {name!r} and {other!r} would name the same parameters "
+                f"({plural}.{slug(name)}.*)"
+            )
+        seen[slug(name)] = name
 
 
 def _check_members(where: str, key: str, codes_in: list[str], known: set[str]) -> None:
@@ -427,11 +446,22 @@ def resolve_source(source: str | Path | None) -> Path:
     )
 
 
+# What a scenario file may weigh: far above any real one, far below a device that never ends.
+MAX_SCENARIO_BYTES = 16 << 20
+
+
 def load(source: str | Path | None = None) -> Scenario:
     """Read, validate and resolve a scenario (file path or bundled name)."""
     path = resolve_source(source)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:  # a pipe too (``<(...)``); a device may never end
+            data = f.read(MAX_SCENARIO_BYTES + 1)
+        if len(data) > MAX_SCENARIO_BYTES:
+            raise InputError(
+                f"{path}: over {MAX_SCENARIO_BYTES >> 20} MiB, not a scenario file "
+                "(the bundled ones are a few kB)"
+            )
+        raw = tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: TOML syntax error: {exc}") from None
     except UnicodeDecodeError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from crisis_sim import store
+from crisis_sim import files
 from crisis_sim.errors import InputError
 from crisis_sim.outputs import PointOutputs, by_point
 
@@ -67,7 +67,7 @@ def _check_usable(path: Path, output: str, outputs: PointOutputs) -> None:
     if (outputs.n == 0).any():
         raise InputError(
             f"{path}: {int((outputs.n == 0).sum())} points have no replications yet; "
-            f"finish it with: {store.resume_command(path, 'sweep')}"
+            f"finish it with: {files.resume_command(path, 'sweep')}"
         )
     if not np.isfinite(outputs.y).all():
         raise InputError(

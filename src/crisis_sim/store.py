@@ -22,6 +22,7 @@ as a full disk must show at creation.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
+from crisis_sim import files
 from crisis_sim.errors import StoreError, fits_one_file
 from crisis_sim.errors import file_error_reason as _reason
 from crisis_sim.outcomes import OUTCOMES, REASONS, SIDES
@@ -128,98 +130,53 @@ def create(
     path = Path(path)
     comparing = arrangements is not None
     kind = "comparison file" if comparing else "result file"
-    refuse_existing(path, overwrite, can_append=not comparing, kind=kind)
-    with _building(path, kind) as f:
+    files.refuse_existing(path, overwrite, can_append=not comparing, kind=kind)
+    with _building(path, kind, overwrite, can_append=not comparing) as f:
         describe_run(f, COMPARE_FORMAT if comparing else FORMAT, seed, n_runs, scenario_json, extra)
         _layout(f.create_group("runs"), n_runs, states, institutions, arrangements=arrangements)
 
 
 @contextmanager
-def _building(path: Path, what: str) -> Iterator[h5py.File]:
-    """A new file, written as ``NAME.tmp`` beside ``path`` and moved into place once whole.
+def _building(
+    path: Path, what: str, overwrite: bool = True, can_append: bool = False
+) -> Iterator[h5py.File]:
+    """A new file, written beside ``path`` under a name of its own and moved into place whole.
 
-    Its space is reserved before the move (a full disk shows here, not halfway through a run);
-    whatever fails, or a Ctrl-C, leaves nothing half-made behind.
+    Its space is reserved and it is on disk before the move (a full disk shows here, not
+    halfway through a run; a power cut cannot leave an empty file under the name); whatever
+    fails, or a Ctrl-C, leaves nothing half-made behind. Without ``overwrite`` it takes the
+    name only if no other process took it meanwhile (two runs started at once on one new
+    file: the second is refused, never replaced).
     """
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = files.temporary_beside(path, ".tmp")
     try:
         with _new_file(tmp) as f:
             yield f
         _reserve(tmp)
-        os.replace(tmp, path)
+        files.publish(tmp, path, overwrite)
+    except FileExistsError:
+        files.remove(tmp)
+        raise StoreError(f"{path}: file exists; pass {files.ways_on(path, can_append)}") from None
     except (OSError, RuntimeError) as exc:
-        _remove(tmp)
+        files.remove(tmp)
         raise StoreError(f"{path}: cannot create {what}: {_reason(exc)}") from None
     except BaseException:
-        _remove(tmp)
+        files.remove(tmp)
         raise
 
 
-def refuse_existing(
-    path: Path, overwrite: bool, can_append: bool = True, kind: str = "result file"
-) -> None:
-    """Raise unless a new result file may be written at ``path``.
+def _synced(f: h5py.File) -> None:
+    """Write what HDF5 has flushed of ``f`` to disk, workers' writes into it included.
 
-    Cheap checks only, made before any work starts (a worker pool may already be computing
-    when the file is created; an error found then waits for the chunks in hand).
+    A chunk's records reach the disk before its ``committed`` flags are written, so a power
+    cut cannot leave a replication marked written without its records.
     """
-    if not path.parent.is_dir():
-        raise StoreError(f"{path}: cannot create {kind}: No such file or directory")
-    if path.is_dir():
-        raise StoreError(f"{path}: is a folder; give a file name for the {kind}")
-    if path.exists() and not overwrite:
-        raise StoreError(f"{path}: file exists; pass {_ways_on(path, can_append)}")
-    if path.exists():
-        refuse_if_in_use(path)
-
-
-def resume_command(path: Path, command: str = "run") -> str:
-    """The command line that finishes the file at ``path`` (``command``: run, sweep, compare)."""
-    return f"crisis-sim {command} --resume {_out(path)}"
-
-
-def _out(path: Path) -> str:
-    import shlex
-
-    return f"--out {shlex.quote(str(path))}"
-
-
-def _ways_on(path: Path, can_append: bool = False) -> str:
-    """What a user may do with an existing file, each with the ``--out`` it needs."""
-    out = _out(path)
-    if can_append:
-        return (
-            f"--overwrite to replace it, --resume {out} to finish it "
-            f"or --append N {out} to add replications"
-        )
-    return f"--overwrite to replace it or --resume {out} to finish it"
-
-
-def _remove(path: Path) -> None:
-    """Delete a temporary file if it is there (and never fail doing so)."""
+    f.flush()
     try:
-        path.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
-def refuse_if_in_use(path: Path) -> None:
-    """Raise if another process holds ``path`` open for writing (HDF5's exclusive lock)."""
-    import fcntl
-
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return  # nothing we can open is nothing another process is writing through us
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        raise StoreError(
-            f"{path}: file is in use by another process (locked); "
-            "wait for it to finish or stop it first"
-        ) from None
-    finally:
-        os.close(fd)
+        fd = f.id.get_vfd_handle()
+    except (RuntimeError, ValueError, TypeError):
+        return  # not a plain POSIX file: HDF5's flush is all there is
+    os.fdatasync(fd)
 
 
 def _layout(
@@ -282,8 +239,6 @@ def _reserve(path: Path) -> None:
     sparse; reserving its blocks keeps a full disk an error at creation, not halfway through a
     run. Where it cannot be done, every dataset was filled instead, which reserves as well.
     """
-    import errno
-
     if not CAN_RESERVE:
         return
     fd = os.open(path, os.O_RDWR)
@@ -493,7 +448,7 @@ class ResultWriter(_Writer):
                 datasets[name][start:stop] = np.asarray(arrays[name]).astype(
                     FIELDS[name].dtype, copy=False
                 )
-            self.file.flush()
+            _synced(self.file)  # the records on disk before the flags that count them
             datasets["committed"][start:stop] = 1
             self.file.flush()
         except (OSError, RuntimeError) as exc:
@@ -515,7 +470,7 @@ def written(
     if not ok.any():
         raise StoreError(
             f"{path}: no replication is written yet, nothing {purpose}; finish it with "
-            f"'{resume_command(path, command)}'"
+            f"'{files.resume_command(path, command)}'"
         )
     return ok
 
@@ -636,16 +591,26 @@ def read_info(path: Path) -> dict[str, Any]:
 def read_runs(
     path: Path, names: list[str] | None = None, rows: slice | None = None
 ) -> dict[str, np.ndarray]:
-    """Load variables (all replications, or ``rows``) of the ``runs`` group into memory."""
+    """Load variables (all replications, or ``rows``) of the ``runs`` group into memory.
+
+    The ``committed`` flags are read first (:func:`_flags_first`): a run may be writing the
+    file, and a chunk it commits meanwhile then counts as not written, instead of as written
+    with the fill values read before its records arrived.
+    """
     path = Path(path)
     try:
         with h5py.File(path, "r", locking=False) as f:
             check_ours(f, path)
-            keys = names or [*FIELDS, "committed"]
+            keys = _flags_first(names or [*FIELDS, "committed"])
             sel = rows if rows is not None else slice(None)
             return {k: f["runs"][k][sel] for k in keys}
     except (OSError, RuntimeError, KeyError) as exc:
         raise StoreError(f"{path}: cannot read results: {_reason(exc)}") from None
+
+
+def _flags_first(names: list[str]) -> list[str]:
+    """``names`` with ``committed`` first (the order records are read in while a run writes)."""
+    return sorted(names, key=lambda k: k != "committed")  # stable: the rest keep their order
 
 
 def grow(path: Path, extra_runs: int) -> int:
@@ -656,10 +621,10 @@ def grow(path: Path, extra_runs: int) -> int:
     """
     path = Path(path)
     info = read_info(path)
-    refuse_if_in_use(path)
+    files.refuse_if_in_use(path)
     old = int(info["n_runs"])
     fits_one_file(f"--append {extra_runs}", old + extra_runs)
-    tmp = path.with_name(path.name + ".grow")
+    tmp = files.temporary_beside(path, ".grow")
     keep = {
         k: v
         for k, v in info.items()
@@ -706,6 +671,7 @@ def grow(path: Path, extra_runs: int) -> int:
             extra=keep,
         )
     except StoreError as exc:
+        files.remove(tmp)
         raise StoreError(
             f"{path}: cannot append: {str(exc).split(': ')[-1]}; the file is unchanged"
         ) from None
@@ -718,22 +684,23 @@ def grow(path: Path, extra_runs: int) -> int:
                 for name in [*FIELDS, "committed"]:
                     dst["runs"][name][a:b] = src["runs"][name][a:b]
             dst.attrs["created"] = src.attrs["created"]
-            dst.flush()
+            _synced(dst)  # on disk before it takes the old file's name
             # Swapped in while both locks are held: no writer (a --resume) can open the old
             # file between the copy and the swap and commit chunks the swap would discard.
             os.replace(tmp, path)
             swapped = True
+            files.sync(path.parent)
     except (OSError, RuntimeError) as exc:
         if swapped:  # only closing failed, after the data was flushed and swapped in
             raise StoreError(
                 f"{path}: appended, but closing the file failed: {_reason(exc)}; "
                 f"check it with 'crisis-sim summarize {path}'"
             ) from None
-        _remove(tmp)
+        files.remove(tmp)
         raise StoreError(f"{path}: cannot append: {_reason(exc)}; the file is unchanged") from None
     except BaseException:
         if not swapped:
-            _remove(tmp)
+            files.remove(tmp)
         raise
     return old
 
@@ -760,9 +727,10 @@ def create_sweep(
     record); ``sample`` is the design's raw matrix (point × parameter), kept for SALib.
     """
     path = Path(path)
-    refuse_existing(path, overwrite, can_append=False, kind="sweep file")  # in use: refused too
+    # in use: refused too
+    files.refuse_existing(path, overwrite, can_append=False, kind="sweep file")
     n_points = len(sample)
-    with _building(path, "sweep file") as f:
+    with _building(path, "sweep file", overwrite) as f:
         describe_run(
             f,
             SWEEP_FORMAT,
@@ -820,7 +788,7 @@ class SweepWriter(_Writer):
                 for name, spec in FIELDS.items():
                     chunk = np.asarray(arrays[name]).astype(spec.dtype, copy=False)
                     datasets[name][point, start:stop] = chunk
-            self.file.flush()
+            _synced(self.file)  # the records on disk before the flags that count them
             for point, start, arrays in chunks:
                 datasets["committed"][point, start : start + len(arrays["outcome"])] = 1
             self.file.flush()
@@ -850,7 +818,7 @@ def read_sweep(
                 ("institutions", "institution"),
             ):
                 info[key] = [s.decode() if isinstance(s, bytes) else s for s in g[scale][...]]
-            data = {k: g[k][...] for k in (names or [*FIELDS, "committed"])}
+            data = {k: g[k][...] for k in _flags_first(names or [*FIELDS, "committed"])}
             data["sample"] = g["sample"][...]
             for p in info["parameters"]:
                 data[p] = g[p][...]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crisis_sim import params, store
+from crisis_sim import files, params, store
 from crisis_sim import scenario as scenario_mod
 from crisis_sim.compiled import Plan, compile_scenario
 from crisis_sim.design import Design
@@ -168,7 +168,7 @@ def execute(
             safe, whole = n_runs * n_points - total + done, n_runs * n_points
             where = (
                 f"{safe:,} of {whole:,} replications are safe in {path}; "
-                f"finish with: {store.resume_command(path, command)}"
+                f"finish with: {files.resume_command(path, command)}"
             )
             if isinstance(exc, WorkerLost):  # a worker died: what came back before is kept
                 raise WorkerLost(f"{exc}; {where}") from None

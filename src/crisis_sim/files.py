@@ -1,0 +1,175 @@
+"""The files a command writes, as files: checks before any work, new ones moved into place.
+
+Before a worker starts or a kernel is compiled, a command checks that it may write where it is
+told (:func:`refuse_existing`). A new file is built under a name of its own beside its
+destination (:func:`temporary_beside`: two runs on one new file never build into the same
+copy) and moved into place synced (:func:`publish`), over an existing file only when asked.
+No HDF5 here: the run's process checks its ``--out`` before it forks its workers.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from pathlib import Path
+
+from crisis_sim.errors import StoreError
+
+
+def refuse_existing(
+    path: Path, overwrite: bool, can_append: bool = True, kind: str = "result file"
+) -> None:
+    """Raise unless a new result file may be written at ``path``.
+
+    Cheap checks only, made before any work starts (a worker pool may already be computing
+    when the file is created; an error found then waits for the chunks in hand).
+    """
+    if not path.parent.is_dir():
+        raise StoreError(f"{path}: cannot create {kind}: No such file or directory")
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder; give a file name for the {kind}")
+    if path.exists() and not overwrite:
+        raise StoreError(f"{path}: file exists; pass {ways_on(path, can_append)}")
+    if path.exists():
+        refuse_if_in_use(path)
+
+
+def resume_command(path: Path, command: str = "run") -> str:
+    """The command line that finishes the file at ``path`` (``command``: run, sweep, compare)."""
+    return f"crisis-sim {command} --resume {_out(path)}"
+
+
+def _out(path: Path) -> str:
+    import shlex
+
+    return f"--out {shlex.quote(str(path))}"
+
+
+def ways_on(path: Path, can_append: bool = False) -> str:
+    """What a user may do with an existing file, each with the ``--out`` it needs."""
+    out = _out(path)
+    if can_append:
+        return (
+            f"--overwrite to replace it, --resume {out} to finish it "
+            f"or --append N {out} to add replications"
+        )
+    return f"--overwrite to replace it or --resume {out} to finish it"
+
+
+def remove(path: Path) -> None:
+    """Delete a temporary file if it is there (and never fail doing so)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def refuse_if_in_use(path: Path) -> None:
+    """Raise if another process holds ``path`` open for writing (HDF5's exclusive lock)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # nothing we can open is nothing another process is writing through us
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        raise StoreError(
+            f"{path}: file is in use by another process (locked); "
+            "wait for it to finish or stop it first"
+        ) from None
+    finally:
+        os.close(fd)
+
+
+def temporary_beside(path: Path, suffix: str) -> Path:
+    """A new empty file ``NAME.HOST.PID.SUFFIX`` beside ``path``, made here and by no one else.
+
+    Its own name for each process: two runs building one file at once each build their own.
+    Those this machine's killed runs left beside ``path`` are removed first.
+    """
+    _forget_leftovers(path)
+    for n in range(1000):
+        tag = f"{_HOST}.{os.getpid()}{f'-{n}' if n else ''}"
+        tmp = path.with_name(f"{path.name}.{tag}{suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:  # left by a process of another machine that had this number
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
+# Which machine made a temporary file (folders may be shared): no dots, as they part the name.
+_HOST = (os.uname().nodename if hasattr(os, "uname") else "host").replace(".", "-") or "host"
+
+
+def _forget_leftovers(path: Path) -> None:
+    """Delete what runs of this machine that no longer exist left beside ``path``."""
+    kinds = "|".join(re.escape(k) for k in LEFTOVERS)
+    pattern = re.compile(
+        re.escape(f"{path.name}.{_HOST}.") + rf"(\d+)(?:-\d+)?(?:{kinds})(?:\..*)?$"
+    )
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return  # the caller's own creation reports the folder's problem
+    for name in names:
+        m = pattern.match(name)
+        if m and not _alive(int(m.group(1))):
+            remove(path.with_name(name))
+
+
+# The suffixes of the copies built beside a file: a new file, a bigger one (``--append``).
+LEFTOVERS = (".tmp", ".grow")
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this number runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process
+        return True
+    return True
+
+
+def publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Move a finished file to ``path``: over an existing one only with ``overwrite``.
+
+    Synced first, and the folder after, so that the name and what it names reach the disk.
+    Without ``overwrite`` a hard link takes the name only if it is free (FileExistsError
+    otherwise); where the file system has no hard links, the name is checked, then replaced.
+    """
+    sync(tmp)
+    if overwrite:
+        os.replace(tmp, path)
+    else:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            if path.exists():
+                raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
+            os.replace(tmp, path)
+        else:
+            remove(tmp)
+    sync(path.parent)
+
+
+def sync(path: Path) -> None:
+    """Write a file's (or a folder's) data and metadata to disk now."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EBADF):  # a folder that cannot be synced
+            raise
+    finally:
+        os.close(fd)
