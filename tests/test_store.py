@@ -142,6 +142,28 @@ def test_a_file_made_by_another_run_meanwhile_is_never_replaced(tmp_path):
         assert f.attrs["seed"] == 8
 
 
+def test_a_run_whose_file_was_replaced_meanwhile_does_not_say_it_wrote_it(tmp_path):
+    path, other = tmp_path / "mine.h5", tmp_path / "other.h5"
+    _new(path)
+    _new(other, seed=9)
+    with store.ResultWriter(path) as w:
+        os.replace(other, path)  # by hand, or by anything that ignores HDF5's lock
+        with pytest.raises(store.StoreError, match="moved or replaced while this run wrote it"):
+            w.finish()
+
+
+def test_overwrite_keeps_away_from_a_file_a_run_began_writing_meanwhile(tmp_path):
+    path = tmp_path / "busy.h5"
+    _new(path, seed=3)
+    with pytest.raises(store.StoreError, match="in use by another process"):
+        with store._building(path, "result file", overwrite=True):
+            held = store.ResultWriter(path)  # a run opens it while this one builds its copy
+    held.close()
+    with h5py.File(path, "r") as f:
+        assert f.attrs["seed"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["busy.h5"]
+
+
 def test_what_killed_runs_left_is_removed_by_the_next(tmp_path):
     path = tmp_path / "left.h5"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

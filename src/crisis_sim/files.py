@@ -146,6 +146,7 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> None:
     """
     sync(tmp)
     if overwrite:
+        refuse_if_in_use(path)  # a run that began writing it since the first check keeps it
         os.replace(tmp, path)
     else:
         try:

@@ -364,7 +364,12 @@ class _Writer:
         return self._open
 
     def finish(self) -> bool:
-        """Mark the file complete if everything is committed."""
+        """Mark the file complete if everything is committed.
+
+        Refused if ``path`` no longer names the file written (moved or replaced meanwhile):
+        the run must not say it wrote results that are not there.
+        """
+        self._check_still_named()
         complete = not self.missing()
         try:
             self.file.attrs["complete"] = int(complete)
@@ -375,6 +380,21 @@ class _Writer:
                 "replication is written, run --resume to finish"
             ) from None
         return complete
+
+    def _check_still_named(self) -> None:
+        try:
+            mine = os.fstat(self.file.id.get_vfd_handle())
+        except (OSError, RuntimeError, ValueError, TypeError):
+            return  # not a plain POSIX file: nothing to compare
+        try:
+            named = os.stat(self.path)
+        except OSError:
+            named = None
+        if named is None or (named.st_dev, named.st_ino) != (mine.st_dev, mine.st_ino):
+            raise StoreError(
+                f"{self.path}: the file was moved or replaced while this run wrote it; "
+                "its results are not under that name"
+            )
 
     def close(self) -> None:
         """Close the file (flushes)."""
