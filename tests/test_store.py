@@ -164,6 +164,33 @@ def test_overwrite_keeps_away_from_a_file_a_run_began_writing_meanwhile(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["busy.h5"]
 
 
+def test_a_run_writes_only_into_the_file_it_made(tmp_path):
+    """Another run's file put under the name between this run's creation and its first write."""
+    path, theirs = tmp_path / "mine.h5", tmp_path / "theirs.h5"
+    _new(path, seed=1)
+    _new(theirs, seed=2)
+    os.replace(theirs, path)  # as another run with --overwrite would, a moment later
+    with pytest.raises(store.StoreError, match="another run replaced the file this run had"):
+        store.ResultWriter(path)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["seed"] == 2 and not f["runs/committed"][...].any()  # untouched
+
+
+def test_a_name_too_long_for_the_copy_is_one_line_not_a_traceback(capsys, tmp_path):
+    """The copy's name (NAME.HOST.PID.tmp) is longer than the file's: refused in one line."""
+    from inproc import main
+
+    out = tmp_path / ("x" * 245 + ".h5")
+    res = main(capsys, "run", "--runs", "20", "--out", str(out), "-q")
+    assert res.code == 2 and res.err.count("\n") == 1, res.err
+    assert "cannot create result file: File name too long" in res.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_synced_is_no_error(tmp_path):
+    files.sync_folder(tmp_path / "not-there")  # as a folder one may write in but not read
+
+
 def test_what_killed_runs_left_is_removed_by_the_next(tmp_path):
     path = tmp_path / "left.h5"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

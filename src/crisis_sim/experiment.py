@@ -14,7 +14,7 @@ from pathlib import Path
 from crisis_sim import files, store
 from crisis_sim import scenario as scenario_mod
 from crisis_sim.compiled import Plan, compile_scenario
-from crisis_sim.errors import Interrupted, WorkerLost, at_least_one
+from crisis_sim.errors import Interrupted, StoreError, WorkerLost, at_least_one
 from crisis_sim.interrupt import stop_on_ctrl_c
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, Result, chunks
 
@@ -93,7 +93,7 @@ def execute(
         n_runs = int(writer.file.attrs["n_runs"])
         todo = chunks(writer.missing(), chunk_size)
         if begun is not None and todo != chunks([(0, n_runs)], chunk_size):
-            raise RuntimeError(f"{path}: a run begun early needs a new, empty file")
+            raise StoreError(f"{path}: the file changed before this run could write it")
         total = sum(b - a for a, b in todo)
         advance = progress(total, n_runs) if progress else None
         done = 0

@@ -161,16 +161,25 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> None:
             os.replace(tmp, path)
         else:
             remove(tmp)
-    sync(path.parent)
+    sync_folder(path.parent)
 
 
 def sync(path: Path) -> None:
-    """Write a file's (or a folder's) data and metadata to disk now."""
+    """Write a file's data and metadata to disk now."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.EBADF):  # a folder that cannot be synced
-            raise
     finally:
         os.close(fd)
+
+
+def sync_folder(folder: Path) -> None:
+    """Write a folder's entries (a file's new name) to disk, where the folder allows it.
+
+    A folder one may write in but not read (a drop box), or a file system that syncs no
+    folders, cannot be synced: the name then reaches the disk when the system writes it.
+    """
+    try:
+        sync(folder)
+    except OSError:
+        pass

@@ -148,12 +148,16 @@ def _building(
     name only if no other process took it meanwhile (two runs started at once on one new
     file: the second is refused, never replaced).
     """
-    tmp = files.temporary_beside(path, ".tmp")
+    try:
+        tmp = files.temporary_beside(path, ".tmp")
+    except OSError as exc:  # a folder it cannot write in, a full disk
+        raise StoreError(f"{path}: cannot create {what}: {_reason(exc)}") from None
     try:
         with _new_file(tmp) as f:
             yield f
         _reserve(tmp)
         files.publish(tmp, path, overwrite)
+        _made[os.path.abspath(path)] = _identity(os.stat(path))
     except FileExistsError:
         files.remove(tmp)
         raise StoreError(f"{path}: file exists; pass {files.ways_on(path, can_append)}") from None
@@ -163,6 +167,15 @@ def _building(
     except BaseException:
         files.remove(tmp)
         raise
+
+
+# The files this process made, by absolute name, and which file (device, inode) each is: a run
+# then writes into the file it made, not into one another run put under that name meanwhile.
+_made: dict[str, tuple[int, int]] = {}
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
 
 
 def _synced(f: h5py.File) -> None:
@@ -347,6 +360,7 @@ class _Writer:
             raise StoreError(f"{self.path}: cannot open for writing: {_reason(exc)}") from None
         try:
             check_ours(self.file, self.path, self.fmt)
+            self._check_made_here()
         except StoreError:
             self.file.close()
             raise
@@ -381,16 +395,32 @@ class _Writer:
             ) from None
         return complete
 
-    def _check_still_named(self) -> None:
+    def _opened(self) -> tuple[int, int] | None:
+        """Which file (device, inode) HDF5 has open; None if not a plain POSIX file."""
         try:
-            mine = os.fstat(self.file.id.get_vfd_handle())
+            return _identity(os.fstat(self.file.id.get_vfd_handle()))
         except (OSError, RuntimeError, ValueError, TypeError):
-            return  # not a plain POSIX file: nothing to compare
+            return None
+
+    def _check_made_here(self) -> None:
+        """Refuse a file another run put under the name since this process made its own."""
+        made = _made.pop(os.path.abspath(self.path), None)
+        opened = self._opened()
+        if made is not None and opened is not None and opened != made:
+            raise StoreError(
+                f"{self.path}: another run replaced the file this run had just made (at the "
+                "same time, with --overwrite?); nothing was written, run this again"
+            )
+
+    def _check_still_named(self) -> None:
+        mine = self._opened()
+        if mine is None:
+            return  # nothing to compare
         try:
-            named = os.stat(self.path)
+            named: tuple[int, int] | None = _identity(os.stat(self.path))
         except OSError:
             named = None
-        if named is None or (named.st_dev, named.st_ino) != (mine.st_dev, mine.st_ino):
+        if named != mine:
             raise StoreError(
                 f"{self.path}: the file was moved or replaced while this run wrote it; "
                 "its results are not under that name"
@@ -644,7 +674,10 @@ def grow(path: Path, extra_runs: int) -> int:
     files.refuse_if_in_use(path)
     old = int(info["n_runs"])
     fits_one_file(f"--append {extra_runs}", old + extra_runs)
-    tmp = files.temporary_beside(path, ".grow")
+    try:
+        tmp = files.temporary_beside(path, ".grow")
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot append: {_reason(exc)}; the file is unchanged") from None
     keep = {
         k: v
         for k, v in info.items()
@@ -695,6 +728,7 @@ def grow(path: Path, extra_runs: int) -> int:
         raise StoreError(
             f"{path}: cannot append: {str(exc).split(': ')[-1]}; the file is unchanged"
         ) from None
+    _made.pop(os.path.abspath(tmp), None)  # opened below by name, then moved over ``path``
     swapped = False
     try:
         with h5py.File(path, "r", locking=True) as src, open_for_writing(tmp) as dst:
@@ -709,7 +743,7 @@ def grow(path: Path, extra_runs: int) -> int:
             # file between the copy and the swap and commit chunks the swap would discard.
             os.replace(tmp, path)
             swapped = True
-            files.sync(path.parent)
+            files.sync_folder(path.parent)
     except (OSError, RuntimeError) as exc:
         if swapped:  # only closing failed, after the data was flushed and swapped in
             raise StoreError(
