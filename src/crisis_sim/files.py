@@ -30,9 +30,14 @@ def refuse_existing(
     if path.is_dir():
         raise StoreError(f"{path}: is a folder; give a file name for the {kind}")
     if path.exists() and not overwrite:
-        raise StoreError(f"{path}: file exists; pass {ways_on(path, can_append)}")
+        raise taken(path, can_append)
     if path.exists():
         refuse_if_in_use(path)
+
+
+def taken(path: Path, can_append: bool = True) -> StoreError:
+    """The error for an output that exists: what the user may do with it instead."""
+    return StoreError(f"{path}: file exists; pass {_ways_on(path, can_append)}")
 
 
 def resume_command(path: Path, command: str = "run") -> str:
@@ -46,7 +51,7 @@ def _out(path: Path) -> str:
     return f"--out {shlex.quote(str(path))}"
 
 
-def ways_on(path: Path, can_append: bool = False) -> str:
+def _ways_on(path: Path, can_append: bool = False) -> str:
     """What a user may do with an existing file, each with the ``--out`` it needs."""
     out = _out(path)
     if can_append:

@@ -160,7 +160,7 @@ def _building(
         _made[os.path.abspath(path)] = _identity(os.stat(path))
     except FileExistsError:
         files.remove(tmp)
-        raise StoreError(f"{path}: file exists; pass {files.ways_on(path, can_append)}") from None
+        raise files.taken(path, can_append) from None
     except (OSError, RuntimeError) as exc:
         files.remove(tmp)
         raise StoreError(f"{path}: cannot create {what}: {_reason(exc)}") from None
