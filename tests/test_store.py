@@ -256,3 +256,25 @@ def test_uncommitted_ranges_are_found_block_by_block(tmp_path):
             assert store._uncommitted(ds) == whole
 
     check()
+
+
+def test_uncommitted_points_of_a_sweep_are_found_a_few_points_at_a_time(tmp_path):
+    """A sweep's missing replications are read a few points' flags at a time (flat memory
+    however many points), and match each point's flags read whole."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    path = tmp_path / "sweep_flags.h5"
+
+    @given(st.integers(1, 6), st.integers(1, 9), st.data())
+    def check(points, runs, data):
+        flags = data.draw(st.lists(st.booleans(), min_size=points * runs, max_size=points * runs))
+        c = np.array(flags, dtype=np.uint8).reshape(points, runs)
+        block = data.draw(st.integers(1, 2 * points * runs))
+        whole = [(p, a, b) for p in range(points) for a, b in store._ranges(c[p] == 0)]
+        with h5py.File(path, "w") as f:
+            ds = f.create_dataset("committed", data=c)
+            assert store._uncommitted_points(ds, block) == whole
+            assert store._uncommitted_points(ds) == whole
+
+    check()

@@ -545,6 +545,23 @@ def _uncommitted(committed: h5py.Dataset, block: int = MISSING_BLOCK) -> list[tu
     return found
 
 
+def _uncommitted_points(
+    committed: h5py.Dataset, block: int = MISSING_BLOCK
+) -> list[tuple[int, int, int]]:
+    """``(point, start, stop)`` of each run of uncommitted replications of a sweep.
+
+    Reads whole points' flags a few at a time (about ``block`` flags), as :func:`_uncommitted`
+    does for a single run.
+    """
+    points, runs = committed.shape
+    step = max(1, block // max(1, runs))
+    found: list[tuple[int, int, int]] = []
+    for p0 in range(0, points, step):
+        todo = committed[p0 : p0 + step] == 0
+        found += [(p0 + k, a, b) for k in range(todo.shape[0]) for a, b in _ranges(todo[k])]
+    return found
+
+
 def _ranges(mask: np.ndarray) -> list[tuple[int, int]]:
     """``(start, stop)`` of each run of True (one byte per replication, whatever the size)."""
     if not mask.any():
@@ -820,8 +837,7 @@ class SweepWriter(_Writer):
 
     def missing(self) -> list[tuple[int, int, int]]:
         """``(point, start, stop)`` of replications not yet committed."""
-        done = self.runs["committed"][...].astype(bool)
-        return [(p, a, b) for p in range(done.shape[0]) for a, b in _ranges(~done[p])]
+        return _uncommitted_points(self.runs["committed"])
 
     def commit(self, point: int, start: int, arrays: dict[str, np.ndarray]) -> None:
         """Write one chunk of one point, flush, then mark it committed and flush again."""
