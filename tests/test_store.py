@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -176,15 +177,39 @@ def test_a_run_writes_only_into_the_file_it_made(tmp_path):
         assert f.attrs["seed"] == 2 and not f["runs/committed"][...].any()  # untouched
 
 
-def test_a_name_too_long_for_the_copy_is_one_line_not_a_traceback(capsys, tmp_path):
-    """The copy's name (NAME.HOST.PID.tmp) is longer than the file's: refused in one line."""
+def test_a_name_as_long_as_the_system_allows_is_written_and_grown(capsys, tmp_path):
+    """The copies built beside a file (NAME.HOST.PID.tmp, .grow) are longer than its name: for
+    a name near the limit they take a shorter stand-in, and nothing is left beside the file."""
     from inproc import main
 
-    out = tmp_path / ("x" * 245 + ".h5")
+    out = tmp_path / ("x" * 252 + ".h5")  # 255 bytes: the longest name most file systems take
     res = main(capsys, "run", "--runs", "20", "--out", str(out), "-q")
+    assert res.code == 0, res.err
+    res = main(capsys, "run", "--append", "10", "--out", str(out), "-q")
+    assert res.code == 0, res.err
+    assert list(tmp_path.iterdir()) == [out]
+    assert store.read_runs(out, ["committed"])["committed"].sum() == 30
+
+
+def test_a_folder_that_cannot_be_written_is_one_line_not_a_traceback(capsys, tmp_path):
+    """Tests run as root, who may write anywhere but in sysfs: no file can be created there."""
+    from inproc import main
+
+    if not Path("/sys/kernel").is_dir():
+        pytest.skip("no sysfs here")
+    res = main(capsys, "run", "--runs", "20", "--out", "/sys/kernel/result.h5", "-q")
     assert res.code == 2 and res.err.count("\n") == 1, res.err
-    assert "cannot create result file: File name too long" in res.err
-    assert list(tmp_path.iterdir()) == []
+    assert "cannot create result file" in res.err
+    assert not Path("/sys/kernel/result.h5").exists()
+
+
+def test_a_stand_in_for_a_long_name_is_short_enough_and_its_own(tmp_path):
+    """Two long names that differ only at the end get different stand-ins, within the limit."""
+    a, b = (tmp_path / ("y" * 240 + end) for end in ("a.h5", "b.h5"))
+    sa, sb = files._stem(a), files._stem(b)
+    assert sa != sb
+    assert len(os.fsencode(sa)) + files._TAG_BYTES <= 255
+    assert files._stem(tmp_path / "short.h5") == "short.h5"
 
 
 def test_a_folder_that_cannot_be_synced_is_no_error(tmp_path):

@@ -92,13 +92,17 @@ def refuse_if_in_use(path: Path) -> None:
 def temporary_beside(path: Path, suffix: str) -> Path:
     """A new empty file ``NAME.HOST.PID.SUFFIX`` beside ``path``, made here and by no one else.
 
+    ``NAME`` is the file's name, or a shorter stand-in for a name near the length limit
+    (:func:`_stem`).
+
     Its own name for each process: two runs building one file at once each build their own.
     Those this machine's killed runs left beside ``path`` are removed first.
     """
     _forget_leftovers(path)
+    stem = _stem(path)
     for n in range(1000):
         tag = f"{_HOST}.{os.getpid()}{f'-{n}' if n else ''}"
-        tmp = path.with_name(f"{path.name}.{tag}{suffix}")
+        tmp = path.with_name(f"{stem}.{tag}{suffix}")
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:  # left by a process of another machine that had this number
@@ -109,13 +113,36 @@ def temporary_beside(path: Path, suffix: str) -> Path:
 
 # Which machine made a temporary file (folders may be shared): no dots, as they part the name.
 _HOST = (os.uname().nodename if hasattr(os, "uname") else "host").replace(".", "-") or "host"
+# The longest tag and suffix a copy's name adds: ".HOST.PID-N" and the longest of LEFTOVERS.
+_TAG_BYTES = len(f".{_HOST}.{2**32}-999".encode()) + len(".grow")
+
+
+def _stem(path: Path) -> str:
+    """The part of a copy's name that stands for ``path``: its name, if the copy's fits.
+
+    A name within a few dozen bytes of the file system's limit (255 on most) is cut and ends in
+    a digest of the whole name instead, so that every name a file may have can be written.
+    """
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    name = os.fsencode(path.name)
+    room = limit - _TAG_BYTES
+    if len(name) <= room:
+        return path.name
+    import hashlib
+
+    digest = hashlib.sha256(name).hexdigest()[:16]
+    head = os.fsdecode(name[: max(0, room - len(digest) - 1)])
+    return f"{head}~{digest}"
 
 
 def _forget_leftovers(path: Path) -> None:
     """Delete what runs of this machine that no longer exist left beside ``path``."""
     kinds = "|".join(re.escape(k) for k in LEFTOVERS)
     pattern = re.compile(
-        re.escape(f"{path.name}.{_HOST}.") + rf"(\d+)(?:-\d+)?(?:{kinds})(?:\..*)?$"
+        re.escape(f"{_stem(path)}.{_HOST}.") + rf"(\d+)(?:-\d+)?(?:{kinds})(?:\..*)?$"
     )
     try:
         names = os.listdir(path.parent)
