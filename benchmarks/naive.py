@@ -80,6 +80,7 @@ class Replication:
         self.ending = 0  # 1 defenders broke, 2 aggressor broke
         self.backed_down = False
         self.help_promised = False
+        self.responded = False  # an institution adopted a response (even after the fall)
         self.helpers_in = False
         self.quit = False
         self.sanction_day: int | None = None
@@ -208,6 +209,7 @@ class Replication:
         """Steps 7, 8 and 11: the response, the commitments, and the aggressor's reaction."""
         p = self.p
         level = inst.stages[stage].level
+        self.responded = True
         member = p.aggressor in inst.covered and inst.index not in self.left
         if inst.quit_if_condemned > 0 and member:
             if self.rng.random() < inst.quit_if_condemned:
@@ -257,8 +259,8 @@ class Replication:
 
     def request_entry(self, day: int, state: int, side: int, reason: int, share: float) -> None:
         """File an entry into the war on ``day``; all entries of a day are applied together."""
-        if side == D_SIDE and state != self.p.target:
-            self.help_promised = True
+        if side == D_SIDE and state != self.p.target and reason != Reason.ATTACKED:
+            self.help_promised = True  # an invaded state is no help
         if day > self.p.horizon:
             return
         if day not in self.pending:
@@ -350,7 +352,7 @@ class Replication:
                     a_mob += f
                 else:
                     d_mob += f
-                    if s != p.target:
+                    if s != p.target and self.reason[s] != Reason.ATTACKED:
                         helpers += f
             if self.sanction_day is not None and t >= self.sanction_day:
                 a_mob *= 1.0 - c.sanctions_effect
@@ -398,7 +400,9 @@ class Replication:
             outcome = (
                 DEFENDERS_DEFEATED
                 if self.helpers_in
-                else (FAIT_ACCOMPLI if self.help_promised else NO_RESPONSE)
+                else (
+                    FAIT_ACCOMPLI if self.help_promised or self.responded else NO_RESPONSE
+                )
             )
         elif self.ending == 2:
             outcome = AGGRESSOR_DEFEATED

@@ -50,7 +50,7 @@ def test_outcome_bars_are_the_summarized_shares(files):
     widths = [p.get_width() for p in fig.axes[0].patches]
     assert widths == pytest.approx([s.share for s in summarize(files / "run.h5").outcomes])
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert "fait accompli (help too late)" in labels and "deterred (no attack)" in labels
+    assert "fait accompli (response too late)" in labels and "deterred (no attack)" in labels
 
 
 def test_timeline_ends_at_the_share_of_crises_with_help(files):

@@ -15,7 +15,14 @@ from crisis_sim import scenario
 from crisis_sim.compare import variant
 from crisis_sim.compiled import compile_scenario
 from crisis_sim.crisis import simulate_chunk
-from crisis_sim.outcomes import AGGRESSOR_DEFEATED, BACKED_DOWN, DETERRED
+from crisis_sim.outcomes import (
+    AGGRESSOR_DEFEATED,
+    BACKED_DOWN,
+    DETERRED,
+    FAIT_ACCOMPLI,
+    NO_RESPONSE,
+    Reason,
+)
 from crisis_sim.scenario import Scenario, Theory
 
 N = 2000
@@ -322,3 +329,62 @@ def test_an_absent_great_power_neither_joins_nor_sways_the_bloc():
     alone, united = passed(False), passed(True)
     assert alone > 0.95
     assert united > 0.95  # was ~0.65: the absent, hostile GPC counted in the bloc's vote
+
+
+# ------------------------------------------------------------- who counts as a response
+
+
+def _no_arrangement() -> Scenario:
+    return _five("none")
+
+
+def test_with_no_arrangement_an_imposed_coalition_deters_no_one() -> None:
+    """Organski's fourth and Morgenthau's first are about a system's cooperating members: with
+    no institution or treaty that could bring a third state in, they imagine no coalition."""
+    plain = _no_arrangement()
+    assert _share(_runs(plain), DETERRED) < 0.5  # the aggressor is not simply outmatched here
+    for switch in ("organski.sufficient_power", "morgenthau.overwhelming_force"):
+        sc = plain.model_copy(deep=True)
+        _set(switch)(sc.theory, True)
+        assert compile_scenario(sc).coalition_ratio == 0.0
+        np.testing.assert_array_equal(_runs(sc)["deterred"], _runs(plain)["deterred"])
+
+
+def test_free_riders_measure_themselves_against_the_largest_third_state() -> None:
+    """A stronger aggressor does not make the members commit less: smaller members rely on the
+    largest third state, never on a party to the crisis."""
+    sc = scenario.load("default")
+    stronger = sc.model_copy(deep=True)
+    stronger.states[[s.code for s in sc.states].index(sc.aggressor)].capability.mean = 0.3
+    a, b = compile_scenario(sc), compile_scenario(stronger)
+    for ia, ib in zip(a.institutions, b.institutions, strict=True):
+        third = (ia.covered != a.aggressor) & (ia.covered != a.target)
+        np.testing.assert_array_equal(ia.share[third], ib.share[third])
+        assert ia.share[third].max() == 1.0  # the largest third state bears its whole share
+
+
+def test_a_neutral_the_aggressor_invades_is_no_response() -> None:
+    """With no arrangement, a war plan that invades a neutral brings it into the war on the
+    target's side, but nobody responded: a target that falls fell unanswered."""
+    sc = _no_arrangement()
+    codes = [s.code for s in sc.states]
+    third = [s for s in sc.states if s.code not in (sc.aggressor, sc.target)]
+    neutral = min(third, key=lambda s: s.capability.mean or 1.0).code  # the weakest
+    sc.states[codes.index(sc.aggressor)].attacks_on_entry = [neutral]
+    r = _runs(sc)
+    fell = r["target_fell_day"] >= 0
+    assert fell.sum() > 50
+    invaded = r["entry_reason"][:, codes.index(neutral)] == int(Reason.ATTACKED)
+    assert invaded[fell].mean() > 0.9
+    assert (r["outcome"][fell] == NO_RESPONSE).all()
+
+
+def test_a_condemnation_after_the_fall_answers_the_crisis() -> None:
+    """The target fell, and an institution condemned (even after the fall): a fait accompli,
+    not "no response"; where nobody responded at all it is "no response"."""
+    r = simulate_chunk(compile_scenario(scenario.load("manchuria_1931")), 1, 0, N)
+    fell = r["target_fell_day"] >= 0
+    answered = (r["response_level"] > 0).any(axis=1)
+    assert (fell & answered).sum() > 100 and (fell & ~answered).sum() > 0
+    assert (r["outcome"][fell & answered] == FAIT_ACCOMPLI).all()
+    assert (r["outcome"][fell & ~answered] == NO_RESPONSE).all()

@@ -138,7 +138,8 @@ def _commit_propensity(
 
     Equal commitment (Organski's second assumption) is about the will to act: imposed, every
     third state is as ready to commit as the most committed one. Free-riding is about the burden:
-    a member commits ``(capability / largest) ** free_riding`` of its capability. The two are
+    a member commits ``(capability / largest) ** free_riding`` of its capability, the largest
+    being the largest third state (the parties' own shares are not used). The two are
     separate switches so that an experiment can relax one without the other.
     """
     th = sc.theory
@@ -152,8 +153,9 @@ def _commit_propensity(
     third = np.array([sc.states[m].code not in parties for m in members], dtype=bool)
     if th.organski.equal_commitment and third.any():
         p = np.full(len(members), p[third].max())
-    biggest = cap[members].max() if len(members) else 1.0
-    share = (cap[members] / biggest) ** th.free_riding
+    # Smaller members rely on the largest third state, never on the aggressor or the target.
+    biggest = cap[members][third].max() if third.any() else 1.0
+    share = np.minimum((cap[members] / biggest) ** th.free_riding, 1.0)
     return p, share
 
 
@@ -256,6 +258,8 @@ def compile_scenario(sc: Scenario) -> Plan:
     help_p, help_share = _beliefs(plan)
     object.__setattr__(plan, "belief_help", help_p)
     object.__setattr__(plan, "belief_share", help_share)
+    if not help_p.any():  # no arrangement could bring a third state in: no coalition to imagine
+        object.__setattr__(plan, "coalition_ratio", 0.0)
     return plan
 
 

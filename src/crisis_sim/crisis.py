@@ -572,7 +572,7 @@ class Crisis:
             return
         days = np.broadcast_to(np.asarray(days, dtype=np.int64), (n,))
         states = np.asarray(states, dtype=np.int64)
-        if side == DEFENDER_SIDE:
+        if side == DEFENDER_SIDE and reason != Reason.ATTACKED:  # an invaded state is no help
             third = reps[states != self.plan.target]
             self.promised_day[third] = np.minimum(self.promised_day[third], int(self.env.now))
         cols = (
@@ -731,9 +731,11 @@ class Crisis:
         n = self.n
         outcome = np.full(n, STALEMATE, dtype=np.int8)
         fell = self.ending == DEFENDERS_BROKE
-        promised = self.promised_day <= self.end_day  # help promised while the war went on
-        outcome[fell & ~promised] = NO_RESPONSE
-        outcome[fell & promised] = FAIT_ACCOMPLI
+        # Answered: help promised while the war went on, or a response adopted by an
+        # institution (a condemnation or sanctions count, even after the fall: Manchuria).
+        answered = (self.promised_day <= self.end_day) | (self.response_level > 0).any(axis=1)
+        outcome[fell & ~answered] = NO_RESPONSE
+        outcome[fell & answered] = FAIT_ACCOMPLI
         fell_reps = np.flatnonzero(fell)
         helped = kernels.helpers_in_field(
             fell_reps,
@@ -741,6 +743,7 @@ class Crisis:
             self.n_bel,
             *self.roll(),
             self._mobilization,
+            self.reason,
             p.target,
         )
         outcome[fell_reps[helped]] = DEFENDERS_DEFEATED

@@ -19,8 +19,11 @@ from crisis_sim.codes import (
     RUNNING,
 )
 from crisis_sim.libm import exp
+from crisis_sim.outcomes import Reason
 from crisis_sim.prefetch import AHEAD, prefetch
 from crisis_sim.rng import normal_pair_at, rep_key
+
+INVADED = int(Reason.ATTACKED)  # the entry reason of a state invaded by a war plan
 
 
 @njit(cache=True, inline="always")
@@ -332,20 +335,22 @@ def helpers_in_field(
     b_entry: np.ndarray,
     b_force: np.ndarray,
     mobilization: np.ndarray,
+    reason: np.ndarray,
     target: int,
 ) -> np.ndarray:
     """Whether the target had helpers in the field on ``day[i]`` (the day its side broke).
 
     Read from the war roll once the chunk is over: states that entered after that day add
     exactly nothing (not yet mobilized), so the roll then gives the same answer as on the day.
+    A state the aggressor's side invaded (its ``reason``) fights for itself: no helper.
     """
     out = np.zeros(reps.shape[0], dtype=np.bool_)
     for i in range(reps.shape[0]):
         r = reps[i]
         t = day[i]
         for j in range(n_bel[r]):
-            if b_side[r, j] != AGGRESSOR_SIDE and b_state[r, j] != target:
-                s = b_state[r, j]
+            s = b_state[r, j]
+            if b_side[r, j] != AGGRESSOR_SIDE and s != target and reason[r, s] != INVADED:
                 m = _mobilized(
                     t, b_entry[r, j], mobilization[s, 0], mobilization[s, 1], mobilization[s, 2]
                 )

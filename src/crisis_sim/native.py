@@ -86,7 +86,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "helpers_in_field": (
         "kernel",
         "b1[::1](i8[::1], i4[::1], i2[::1], i2[:,::1], i1[:,::1], i4[:,::1], f8[:,::1], "
-        "f8[:,::1], i8)",
+        "f8[:,::1], i1[:,::1], i8)",
     ),
     "contest_success": ("kernel", "f8[::1](f8[::1], f8[::1], f8)"),
     "state_records": (

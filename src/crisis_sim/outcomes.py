@@ -16,9 +16,9 @@ OUTCOMES = (
     "deterred",  # the aggressor did not attack
     "backed_down",  # it attacked, then modified its policy
     "aggressor_defeated",  # its side broke
-    "fait_accompli",  # the target fell while promised help had not arrived
+    "fait_accompli",  # the target fell while the response (help, sanctions) had not stopped it
     "stalemate",  # still fighting at the horizon
-    "no_response",  # the target fell and no third state came to its aid
+    "no_response",  # the target fell; no institution responded, no third state came to its aid
     "defenders_defeated",  # the target fell with its helpers in the field
 )
 

@@ -35,9 +35,9 @@ OUTCOME_LABELS = {
     "deterred": "deterred (no attack)",
     "backed_down": "aggressor backed down",
     "aggressor_defeated": "aggressor defeated",
-    "fait_accompli": "fait accompli (help too late)",
+    "fait_accompli": "fait accompli (response too late)",
     "stalemate": "still fighting at horizon",
-    "no_response": "no response (target fell alone)",
+    "no_response": "no response (target fell unanswered)",
     "defenders_defeated": "target and helpers defeated",
 }
 OUTCOME_COLOURS = {
