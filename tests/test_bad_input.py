@@ -803,3 +803,127 @@ def test_assumptions_refuses_more_replications_than_memory_holds(tmp_path):
     assert "GiB of memory, over half of this machine's" in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
+
+
+# --------------------------------------------------------------- found by a new user's eye
+
+
+def _copy(src: Path, tmp_path: Path, name: str = "copy.h5") -> Path:
+    import shutil
+
+    return Path(shutil.copy(src, tmp_path / name))
+
+
+@pytest.mark.parametrize(
+    ("attr", "value"),
+    [("seed", None), ("n_runs", None), ("complete", None), ("seed", "abc"), ("n_runs", 7)],
+)
+def test_damaged_root_attributes_are_one_line_in_every_reader(
+    capsys, tmp_path, good_file, attr, value
+):
+    """A file whose seed, size or completeness is missing or wrong is refused in one line by
+    every command that opens it (they were KeyError, ValueError or TypeError tracebacks)."""
+    path = _copy(good_file, tmp_path)
+    with h5py.File(path, "a") as f:
+        if value is None:
+            del f.attrs[attr]
+        else:
+            f.attrs[attr] = value
+    before = path.read_bytes()
+    for args in (("summarize", str(path)), ("trace", str(path), "--run", "0"),
+                 ("plot", str(path), "--out", str(tmp_path / "f.png")),
+                 ("run", "--resume", "--out", str(path)),
+                 ("run", "--append", "5", "--out", str(path))):
+        line = one_error_line(main(capsys, *args))
+        assert "damaged" in line and attr in line, (args, line)
+    assert path.read_bytes() == before  # never touched
+
+
+def test_a_missing_record_is_one_line(capsys, tmp_path, good_file):
+    path = _copy(good_file, tmp_path)
+    with h5py.File(path, "a") as f:
+        del f["runs/outcome"]
+    line = one_error_line(main(capsys, "run", "--append", "5", "--out", str(path)))
+    assert "runs/outcome" in line and "damaged" in line
+
+
+def test_an_unknown_outcome_code_is_one_line_in_trace(capsys, tmp_path, good_file):
+    path = _copy(good_file, tmp_path)
+    with h5py.File(path, "a") as f:
+        f["runs/outcome"][0] = 42
+    line = one_error_line(main(capsys, "trace", str(path), "--run", "0"))
+    assert "outcome code 42" in line
+
+
+def test_a_trace_that_does_not_match_is_not_called_an_interruption(capsys, tmp_path, good_file):
+    path = _copy(good_file, tmp_path)
+    with h5py.File(path, "a") as f:
+        code = int(f["runs/outcome"][0])
+        f["runs/outcome"][0] = (code + 1) % 7
+    res = main(capsys, "trace", str(path), "--run", "0")
+    assert res.code == 1 and "DOES NOT MATCH" in res.out
+    assert "interrupted" not in res.err
+
+
+def test_bare_command_shows_help_without_an_empty_error_and_version_is_known(capsys):
+    res = main(capsys)
+    assert res.code == 2 and "Usage" in res.out and "error" not in res.err
+    res = main(capsys, "--version")
+    from crisis_sim import __version__
+
+    assert res.code == 0 and res.out.strip() == f"crisis-sim {__version__}"
+
+
+@pytest.mark.parametrize("command", ["run", "summarize", "validate"])
+def test_a_path_too_long_for_the_system_is_one_line(capsys, tmp_path, command):
+    long = str(tmp_path / ("y" * 300 + ".h5"))
+    args = {"run": ("run", "--runs", "10", "--out", long), "summarize": ("summarize", long),
+            "validate": ("validate", long[:-3] + ".toml")}[command]
+    line = one_error_line(main(capsys, *args))
+    assert "name too long" in line.lower()
+
+
+def test_output_to_a_full_disk_is_one_line(tmp_path):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "crisis_sim", "validate", "default"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode == 120, proc.stderr
+    assert proc.stderr.strip() == ("crisis-sim: error: cannot write the output: "
+                                   "No space left on device")
+
+
+def test_output_into_a_pipe_is_not_folded_at_80_columns():
+    proc = cli("validate", "eastern_pact_1934_without", check=True)
+    assert len(proc.stdout.splitlines()) == 1 and len(proc.stdout.strip()) > 80
+
+
+def test_a_figure_never_replaces_a_result_file(capsys, tmp_path, good_file):
+    res_png = _copy(good_file, tmp_path, "r.png")
+    before = res_png.read_bytes()
+    line = one_error_line(main(capsys, "plot", str(res_png), "--out", str(res_png)))
+    assert "is a result file" in line
+    same = tmp_path / "same.png"
+    line = one_error_line(main(capsys, "compare", "--runs", "20", "-q", "--out", str(same),
+                               "--plot", str(same)))
+    assert "the same file as --out" in line and not same.exists()
+    assert res_png.read_bytes() == before
+
+
+def test_a_figure_folder_that_takes_no_file_is_refused_before_the_work(capsys):
+    if not Path("/sys/kernel").is_dir():
+        pytest.skip("no sysfs here")
+    res = main(capsys, "assumptions", "--runs", "20", "--plot", "/sys/kernel/x.png")
+    line = one_error_line(res)
+    assert "cannot write the figure" in line and res.out == ""  # no table computed first
+
+
+def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
+    import os
+
+    fifo = tmp_path / "f.toml"
+    os.mkfifo(fifo)
+    h5 = tmp_path / "f.h5"
+    os.mkfifo(h5)
+    for args in (("validate", str(fifo)), ("summarize", str(h5))):
+        proc = cli(*args, timeout=60)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr

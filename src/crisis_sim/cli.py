@@ -5,6 +5,7 @@ Heavy libraries (numba, h5py, dask) are imported inside commands, so ``--help`` 
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Iterator
@@ -54,6 +55,27 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from crisis_sim import __version__
+
+        typer.echo(f"crisis-sim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_show_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """The commands below; ``--version`` is handled by its callback."""
+
+
 ScenarioArg = Annotated[
     str | None,
     typer.Argument(
@@ -65,10 +87,21 @@ Quiet = Annotated[
 ]
 
 
+# Width of tables written to a file or a pipe (unless COLUMNS says otherwise): the widest
+# table, compare's, fits; Rich's default of 80 would squeeze it.
+PIPE_WIDTH = 200
+
+
 def _console(stderr: bool = False) -> Any:
+    """Rich console; into a file or a pipe, lines are never folded (one event, one line)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    con = Console(stderr=stderr, highlight=False)
+    if not con.is_terminal:
+        cols = os.environ.get("COLUMNS", "")
+        width = int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH
+        con = Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+    return con
 
 
 _LIVE_BARS: list[Any] = []  # progress bars started by this command (see _stop_bars)
@@ -763,6 +796,8 @@ def compare(
         from crisis_sim.plots import check_path
 
         check_path(plot, "--plot")  # before the comparison runs
+        if out is not None and os.path.realpath(plot) == os.path.realpath(out):
+            raise InputError(f"--plot {plot}: the same file as --out; give the figure its own name")
     if resume:
         assert out is not None
         opened = cmp.reopen(out)  # before any worker starts: a wrong file is one line
@@ -930,6 +965,8 @@ def entry() -> None:
     threading._shutdown()  # type: ignore[attr-defined]  # as the interpreter does at exit
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # closed before the start (``>&-``): nothing was written to it
+            continue
         try:
             stream.flush()
         except BrokenPipeError:  # a reader that stopped early (``| head``): as Python ignores it
@@ -958,8 +995,9 @@ def main() -> None:
             code = app(standalone_mode=False, prog_name="crisis-sim")
         finally:
             _stop_bars()  # before any message: the bar would be drawn again under it
-        if isinstance(code, int) and code:  # typer turns Ctrl-C into a returned 130
+        if code == 130:  # typer turns Ctrl-C into a returned 130
             print("crisis-sim: interrupted", file=sys.stderr)
+        if isinstance(code, int) and code:  # a command's own status (trace: no match)
             sys.exit(code)
     except InputError as exc:
         print(f"crisis-sim: error: {exc}", file=sys.stderr)
@@ -980,9 +1018,27 @@ def main() -> None:
     except Exception as exc:  # usage errors of click (or of the click that typer vendors)
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(code, int):
-            print(f"crisis-sim: error: {_usage_message(exc)}", file=sys.stderr)
+            message = _usage_message(exc)
+            if message:  # no arguments at all: the help was shown, nothing more to say
+                print(f"crisis-sim: error: {message}", file=sys.stderr)
             sys.exit(code)
+        if isinstance(exc, BrokenPipeError):  # a reader that stopped early (``| head``)
+            sys.exit(0)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno in _OUTPUT_ERRNOS:
+            print(f"crisis-sim: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+            sys.exit(120)  # Python's own status when the output cannot be written at exit
+        if isinstance(exc, OSError) and exc.errno in _PATH_ERRNOS:
+            # A path the system refuses before any file is touched (a name too long for it).
+            where = f"{exc.filename}: " if exc.filename is not None else ""
+            print(f"crisis-sim: error: {where}{exc.strerror}", file=sys.stderr)
+            sys.exit(2)
         raise
+
+
+# Errors of a path itself, raised by the first look at it (pathlib's exists(), is_dir()).
+_PATH_ERRNOS = {errno.ENAMETOOLONG, errno.ELOOP}
+# Errors of writing to the command's own output (``> file`` on a full disk).
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF}
 
 
 # How alike a mistyped option and a real one must be to be suggested (difflib's ratio). Click

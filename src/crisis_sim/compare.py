@@ -156,6 +156,7 @@ def reopen(path: Path) -> Reopened:
     if not path.exists():
         raise StoreError(f"{path}: no such comparison file")
     try:
+        files.refuse_special(path)
         with h5py.File(path, "r", locking=False) as f:
             store.check_ours(f, path, FORMAT)
             attrs = {k: str(f.attrs[k]) for k in ("scenario", "arrangements", "variants")}
@@ -292,6 +293,7 @@ def summarize(path: Path) -> Comparison:
     """Read a comparison file and summarise each arrangement."""
     path = Path(path)
     try:
+        files.refuse_special(path)
         with h5py.File(path, "r", locking=False) as f:
             if f.attrs.get("format") != FORMAT:
                 raise StoreError(

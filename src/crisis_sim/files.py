@@ -62,6 +62,18 @@ def _ways_on(path: Path, can_append: bool = False) -> str:
     return f"--overwrite to replace it or --resume {out} to finish it"
 
 
+def refuse_special(path: Path) -> None:
+    """Raise unless ``path`` is a regular file (or absent): HDF5 would wait on a named pipe."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # absent or unreadable: the opening reports it
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise StoreError(f"{path}: not a regular file (a pipe or a device), not a result file")
+
+
 def remove(path: Path) -> None:
     """Delete a temporary file if it is there (and never fail doing so)."""
     try:

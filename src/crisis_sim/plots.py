@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from crisis_sim import store
+from crisis_sim import files, store
 from crisis_sim.analysis import shares
 from crisis_sim.errors import InputError, file_error_reason
 from crisis_sim.outcomes import OUTCOMES
@@ -65,7 +65,39 @@ def check_path(out: Path, option: str = "--out") -> Path:
         raise InputError(f"{option} {out}: give a .png, .pdf or .svg file name")
     if not out.parent.is_dir():
         raise InputError(f"{option} {out}: no such folder {out.parent}")
+    if _is_hdf5(out):
+        raise InputError(f"{option} {out}: is a result file, not a figure; give another name")
+    _check_writable(out, option)
     return out
+
+
+def _is_hdf5(path: Path) -> bool:
+    """Whether ``path`` is an HDF5 file (a result the figure must not replace)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
+
+
+def _check_writable(out: Path, option: str) -> None:
+    """Refuse a figure whose folder takes no new file, by making one there and removing it.
+
+    Permissions alone do not tell (an administrator ignores them, an immutable folder or a
+    read-only disk refuses even her): a command that computes for minutes first must know.
+    """
+    import os
+    import secrets
+
+    probe = out.parent / f".{secrets.token_hex(6)}.probe"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise InputError(f"{option} {out}: cannot write the figure: {exc.strerror}") from None
+    try:
+        probe.unlink()
+    except OSError:
+        pass
 
 
 def save(fig: Any, out: Path, option: str = "--out") -> Path:
@@ -112,6 +144,7 @@ def file_kind(path: Path) -> Literal["run", "sweep"]:
     if not path.exists():
         raise InputError(f"{path}: no such result file")
     try:
+        files.refuse_special(path)
         with h5py.File(path, "r", locking=False) as f:
             fmt = f.attrs.get("format")
             if fmt not in (store.SWEEP_FORMAT, store.FORMAT):

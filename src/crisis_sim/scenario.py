@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import tomllib
 from importlib import resources
@@ -450,11 +451,20 @@ def resolve_source(source: str | Path | None) -> Path:
 MAX_SCENARIO_BYTES = 16 << 20
 
 
+def _opened(path: Path) -> Any:
+    """``path`` open for reading; a named pipe nobody writes to reads as empty, not forever."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return os.fdopen(fd, "rb")
+
+
 def load(source: str | Path | None = None) -> Scenario:
     """Read, validate and resolve a scenario (file path or bundled name)."""
     path = resolve_source(source)
     try:
-        with open(path, "rb") as f:  # a pipe too (``<(...)``); a device may never end
+        with _opened(path) as f:  # a pipe too (``<(...)``); a device may never end
             data = f.read(MAX_SCENARIO_BYTES + 1)
         if len(data) > MAX_SCENARIO_BYTES:
             raise InputError(

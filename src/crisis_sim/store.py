@@ -338,6 +338,7 @@ def open_for_writing(path: Path) -> h5py.File:
 
     A failed write then fails before its chunk is marked committed (see :func:`_unbuffered`).
     """
+    files.refuse_special(path)
     fapl = _unbuffered()
     if hasattr(fapl, "set_file_locking"):
         fapl.set_file_locking(True, True)
@@ -611,6 +612,43 @@ def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT) -> None:
     _check_stored_json(f, path, "scenario", "the stored scenario", dict)
     if fmt == SWEEP_FORMAT:
         _check_stored_json(f, path, "ranges", "the stored parameter ranges", list)
+    _check_layout(f, path, fmt)
+
+
+def _check_layout(f: h5py.File, path: Path, fmt: str) -> None:
+    """Refuse a file whose numbers every reader relies on are missing or damaged.
+
+    The root's seed, size and completeness, and each record with one row per replication (per
+    point and replication in a sweep): metadata only, nothing read. A file damaged there used
+    to end in a traceback in whichever command met it first.
+    """
+    keys = ("seed", "n_runs", "complete", *(("design",) if fmt == SWEEP_FORMAT else ()))
+    for key in keys:
+        value = f.attrs.get(key)
+        ok = isinstance(value, str) if key == "design" else _whole_number(value)
+        if not ok:
+            shown = "missing" if value is None else f"{value!r} is not a whole number"
+            raise StoreError(f"{path}:{key}: the file is damaged ({shown})")
+    n_runs = int(f.attrs["n_runs"])
+    if n_runs < 0 or int(f.attrs["seed"]) < 0:
+        raise StoreError(f"{path}: the file is damaged (negative seed or n_runs)")
+    runs = f["runs"]
+    for name in (*FIELDS, "committed"):
+        ds = runs.get(name)
+        if not isinstance(ds, h5py.Dataset):
+            raise StoreError(f"{path}:runs/{name}: the file is damaged (record missing)")
+        axis = 1 if fmt != FORMAT else 0
+        if ds.ndim <= axis or ds.shape[axis] != n_runs:
+            raise StoreError(
+                f"{path}:runs/{name}: the file is damaged ({ds.shape} rows for n_runs = {n_runs})"
+            )
+
+
+def _whole_number(value: Any) -> bool:
+    """Whether an attribute holds an integer (HDF5 gives NumPy scalars, or arrays of one)."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _check_stored_json(f: h5py.File, path: Path, key: str, what: str, kind: type) -> None:
@@ -639,6 +677,7 @@ def read_info(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no such result file")
+    files.refuse_special(path)
     try:
         with h5py.File(path, "r", locking=False) as f:
             check_ours(f, path)
@@ -665,6 +704,7 @@ def read_runs(
     with the fill values read before its records arrived.
     """
     path = Path(path)
+    files.refuse_special(path)
     try:
         with h5py.File(path, "r", locking=False) as f:
             check_ours(f, path)
@@ -877,6 +917,7 @@ def read_sweep(
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no such sweep file")
+    files.refuse_special(path)
     try:
         with h5py.File(path, "r", locking=False) as f:
             check_ours(f, path, SWEEP_FORMAT)

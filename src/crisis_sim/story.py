@@ -41,6 +41,9 @@ def replay(path: Path, run: int) -> Story:
     stored = {k: v[0] for k, v in store.read_runs(path, rows=slice(run, run + 1)).items()}
     if not stored["committed"]:
         raise InputError(f"{path}: replication {run} is not written yet (resume the run first)")
+    code = int(stored["outcome"])
+    if not 0 <= code < len(OUTCOMES):
+        raise InputError(f"{path}:runs/outcome[{run}]: the file is damaged (outcome code {code})")
     matches = all(
         np.array_equal(np.asarray(replayed[k])[0], stored[k], equal_nan=True) for k in store.FIELDS
     )
@@ -50,7 +53,7 @@ def replay(path: Path, run: int) -> Story:
         str(plan.scenario.name),
         lines,
         OUTCOMES[int(replayed["outcome"][0])],
-        OUTCOMES[int(stored["outcome"])],
+        OUTCOMES[code],
         matches,
         replayed,
     )
