@@ -1015,7 +1015,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
-    except Exception as exc:  # usage errors of click (or of the click that typer vendors)
+    except Exception as exc:  # click's usage errors, a path or an output the system refuses
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(code, int):
             message = _usage_message(exc)

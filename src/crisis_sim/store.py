@@ -627,7 +627,8 @@ def _check_layout(f: h5py.File, path: Path, fmt: str) -> None:
         value = f.attrs.get(key)
         ok = isinstance(value, str) if key == "design" else _whole_number(value)
         if not ok:
-            shown = "missing" if value is None else f"{value!r} is not a whole number"
+            kind = "a text" if key == "design" else "a whole number"
+            shown = "missing" if value is None else f"{value!r} is not {kind}"
             raise StoreError(f"{path}:{key}: the file is damaged ({shown})")
     n_runs = int(f.attrs["n_runs"])
     if n_runs < 0 or int(f.attrs["seed"]) < 0:
