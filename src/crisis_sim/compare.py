@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
-import h5py
 import numpy as np
 
 from crisis_sim import files, store
@@ -156,8 +155,7 @@ def reopen(path: Path) -> Reopened:
     if not path.exists():
         raise StoreError(f"{path}: no such comparison file")
     try:
-        files.refuse_special(path)
-        with h5py.File(path, "r", locking=False) as f:
+        with store.open_for_reading(path) as f:
             store.check_ours(f, path, FORMAT)
             attrs = {k: str(f.attrs[k]) for k in ("scenario", "arrangements", "variants")}
             seed, complete = int(f.attrs["seed"]), bool(f.attrs.get("complete", 0))
@@ -293,8 +291,7 @@ def summarize(path: Path) -> Comparison:
     """Read a comparison file and summarise each arrangement."""
     path = Path(path)
     try:
-        files.refuse_special(path)
-        with h5py.File(path, "r", locking=False) as f:
+        with store.open_for_reading(path) as f:
             if f.attrs.get("format") != FORMAT:
                 raise StoreError(
                     f"{path}: not a crisis_sim comparison file (no '{FORMAT}' format attribute)"

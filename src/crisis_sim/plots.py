@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from crisis_sim import files, store
+from crisis_sim import store
 from crisis_sim.analysis import shares
 from crisis_sim.errors import InputError, file_error_reason
 from crisis_sim.outcomes import OUTCOMES
@@ -73,9 +73,10 @@ def check_path(out: Path, option: str = "--out") -> Path:
 
 def _is_hdf5(path: Path) -> bool:
     """Whether ``path`` is an HDF5 file (a result the figure must not replace)."""
+    import h5py
+
     try:
-        with open(path, "rb") as f:
-            return f.read(8) == b"\x89HDF\r\n\x1a\n"
+        return bool(h5py.is_hdf5(path))  # a regular file only: never opens a pipe
     except OSError:
         return False
 
@@ -138,14 +139,11 @@ def save(fig: Any, out: Path, option: str = "--out") -> Path:
 
 def file_kind(path: Path) -> Literal["run", "sweep"]:
     """Whether a file is a single run or a sweep (refusing anything else)."""
-    import h5py
-
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such result file")
     try:
-        files.refuse_special(path)
-        with h5py.File(path, "r", locking=False) as f:
+        with store.open_for_reading(path) as f:
             fmt = f.attrs.get("format")
             if fmt not in (store.SWEEP_FORMAT, store.FORMAT):
                 store.check_ours(f, path)  # says what the file is instead

@@ -345,6 +345,15 @@ def open_for_writing(path: Path) -> h5py.File:
     return h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDWR, fapl=fapl))
 
 
+def open_for_reading(path: Path) -> h5py.File:
+    """Open a result file read-only, beside a run that may be writing it (no lock taken).
+
+    Never a named pipe or a device: HDF5 would wait on one for ever.
+    """
+    files.refuse_special(path)
+    return h5py.File(path, "r", locking=False)
+
+
 class _Writer:
     """An open result or sweep file, locked for this one writer; subclasses commit chunks."""
 
@@ -634,11 +643,11 @@ def _check_layout(f: h5py.File, path: Path, fmt: str) -> None:
     if n_runs < 0 or int(f.attrs["seed"]) < 0:
         raise StoreError(f"{path}: the file is damaged (negative seed or n_runs)")
     runs = f["runs"]
+    axis = 0 if fmt == FORMAT else 1  # sweeps and comparisons: (point or arrangement, run, ...)
     for name in (*FIELDS, "committed"):
         ds = runs.get(name)
         if not isinstance(ds, h5py.Dataset):
             raise StoreError(f"{path}:runs/{name}: the file is damaged (record missing)")
-        axis = 1 if fmt != FORMAT else 0
         if ds.ndim <= axis or ds.shape[axis] != n_runs:
             raise StoreError(
                 f"{path}:runs/{name}: the file is damaged ({ds.shape} rows for n_runs = {n_runs})"
@@ -678,9 +687,8 @@ def read_info(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no such result file")
-    files.refuse_special(path)
     try:
-        with h5py.File(path, "r", locking=False) as f:
+        with open_for_reading(path) as f:
             check_ours(f, path)
             info = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
             info["states"] = [
@@ -705,9 +713,8 @@ def read_runs(
     with the fill values read before its records arrived.
     """
     path = Path(path)
-    files.refuse_special(path)
     try:
-        with h5py.File(path, "r", locking=False) as f:
+        with open_for_reading(path) as f:
             check_ours(f, path)
             keys = _flags_first(names or [*FIELDS, "committed"])
             sel = rows if rows is not None else slice(None)
@@ -918,9 +925,8 @@ def read_sweep(
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no such sweep file")
-    files.refuse_special(path)
     try:
-        with h5py.File(path, "r", locking=False) as f:
+        with open_for_reading(path) as f:
             check_ours(f, path, SWEEP_FORMAT)
             g = f["runs"]
             info = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
