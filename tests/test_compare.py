@@ -19,7 +19,7 @@ from inproc import main, one_error_line
 from crisis_sim import compare, scenario, store
 from crisis_sim.crisis import simulate_chunk
 from crisis_sim.errors import InputError, StoreError
-from crisis_sim.outcomes import DETERRED, NO_RESPONSE
+from crisis_sim.outcomes import DETERRED, NO_RESPONSE, OUTCOMES
 
 N = 400
 
@@ -35,9 +35,9 @@ def test_one_row_per_arrangement_in_canonical_order(comparison: compare.Comparis
     assert [r.arrangement for r in comparison.rows] == list(compare.ARRANGEMENTS)
     for r in comparison.rows:
         assert r.n == N
-        shares = (r.deterred, r.aggressor_defeated, r.fait_accompli, r.no_response)
-        assert sum(e.value for e in shares) <= 1.0 + 1e-12
-        for e in shares:
+        assert list(r.shares) == list(OUTCOMES)
+        assert sum(e.value for e in r.shares.values()) == pytest.approx(1.0)
+        for e in r.shares.values():
             assert 0.0 <= e.low <= e.value <= e.high <= 1.0
 
 
@@ -66,15 +66,15 @@ def test_without_any_arrangement_no_third_state_fights(comparison: compare.Compa
         outcome = none["outcome"].values
         fell = none["target_fell_day"].values >= 0
     row = comparison.rows[0]
-    assert row.no_response.value == pytest.approx(np.mean(fell & (outcome != DETERRED)))
-    assert row.no_response.value == pytest.approx(np.mean(outcome == NO_RESPONSE))
+    assert row.shares['no_response'].value == pytest.approx(np.mean(fell & (outcome != DETERRED)))
+    assert row.shares['no_response'].value == pytest.approx(np.mean(outcome == NO_RESPONSE))
     assert row.response_day.value != row.response_day.value  # no helper: no response day
 
 
 def test_arrangements_differ_on_the_same_draws(comparison: compare.Comparison) -> None:
     by = {r.arrangement: r for r in comparison.rows}
     # A world authority with its own force deters far more than no arrangement at all.
-    assert by["global_government"].deterred.low > by["none"].deterred.high
+    assert by["global_government"].shares["deterred"].low > by["none"].shares["deterred"].high
 
 
 def test_arrangement_option_is_checked() -> None:
@@ -104,6 +104,8 @@ def test_cli_compare_writes_file_table_and_plot(tmp_path: Path) -> None:
                "--out", str(out), "--plot", str(fig), "--quiet", "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     assert "no arrangement" in proc.stdout and "alliances" in proc.stdout
+    for outcome in ("deterred", "backed down", "stalemate", "defenders defeated"):
+        assert outcome in proc.stdout  # every outcome has its column: each row adds to 100%
     assert out.exists()
     assert_png(fig)
     again = cli("compare", "--runs", "150", "--out", str(out), "--quiet")
@@ -223,6 +225,7 @@ def test_resuming_a_finished_comparison_only_prints_it(
     before = comparison.path.read_bytes()
     done = main(capsys, "compare", "--resume", "--out", str(comparison.path), "-q")
     assert done.code == 0 and "no arrangement" in done.out
+    assert "already complete; nothing written" in done.out and "wrote" not in done.out
     assert comparison.path.read_bytes() == before  # not opened for writing
 
 

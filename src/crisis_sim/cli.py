@@ -828,9 +828,9 @@ def compare(
                 progress=progress,
             )
     con = _console()
-    con.width = max(con.width, 120)  # a wide table: do not squeeze it into 80 columns when piped
+    con.width = max(con.width, 100)  # six arrangements need ~100 columns: do not squeeze them
     con.print(tables.comparison(result))
-    con.print(f"wrote {out}")
+    con.print(f"{out} was already complete; nothing written" if finished else f"wrote {out}")
     if plot is not None:
         cmp.plot(result, plot)
         con.print(f"wrote {plot}")

@@ -32,7 +32,7 @@ from crisis_sim.errors import (
     file_error_reason,
     fits_one_file,
 )
-from crisis_sim.outcomes import AGGRESSOR_DEFEATED, DETERRED, FAIT_ACCOMPLI, NO_RESPONSE
+from crisis_sim.outcomes import DETERRED, OUTCOMES
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, InProcess, chunks
 from crisis_sim.scenario import Arrangement, Scenario, from_json
 
@@ -200,10 +200,7 @@ class Row:
 
     arrangement: str
     n: int
-    deterred: Estimate
-    aggressor_defeated: Estimate
-    fait_accompli: Estimate
-    no_response: Estimate
+    shares: dict[str, Estimate]  # every outcome of ``OUTCOMES``, in that order: they add to 1
     response_day: Estimate  # median day the first third state entered, attacked runs that got help
     belligerents: Estimate  # mean number of states at war, attacked runs
 
@@ -278,10 +275,7 @@ def row(
     return Row(
         arrangement=name,
         n=len(outcome),
-        deterred=share(outcome == DETERRED),
-        aggressor_defeated=share(outcome == AGGRESSOR_DEFEATED),
-        fait_accompli=share(outcome == FAIT_ACCOMPLI),
-        no_response=share(outcome == NO_RESPONSE),
+        shares={name: share(outcome == code) for code, name in enumerate(OUTCOMES)},
         response_day=median_interval(help_day[helped].astype(float)),
         belligerents=mean_interval(n_belligerents[attacked].astype(float)),
     )
@@ -413,24 +407,29 @@ def plot(comparison: Comparison, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from crisis_sim.plots import OUTCOME_COLOURS, OUTCOME_LABELS, save
+
     rows = comparison.rows
-    measures = [
-        ("deterred", "deterred"),
-        ("aggressor_defeated", "aggressor defeated"),
-        ("fait_accompli", "fait accompli"),
-        ("no_response", "no response"),
-    ]
+    # Outcomes that no arrangement produced would be rows of empty bars: named in the footer.
+    seen = [name for name in OUTCOMES if any(r.shares[name].value > 0 for r in rows)]
+    never = [name.replace("_", " ") for name in OUTCOMES if name not in seen]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [3, 1.3]})
     x = np.arange(len(rows))
-    width = 0.8 / len(measures)
-    for j, (key, label) in enumerate(measures):
-        est = [getattr(r, key) for r in rows]
+    width = 0.8 / max(len(seen), 1)
+    for j, key in enumerate(seen):
+        est = [r.shares[key] for r in rows]
         val = np.array([e.value for e in est])
         err = np.clip(
             np.array([[e.value - e.low for e in est], [e.high - e.value for e in est]]), 0, None
         )
         ax.bar(
-            x + (j - (len(measures) - 1) / 2) * width, val, width, yerr=err, capsize=2, label=label
+            x + (j - (len(seen) - 1) / 2) * width,
+            val,
+            width,
+            yerr=err,
+            capsize=2,
+            label=OUTCOME_LABELS[key],
+            color=OUTCOME_COLOURS[key],
         )
     names = [LABELS.get(r.arrangement, r.arrangement) for r in rows]
     ax.set_xticks(x, names, rotation=20, ha="right")
@@ -452,13 +451,11 @@ def plot(comparison: Comparison, path: Path) -> None:
         0.01,
         0.01,
         f"{comparison.n_runs:,} replications per arrangement, seed {comparison.seed}, "
-        "common random numbers",
+        "common random numbers"
+        + (f"; never in any arrangement: {', '.join(never)}" if never else ""),
         fontsize=8,
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.set_dpi(120)
-    from crisis_sim.plots import save
-
     save(fig, path, "--plot")
-    plt.close(fig)
     plt.close(fig)

@@ -37,36 +37,32 @@ def _pp(e: Estimate) -> str:
 
 
 def comparison(c: Comparison) -> Any:
-    """One row per arrangement: outcome shares, response day and belligerents (95% intervals)."""
+    """One column per arrangement; a row per outcome (the seven add to 100%), then the response.
+
+    Arrangements run across, so the table stays narrow however many outcomes it shows.
+    """
     from rich.table import Table
 
     from crisis_sim.compare import LABELS
+    from crisis_sim.outcomes import OUTCOMES
 
     t = Table(
         title=f"{c.scenario}: the same crisis under each arrangement; {c.n_runs:,} replications "
-        f"each, seed {c.seed}, common random numbers; shares of replications, 95% intervals below",
+        f"each, seed {c.seed}, common random numbers; 95% intervals below. First help: the day "
+        "a third state joined the target (runs in which one did); states at war: runs with a "
+        "war",
         show_lines=True,
     )
-    for col in (
-        "arrangement",
-        "deterred",
-        "aggressor defeated",
-        "fait accompli",
-        "no response",
-        "response day (median)",
-        "belligerents (mean)",
-    ):
-        t.add_column(col, justify="left" if col == "arrangement" else "right")
+    t.add_column("share of replications")
     for r in c.rows:
-        t.add_row(
-            LABELS.get(r.arrangement, r.arrangement),
-            _pct(r.deterred),
-            _pct(r.aggressor_defeated),
-            _pct(r.fait_accompli),
-            _pct(r.no_response),
-            _num(r.response_day, 0),
-            _num(r.belligerents, 2),
-        )
+        t.add_column(LABELS.get(r.arrangement, r.arrangement), justify="right")
+    for name in OUTCOMES:
+        t.add_row(name.replace("_", " "), *(_pct(r.shares[name]) for r in c.rows))
+    t.add_row(
+        "first help (day, median)",
+        *(_num(r.response_day, 0) for r in c.rows),
+    )
+    t.add_row("states at war (mean)", *(_num(r.belligerents, 2) for r in c.rows))
     return t
 
 
