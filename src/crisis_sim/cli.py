@@ -701,8 +701,10 @@ def plot(
 ) -> None:
     """Draw a figure of a result or sweep file in the domain's words."""
     from crisis_sim import plots
+    from crisis_sim.files import resume_command
 
-    source = plots.file_kind(result)
+    found = plots.source(result)
+    source = found.kind
     kind = kind or ("outcomes" if source == "run" else "sweep")
     wanted = {"outcomes": "run", "timeline": "run", "sweep": "sweep", "sensitivity": "sweep"}
     if kind not in wanted:
@@ -720,9 +722,16 @@ def plot(
     else:
         from crisis_sim import sensitivity as sens
 
-        found, outputs = sens.analyze(result, output)
-        fig = plots.sensitivity(found, outputs)
-    _console().print(f"wrote {plots.save(fig, out)}")
+        indices, outputs = sens.analyze(result, output)
+        fig = plots.sensitivity(indices, outputs)
+    con = _console()
+    if not found.complete:
+        con.print(
+            f"[yellow]warning: {result} is incomplete: the figure shows only the replications "
+            f"written so far (its title says so); finish the file with "
+            f"'{resume_command(result, source)}'[/yellow]"
+        )
+    con.print(f"wrote {plots.save(fig, out)}")
 
 
 @app.command(cls=_Command)

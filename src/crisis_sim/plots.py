@@ -10,6 +10,7 @@ experiment.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -137,8 +138,16 @@ def save(fig: Any, out: Path, option: str = "--out") -> Path:
     return out
 
 
-def file_kind(path: Path) -> Literal["run", "sweep"]:
-    """Whether a file is a single run or a sweep (refusing anything else)."""
+@dataclass(frozen=True)
+class Source:
+    """What a figure is drawn from: a single run's file or a sweep's, finished or not."""
+
+    kind: Literal["run", "sweep"]
+    complete: bool
+
+
+def source(path: Path) -> Source:
+    """Whether a file is a single run or a sweep (refusing anything else), and if it is whole."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such result file")
@@ -147,9 +156,10 @@ def file_kind(path: Path) -> Literal["run", "sweep"]:
             fmt = f.attrs.get("format")
             if fmt not in (store.SWEEP_FORMAT, store.FORMAT):
                 store.check_ours(f, path)  # says what the file is instead
+            complete = bool(f.attrs.get("complete", 0))
     except OSError:
         raise InputError(f"{path}: not a readable HDF5 file") from None
-    return "sweep" if fmt == store.SWEEP_FORMAT else "run"
+    return Source("sweep" if fmt == store.SWEEP_FORMAT else "run", complete)
 
 
 def _subtitle(info: dict[str, object], n: int) -> str:
