@@ -168,6 +168,9 @@ NAMED_CASES = {
                              "states[0].capability: Field required", "required"),
     "no capability data": (_set(("states", 0, "capability"), {"cow": "ZZZ", "year": 1900}),
                            "states[0].capability", "'ZZZ'"),
+    "stages that do not escalate": (
+        _set(("institutions", 0, "stages", 1, "level"), "condemnation"),
+        "institutions[0].stages[1].level", "'condemnation' after 'condemnation'"),
     "quota above members": (_set(("institutions", 0, "quota"), 99), "institutions[0].quota", "99"),
     "the authority's force a party": (
         lambda raw: [_set(("institutions", 0, "rule"), "central_authority")(raw),
@@ -515,6 +518,10 @@ BIG = str(2**64)
       "--runs", "10"), "--param states.RED.willingness: sets numbers that --param willingness"),
     (("sweep", "--param", "states.*.willingness", "--param", "willingness", "--points", "2",
       "--runs", "10"), "sets numbers that --param states.*.willingness sets too"),
+    (("sweep", "--param", "willingness=", "--points", "2", "--runs", "10"),
+     "--param willingness=: expected NAME=LOW:HIGH"),  # '=' with nothing after it
+    (("sweep", "--param", "willingness", "--points", "1", "--runs", "10"),
+     "--points 1: too few for a grid design"),  # one value would not vary it
     (("sweep", "--param", "willingness", "--points", "99999999999999999999", "--runs", "10"),
      "at most 1,000,000 in one sweep"),
     (("sweep", "--param", "horizon_days", "--param", "decision.misperception", "--points",

@@ -144,3 +144,10 @@ def test_help_gives_a_type_for_values_and_none_for_flags():
             flags_seen += is_flag[row[1]] and row[1] != "--help"
             assert bool(re.search(r"<[^ ]+>", " ".join(row))) != is_flag[row[1]], f"{args}: {row}"
     assert flags_seen >= 5  # --quiet, --overwrite, --resume, --aliases, ...
+
+
+def test_one_replication_is_counted_in_the_singular(tmp_path):
+    proc = cli("run", "--runs", "1", "--out", str(tmp_path / "one.h5"), check=True)
+    assert "wrote" in proc.stdout and ": 1 replication of 'default'" in proc.stdout
+    assert "default: 1 replication, seed 1" in proc.stdout
+    assert "1 replications" not in proc.stdout

@@ -92,6 +92,11 @@ Quiet = Annotated[
 PIPE_WIDTH = 200
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 replication``, ``20,000 replications``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _console(stderr: bool = False) -> Any:
     """Rich console; into a file or a pipe, lines are never folded (one event, one line)."""
     from rich.console import Console
@@ -378,7 +383,7 @@ def run(
         summary = _summarize(out)
     rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
     typer.echo(  # one plain line (a script may read it; and no terminal library to load)
-        f"wrote {out}: {report.n_runs:,} replications of '{plan.scenario.name}' "
+        f"wrote {out}: {_count(report.n_runs, 'replication')} of '{plan.scenario.name}' "
         f"(seed {seed}); {report.computed:,} computed in {report.seconds:.2f} s "
         f"({rate:,.0f} replications/s)"
     )
@@ -581,9 +586,9 @@ def sweep(
         sc = sc_mod.load(scenario)
         ranges = []
         for spec in param or []:
-            name, _, bounds = spec.partition("=")
+            name, given, bounds = spec.partition("=")
             p = params_mod.find(sc, name.strip())
-            ranges.append(design_mod.parse_range(p, bounds.strip() if bounds else None))
+            ranges.append(design_mod.parse_range(p, bounds.strip() if given else None))
         d = design_mod.sample(
             ranges, "grid" if design is None else design, 5 if points is None else points, seed
         )
@@ -606,7 +611,8 @@ def sweep(
         )
     rate = report.computed / report.seconds if report.seconds > 0 else float("nan")
     typer.echo(
-        f"wrote {out}: {report.n_points:,} points × {report.n_runs:,} replications of "
+        f"wrote {out}: {_count(report.n_points, 'point')} × "
+        f"{_count(report.n_runs, 'replication')} of "
         f"'{plans[0].scenario.name}' (seed {seed}); {report.computed:,} computed in "
         f"{report.seconds:.2f} s ({rate:,.0f} replications/s)"
     )
@@ -645,7 +651,7 @@ def sensitivity(
         check_path(plot, "--plot")  # before the analysis
     found, outputs = sens.analyze(result, output)
     caption = (
-        f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications; "
+        f"{_count(len(outputs.y), 'point')} × {_count(int(outputs.n.max()), 'replication')}; "
         "± half-width of the 95% confidence interval"
     )
     if outputs.y.min() == outputs.y.max():
@@ -918,7 +924,7 @@ def _print_summary(s: Summary) -> None:
             "replications written; finish it with "
             f"'{resume_command(s.path)}'[/yellow]"
         )
-    t = Table(title=f"{s.scenario_name}: {s.n_committed:,} replications, seed {s.seed}")
+    t = Table(title=f"{s.scenario_name}: {_count(s.n_committed, 'replication')}, seed {s.seed}")
     t.add_column("outcome")
     t.add_column("share", justify="right")
     t.add_column("95% interval", justify="right")

@@ -108,8 +108,9 @@ def sample(ranges: list[Range], method: str, points: int, seed: int) -> Design:
                     f"--param {r.parameter.name}: sets numbers that --param {other} sets "
                     "too; give each number once"
                 )
-    if points < 1 or (method in ("sobol", "morris") and points < 2):
-        raise InputError(f"--points {points}: too few for a {method} design")
+    if points < 1 or (method in ("grid", "sobol", "morris") and points < 2):
+        each = " (values per parameter: one would not vary it)" if method == "grid" else ""
+        raise InputError(f"--points {points}: too few for a {method} design{each}")
     n = design_size(ranges, method, points)
     if n > MAX_POINTS:
         raise InputError(

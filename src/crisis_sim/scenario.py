@@ -17,7 +17,7 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -346,6 +346,14 @@ class Scenario(Strict):
                 for c in getattr(inst, key):
                     if c not in members:
                         raise ValueError(f"{where}.{key}: {c!r} is not a member")
+            order = get_args(Level)  # the response only escalates, stage by stage
+            for k in range(1, len(inst.stages)):
+                level, before = inst.stages[k].level, inst.stages[k - 1].level
+                if order.index(level) <= order.index(before):
+                    raise ValueError(
+                        f"{where}.stages[{k}].level: {level!r} after {before!r}; the stages must "
+                        f"escalate ({', '.join(order)})"
+                    )
             if inst.rule == "qualified_majority":
                 if inst.quota is None:
                     raise ValueError(f"{where}.quota: qualified majority needs a quota")
