@@ -92,9 +92,9 @@ Quiet = Annotated[
 PIPE_WIDTH = 200
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 replication``, ``20,000 replications``."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 replication``, ``20,000 replications``, ``2 treaties``."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def _console(stderr: bool = False) -> Any:
@@ -405,11 +405,6 @@ def validate(
     )
     treaties = _count(len(sc.treaties), "treaty", "treaties")
     _console().print(f"ok: {sc.name}: {counts}, {treaties}; {sc.aggressor} against {sc.target}")
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    """``1 institution``, ``2 institutions``."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 @app.command(cls=_Command)
