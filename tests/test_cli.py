@@ -50,6 +50,19 @@ def test_configs_are_the_bundled_scenarios():
         assert (ROOT / "configs" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+def test_summary_figures_state_their_base(default_result):
+    """Each figure of the wars says over how many wars it is taken."""
+    import re
+
+    out = " ".join(cli("summarize", str(default_result), check=True).stdout.split())
+    wars = re.search(r"crisis length \(days, ([\d,]+) wars\)", out)
+    assert wars, out
+    n = wars.group(1)
+    assert re.search(rf"on the target's side \(day, in [\d,]+ of the {n} wars\)", out)
+    assert f"states at war (mean of the {n} wars)" in out
+    assert f"Security Council, in the {n} wars:" in out and "(runs with a decision)" in out
+
+
 def test_summarize_reports_shares_with_intervals(default_result):
     proc = cli("summarize", str(default_result), check=True)
     assert "deterred" in proc.stdout and "95% interval" in proc.stdout
@@ -65,8 +78,8 @@ def test_a_summary_without_any_war_says_so(tmp_path):
     proc = cli("run", str(peace), "--runs", "300", "--out", str(out), check=True)
     assert "deterred           │ 100.0%" in proc.stdout
     assert "no war: the aggressor was deterred in every replication" in proc.stdout
-    assert "Security Council: never voted (no crisis)" in proc.stdout
-    assert "belligerents per war" not in proc.stdout
+    assert "Security Council: never voted (no war)" in proc.stdout
+    assert "states at war" not in proc.stdout
 
 
 def test_trace_replays_the_stored_replication(default_result):

@@ -65,6 +65,8 @@ class Summary:
     belligerents_mean: float
     cascade_mean: float
     institutions: list[tuple[str, list[Share], float]]  # name, vote results, median decision day
+    n_wars: int  # replications in which the aggressor attacked: the base of the war figures
+    n_helped: int  # wars in which a third state fought on the target's side
 
 
 def _quantiles(x: np.ndarray) -> dict[str, float]:
@@ -134,4 +136,6 @@ def summarize(path: Path) -> Summary:
         if attacked.any()
         else 0.0,
         institutions=insts,
+        n_wars=int(attacked.sum()),
+        n_helped=int((responded & attacked).sum()),
     )

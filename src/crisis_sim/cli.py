@@ -926,30 +926,32 @@ def _print_summary(s: Summary) -> None:
     for sh in s.outcomes:
         t.add_row(sh.name.replace("_", " "), f"{sh.share:.1%}", f"{sh.low:.1%} – {sh.high:.1%}")
     con.print(t)
+    wars = _count(s.n_wars, "war")
     if s.end_day_quantiles:
         q = s.end_day_quantiles
         con.print(
-            f"crisis length (days, attacked runs): median {q['50%']:.0f}, "
+            f"crisis length (days, {wars}): median {q['50%']:.0f}, "
             f"5–95% {q['5%']:.0f}–{q['95%']:.0f}"
         )
     if s.response_day_quantiles:
         q = s.response_day_quantiles
         con.print(
-            f"first third state at war (day): median {q['50%']:.0f}, "
-            f"5–95% {q['5%']:.0f}–{q['95%']:.0f}"
+            f"first third state at war on the target's side (day, in {s.n_helped:,} of the "
+            f"{wars}): median {q['50%']:.0f}, 5–95% {q['5%']:.0f}–{q['95%']:.0f}"
         )
-    deterred = sum(sh.count for sh in s.outcomes if sh.name == "deterred")
-    if deterred < s.n_committed:
+    if s.n_wars:
         con.print(
-            f"belligerents per war: {s.belligerents_mean:.2f} "
+            f"states at war (mean of the {wars}): {s.belligerents_mean:.2f} "
             f"(of which via cascades {s.cascade_mean:.2f})"
         )
     else:
         con.print("no war: the aggressor was deterred in every replication")
     for name, votes, med in s.institutions:
         parts = ", ".join(f"{v.name.replace('_', ' ')} {v.share:.0%}" for v in votes if v.count)
-        when = f"; median decision day {med:.0f}" if med == med else ""
-        con.print(f"{name}: {parts}{when}" if parts else f"{name}: never voted (no crisis)")
+        when = f"; median decision day {med:.0f} (runs with a decision)" if med == med else ""
+        con.print(
+            f"{name}, in the {wars}: {parts}{when}" if parts else f"{name}: never voted (no war)"
+        )
 
 
 def entry() -> None:
