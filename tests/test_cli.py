@@ -96,6 +96,29 @@ def test_trace_replays_the_stored_replication(default_result):
         assert steps[0][1] == "1" and steps[-1][1] == "12", proc.stdout
 
 
+def test_trace_tells_a_day_in_order_and_marks_what_follows_the_end(default_result):
+    """A vote comes before the deliberation it opens; a vote after the end says so."""
+    import numpy as np
+
+    with h5py.File(default_result, "r") as f:
+        end, decided = f["runs/end_day"][...], f["runs/decision_day"][...].max(axis=1)
+    late = np.flatnonzero((end >= 0) & (decided > end))
+    assert len(late), "no replication of the fixture votes after its end"
+    proc = cli("trace", str(default_result), "--run", str(late[0]), check=True,
+               env={"COLUMNS": "300"})
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("  day")]
+    ended = next(i for i, ln in enumerate(lines) if "end:" in ln)
+    assert all("(after the end)" in ln for ln in lines[ended + 1:]), proc.stdout
+    assert lines[ended + 1:], proc.stdout  # the late vote is told
+    assert not any("(after the end)" in ln for ln in lines[:ended + 1]), proc.stdout
+    told = [ln.split("Security Council ", 1)[1] for ln in lines if "Security Council " in ln]
+    for before, after in zip(("condemnation", "sanctions"), ("sanctions", "military"), strict=True):
+        if f"deliberates on {after} (about" in " ".join(told):
+            vote = next(i for i, t in enumerate(told) if t.startswith(f"votes on {before}"))
+            opened = next(i for i, t in enumerate(told) if t.startswith(f"deliberates on {after}"))
+            assert vote < opened, proc.stdout
+
+
 def test_refuses_to_overwrite_without_being_asked(default_result):
     before = default_result.read_bytes()
     proc = cli("run", "--runs", "10", "--out", str(default_result), "-q")

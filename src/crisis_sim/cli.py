@@ -442,8 +442,10 @@ def trace(
         f"[bold]replication {run_} of {result}[/bold] "
         f"(seed {story.seed}, scenario '{story.scenario}')"
     )
+    end = story.end_day
     for day, step, line in story.lines:
-        con.print(f"  day {day:>4}  [dim]step {step:>2}[/dim]  {line}")
+        after = "(after the end) " if end is not None and day > end else ""
+        con.print(f"  day {day:>4}  [dim]step {step:>2}[/dim]  {after}{line}")
     verdict = "matches" if story.matches else "DOES NOT MATCH"
     con.print(f"outcome: {story.outcome}; {verdict} the stored result ({story.stored_outcome})")
     if not story.matches:

@@ -26,6 +26,15 @@ class Story:
     matches: bool
     replayed: dict[str, np.ndarray]
 
+    @property
+    def end_day(self) -> int | None:
+        """The day the crisis ended (step 12), or None.
+
+        Institutions may still deliberate and vote after it: a response adopted after the
+        target fell makes the outcome a fait accompli.
+        """
+        return next((day for day, step, _ in self.lines if step == 12), None)
+
 
 def replay(path: Path, run: int) -> Story:
     """Run replication ``run`` of the file's scenario and seed as a chunk of one."""
@@ -47,7 +56,9 @@ def replay(path: Path, run: int) -> Story:
     matches = all(
         np.array_equal(np.asarray(replayed[k])[0], stored[k], equal_nan=True) for k in store.FIELDS
     )
-    lines = sorted(crisis.story or [], key=lambda x: (x[0], x[1]))
+    # By day, and within a day in the order the events happened: a vote, then the deliberation
+    # on the next stage it opens (sorting by step number would put the deliberation first).
+    lines = sorted(crisis.story or [], key=lambda x: x[0])
     return Story(
         seed,
         str(plan.scenario.name),
