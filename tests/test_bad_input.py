@@ -21,7 +21,7 @@ from typing import Any
 
 import h5py
 import pytest
-from conftest import cli
+from conftest import ROOT, cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inproc import main, one_error_line
@@ -236,6 +236,13 @@ def test_unreadable_scenario_files_are_input_errors(tmp_path):
     for empty in ("", " "):
         with pytest.raises(InputError, match="no scenario named; give a scenario file"):
             scenario.load(empty)
+
+
+def test_a_scenario_saved_with_a_byte_order_mark_is_read_as_without(tmp_path):
+    """Windows editors may start a UTF-8 file with a BOM; it is not TOML, but it is harmless."""
+    text = (ROOT / "src/crisis_sim/scenarios/default.toml").read_bytes()
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text)
+    assert scenario.load(tmp_path / "bom.toml") == scenario.load("default")
 
 
 def test_python_code_in_a_scenario_is_only_a_string(tmp_path):

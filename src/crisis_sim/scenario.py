@@ -479,7 +479,7 @@ def load(source: str | Path | None = None) -> Scenario:
                 f"{path}: over {MAX_SCENARIO_BYTES >> 20} MiB, not a scenario file "
                 "(the bundled ones are a few kB)"
             )
-        raw = tomllib.loads(data.decode("utf-8"))
+        raw = tomllib.loads(data.decode("utf-8-sig"))  # a BOM (Notepad) is not TOML but harmless
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: TOML syntax error: {exc}") from None
     except UnicodeDecodeError as exc:
