@@ -101,16 +101,21 @@ class Replication:
         return self.record()
 
     def decide_to_attack(self) -> bool:
-        """Step 1: contest success function against the expected help for the target."""
+        """Step 1: contest success function, its side and allies against the target's help."""
         p, a, g = self.p, self.p.aggressor, self.p.target
-        own = self.cap[a] * p.projection[a]
+        alone = self.cap[a] * p.projection[a]
+        own = alone + sum(
+            self.cap[s] * p.projection[s] * p.belief_allies[s]
+            for s in range(p.n_states)
+            if s not in (a, g)
+        )
         help_total = sum(
             self.cap[s] * p.projection[s] * p.belief_help[s] * p.belief_share[s]
             for s in range(p.n_states)
             if s not in (a, g)
         )
         if p.coalition_ratio > 0:
-            help_total = max(help_total, p.coalition_ratio * own)
+            help_total = max(help_total, p.coalition_ratio * alone)
         defence = self.cap[g] * p.projection[g] + help_total
         perceived = defence * math.exp(self.sc.decision.misperception * self.rng.standard_normal())
         m = self.sc.decision.csf_exponent

@@ -128,6 +128,34 @@ def test_unity_keeps_the_great_powers_from_splitting_in_a_vote():
     assert splits[True] <= 1 < splits[False]
 
 
+@pytest.mark.parametrize(
+    "casus,against,counted",
+    [("any", [], True), ("against_named", ["BLUE"], True), ("against_named", ["GREEN"], False),
+     ("defensive", [], False)],
+)
+def test_the_aggressor_counts_the_allies_its_attack_calls(casus, against, counted):
+    """Its forecast adds each ally its attack calls, at the treaty's strength: a treaty for
+    any war, or one against the target; not a defensive one (it is not attacked)."""
+    sc = scenario.load("default")
+    entente = next(t for t in sc.treaties if t.name == "Red-Purple entente")
+    entente.casus, entente.against = casus, against
+    plan = compile_scenario(sc)
+    purple = sc.state_index("PURPLE")
+    expected = entente.strength if counted else 0.0
+    assert plan.belief_allies[purple] == pytest.approx(expected)
+    assert np.count_nonzero(plan.belief_allies) == int(counted)
+    alone = scenario.load("default")
+    alone.treaties = [t for t in alone.treaties if t.name != "Red-Purple entente"]
+    with_ally = simulate_chunk(plan, 1, 0, N)
+    without = simulate_chunk(compile_scenario(alone), 1, 0, N)
+    # Same draws: the estimate rises in every replication with a counted ally, else is the same.
+    if counted:
+        assert (with_ally["p_win_estimate"] > without["p_win_estimate"]).all()
+        assert with_ally["deterred"].mean() < without["deterred"].mean()
+    else:
+        np.testing.assert_array_equal(with_ally["p_win_estimate"], without["p_win_estimate"])
+
+
 def test_a_treaty_against_the_aggressor_is_foreseen_like_a_defensive_one():
     """The target's partner under a treaty naming the aggressor is called the day of the attack,
     so the aggressor's forecast counts it as it counts a defensive ally."""
@@ -274,7 +302,7 @@ def test_the_world_authority_answers_to_the_coalition_switches():
 )
 def test_the_forecast_counts_the_stages_up_to_the_first_military_one(arrangement):
     """The aggressor expects force from an institution as the crisis gives it: once every
-    stage up to the first military one has passed. A stage after it changes nothing; an
+    stage up to the military one has passed (none may follow it: the stages escalate); an
     institution with no military stage sends nobody, in the forecast and in the crisis."""
     from crisis_sim.outcomes import Reason
 
@@ -285,9 +313,11 @@ def test_the_forecast_counts_the_stages_up_to_the_first_military_one(arrangement
         return Scenario.model_validate(sc.model_dump())
 
     plain = compile_scenario(with_levels(["condemnation", "military"]))
-    trailing = compile_scenario(with_levels(["condemnation", "military", "sanctions"]))
-    np.testing.assert_array_equal(plain.belief_help, trailing.belief_help)
+    with pytest.raises(ValueError, match="'sanctions' after 'military'; the stages must escalate"):
+        with_levels(["condemnation", "military", "sanctions"])
     assert plain.belief_help.max() > 0
+    direct = compile_scenario(with_levels(["military"]))
+    assert (direct.belief_help >= plain.belief_help).all()  # one vote fewer to pass
     none = compile_scenario(with_levels(["condemnation", "sanctions"]))
     assert none.belief_help.max() == 0.0
     r = simulate_chunk(none, 1, 0, N)

@@ -106,33 +106,44 @@ def perceived_balance(
     projection: np.ndarray,
     belief_help: np.ndarray,
     belief_share: np.ndarray,
+    belief_allies: np.ndarray,
     aggressor: int,
     target: int,
     coalition_ratio: float,
     misperception: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The aggressor's own strength and the defence it expects, as it perceives it.
+    """The aggressor's side and the defence it expects, as it perceives them.
 
-    Expected help is each third state's strength times the chance it fights for the target and
-    the share it would commit (at least the coalition the theory imposes); perception errs by a
-    log-normal factor.
+    Its side: its own strength plus each ally's times the chance it honours the call. Expected
+    help is each third state's strength times the chance it fights for the target and the
+    share it would commit (at least the coalition the theory imposes, over the aggressor's own
+    strength as in the war); perception errs by a log-normal factor.
     """
     n, m = cap.shape
     own = np.empty(n)
     perceived = np.empty(n)
     row = np.empty(m)
+    allied = False
+    for s in range(m):
+        if belief_allies[s] > 0 and s != aggressor and s != target:
+            allied = True
     for i in range(n):
         for s in range(m):
             row[s] = ((cap[i, s] * projection[s]) * belief_help[s]) * belief_share[s]
         row[aggressor] = 0.0
         row[target] = 0.0
         mine = cap[i, aggressor] * projection[aggressor]
+        side = mine  # without allies, its side is its own strength, bit for bit
+        if allied:
+            for s in range(m):
+                if s != aggressor and s != target:
+                    side += (cap[i, s] * projection[s]) * belief_allies[s]
         help_total = _pairwise_sum(row) if m <= 128 else row.sum()
-        if coalition_ratio > 0:
+        if coalition_ratio > 0:  # over the aggressor's own strength, as in the war
             help_total = max(help_total, coalition_ratio * mine)
         defence = cap[i, target] * projection[target] + help_total
         z = normal_at(rep_key(seed, reps[i]), PERCEPTION, 0)
-        own[i] = mine
+        own[i] = side
         perceived[i] = defence * exp(misperception * z)
     return own, perceived
 

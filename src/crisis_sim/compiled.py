@@ -95,6 +95,7 @@ class Plan:
     coalition_ratio: float  # >0 when sufficient power or overwhelming force is imposed
     belief_help: np.ndarray = field(default_factory=lambda: np.zeros(0))
     belief_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    belief_allies: np.ndarray = field(default_factory=lambda: np.zeros(0))  # chance, for it
 
     @property
     def n_states(self) -> int:
@@ -258,6 +259,7 @@ def compile_scenario(sc: Scenario) -> Plan:
     help_p, help_share = _beliefs(plan)
     object.__setattr__(plan, "belief_help", help_p)
     object.__setattr__(plan, "belief_share", help_share)
+    object.__setattr__(plan, "belief_allies", _allies(plan))
     if not help_p.any():  # no arrangement could bring a third state in: no coalition to imagine
         object.__setattr__(plan, "coalition_ratio", 0.0)
     return plan
@@ -328,6 +330,34 @@ def threatens(inst: InstitutionPlan, aggressor: int, target: int, cap: np.ndarra
         return np.zeros(cap.shape[:-1], dtype=bool)
     gain = cap[..., aggressor] + cap[..., target]
     return np.asarray(gain >= inst.predominance * cap[..., others].max(axis=-1))
+
+
+def _called_for_aggressor(t: TreatyPlan, a: int, g: int) -> bool:
+    """Whether the aggressor's going to war calls its partners in ``t``.
+
+    A treaty for any war does, and one against named states when the target is among them; a
+    defensive treaty does not (the aggressor is not attacked).
+    """
+    return a in t.parties.tolist() and (
+        t.casus == CASUS_CODE["any"]
+        or (t.casus == CASUS_CODE["against_named"] and g in t.against.tolist())
+    )
+
+
+def _allies(plan: Plan) -> np.ndarray:
+    """The aggressor's forecast of its own side: chance each state fights for it.
+
+    Only the treaties its attack calls directly: a partner honours one with the treaty's
+    strength. Like the defence it expects, second-order cascades are beyond its foresight.
+    """
+    a, g = plan.aggressor, plan.target
+    p_not = np.ones(plan.n_states)
+    for t in plan.treaties:
+        if _called_for_aggressor(t, a, g):
+            for s in t.parties.tolist():
+                if s not in (a, g):
+                    p_not[s] *= 1.0 - t.strength
+    return 1.0 - p_not
 
 
 def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:

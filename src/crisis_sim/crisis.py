@@ -218,6 +218,7 @@ class Crisis:
             p.projection,
             p.belief_help,
             p.belief_share,
+            p.belief_allies,
             a,
             g,
             float(p.coalition_ratio),

@@ -46,7 +46,8 @@ EXPORTS: dict[str, tuple[str, str]] = {
     "capabilities": ("cohort", "f8[:,::1](i8, i8[::1], f8[::1], f8[::1])"),
     "perceived_balance": (
         "cohort",
-        "UniTuple(f8[::1], 2)(i8, i8[::1], f8[:,::1], f8[::1], f8[::1], f8[::1], i8, i8, f8, f8)",
+        "UniTuple(f8[::1], 2)(i8, i8[::1], f8[:,::1], f8[::1], f8[::1], f8[::1], f8[::1], i8, i8, "
+        "f8, f8)",
     ),
     "enter": (
         "cohort",
