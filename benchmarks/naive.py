@@ -89,6 +89,7 @@ class Replication:
         self.deterred = False
         self.votes: dict[int, int] = {}
         self.left: set[int] = set()
+        self.answers: dict[tuple[int, int], tuple[bool, int]] = {}  # (treaty, partner)
 
     # ---------------------------------------------------------------- the crisis
 
@@ -323,11 +324,19 @@ class Replication:
                         self.call_partner(t, day, o, side)
 
     def call_partner(self, t: Any, day: int, partner: int, side: int) -> None:
-        """A partner not yet at war honours the treaty with its strength, after a delay."""
+        """A partner not yet at war honours the treaty with its strength, after a delay.
+
+        It decides once per treaty: called again (by another party's entry), it answers as
+        it did the first time.
+        """
         if self.entry[partner] is not None and self.entry[partner] <= day:
             return
-        if self.rng.random() < t.strength:
-            delay = lognormal_days(self.rng, *t.delay)
+        key = (id(t), partner)
+        if key not in self.answers:
+            honours = self.rng.random() < t.strength
+            self.answers[key] = (honours, lognormal_days(self.rng, *t.delay) if honours else 0)
+        honours, delay = self.answers[key]
+        if honours:
             self.request_entry(day + delay, partner, side, Reason.TREATY, 1.0)
 
     # ---------------------------------------------------------------- the war

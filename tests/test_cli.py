@@ -58,9 +58,29 @@ def test_summary_figures_state_their_base(default_result):
     wars = re.search(r"crisis length \(days, ([\d,]+) wars\)", out)
     assert wars, out
     n = wars.group(1)
-    assert re.search(rf"on the target's side \(day, in [\d,]+ of the {n} wars\)", out)
-    assert f"states at war (mean of the {n} wars)" in out
-    assert f"Security Council, in the {n} wars:" in out and "(runs with a decision)" in out
+    assert re.search(rf"on the target's side \(day, in [\d,]+ of {n} wars\)", out)
+    assert f"states at war (mean over {n} wars)" in out
+    assert f"Security Council, in {n} wars: highest response adopted:" in out
+    assert "; last vote:" in out and "(wars with one)" in out
+
+
+def test_the_council_line_gives_its_highest_response_and_its_last_vote(default_result):
+    """A council that condemned, then was vetoed on sanctions, responded: the line says both."""
+    import re
+
+    import numpy as np
+
+    with h5py.File(default_result, "r") as f:
+        attacked = f["runs/outcome"][...] != 0
+        level = f["runs/response_level"][:, 0][attacked]
+    out = " ".join(cli("summarize", str(default_result), check=True).stdout.split())
+    said = re.search(r"highest response adopted: (.*?); last vote:", out)
+    assert said, out
+    shown = dict(part.rsplit(" ", 1) for part in said.group(1).split(", "))
+    condemned = np.mean(level == 1)
+    assert condemned > 0.01  # the fixture's council condemns in some wars
+    assert shown["condemnation"] == f"{condemned:.0%}"
+    assert shown["none"] == f"{np.mean(level == 0):.0%}"
 
 
 def test_summarize_reports_shares_with_intervals(default_result):
@@ -147,7 +167,7 @@ def test_the_command_exits_quickly_with_its_output_whole_and_its_status(tmp_path
     done = cli("run", "--runs", "500", "--workers", "2", "--chunk-size", "100", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("wrote ")
-    assert "median decision day" in done.stdout  # the summary's last lines reached the pipe
+    assert "median day of the last decision" in done.stdout  # the summary reached the pipe
     with h5py.File(out, "r") as f:
         assert f.attrs["complete"] == 1 and f["runs/committed"][...].all()
     bad = cli("run", "--runs", "0")

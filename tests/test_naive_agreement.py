@@ -94,3 +94,25 @@ def test_outcomes_and_votes_agree_with_the_great_powers_acting_as_one():
     a = _votes(fast["vote_result"][fast["outcome"] != 0, 0])
     b = _votes(slow["first_vote"][slow["outcome"] != 0])
     _same_distribution("the council's votes", a, b)
+
+
+def test_a_partner_called_twice_answers_once_in_both():
+    """An entente against the target calls the aggressor's partner twice on day 0 (the
+    aggressor enters, and the target it names): it decides once, in both implementations."""
+    from crisis_sim import scenario
+    from crisis_sim.compiled import compile_scenario
+    from crisis_sim.crisis import simulate_chunk
+
+    sc = scenario.load("default")
+    entente = next(t for t in sc.treaties if t.name == "Red-Purple entente")
+    entente.casus, entente.against = "against_named", ["BLUE"]
+    plan = compile_scenario(sc)
+    fast = simulate_chunk(plan, 5, 0, 4000)
+    slow = _naive().simulate(plan, 5, 0, 2000)
+    a, b = (np.bincount(x["outcome"], minlength=7) for x in (fast, slow))
+    _same_distribution("outcomes", a, b)
+    for name in ("n_cascade_entries", "n_belligerents"):
+        x = fast[name][fast["outcome"] != 0].astype(float)
+        y = slow[name][slow["outcome"] != 0].astype(float)
+        se = np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y))
+        assert abs(x.mean() - y.mean()) < 4 * se, f"{name}: {x.mean():.4g} vs {y.mean():.4g}"

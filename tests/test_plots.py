@@ -200,7 +200,9 @@ def test_a_figure_name_as_long_as_the_system_allows_is_written(capsys, files, tm
 
 
 def test_plotting_an_unfinished_file_warns_and_says_how_to_finish_it(capsys, files, tmp_path):
-    part = tmp_path / "part.h5"
+    import shlex
+
+    part = tmp_path / "part[red].h5"  # brackets: printed as they are, not read as markup
     plan = experiment.start(part, scenario.load("default"), 8, 400, overwrite=False)
     with store.ResultWriter(part) as w:  # 100 of 400 replications written, then stopped
         w.commit(*runner._run_chunk(plan, 8, (0, 100)))
@@ -208,7 +210,7 @@ def test_plotting_an_unfinished_file_warns_and_says_how_to_finish_it(capsys, fil
     assert res.code == 0
     said = " ".join(res.out.split())
     assert f"warning: {part} is incomplete" in said
-    assert f"'crisis-sim run --resume --out {part}'" in said
+    assert f"'crisis-sim run --resume --out {shlex.quote(str(part))}'" in said
     assert_png(tmp_path / "part.png")
     whole = main(capsys, "plot", str(files / "run.h5"), "--out", str(tmp_path / "whole.png"))
     assert whole.code == 0 and "incomplete" not in whole.out

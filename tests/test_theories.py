@@ -152,8 +152,41 @@ def test_the_aggressor_counts_the_allies_its_attack_calls(casus, against, counte
     if counted:
         assert (with_ally["p_win_estimate"] > without["p_win_estimate"]).all()
         assert with_ally["deterred"].mean() < without["deterred"].mean()
+        # The forecast's chance is the engine's: the partner honours the call that often.
+        attacked = with_ally["deterred"] == 0
+        joined = (with_ally["side"][attacked, purple] == 1).mean()
+        se = np.sqrt(expected * (1 - expected) / attacked.sum())
+        assert abs(joined - expected) < 4 * se, (joined, expected)
     else:
         np.testing.assert_array_equal(with_ally["p_win_estimate"], without["p_win_estimate"])
+
+
+def test_a_state_is_forecast_on_one_side_only():
+    """A treaty binding the aggressor, the target and a third state calls the third to the
+    aggressor's side (it is called there first); an ally the aggressor's own war plan invades
+    is no ally; and an ally's chance of helping the target is only what is left of it."""
+    sc = scenario.load("default")
+    purple = sc.state_index("PURPLE")
+    entente = next(t for t in sc.treaties if t.name == "Red-Purple entente")
+    entente.parties = ["RED", "BLUE", "PURPLE"]
+    plan = compile_scenario(sc)
+    assert plan.belief_allies[purple] == pytest.approx(entente.strength)
+    r = simulate_chunk(plan, 1, 0, N)
+    attacked = r["deterred"] == 0
+    assert (r["side"][attacked, purple] == 2).sum() == 0  # never on the target's side
+    plain = compile_scenario(scenario.load("default"))
+    assert plain.belief_help[purple] > 0  # the council may ask it to commit
+    assert plain.belief_help[purple] < compile_scenario(
+        _without_entente(scenario.load("default"))
+    ).belief_help[purple]
+    invading = scenario.load("default")
+    invading.states[invading.state_index("RED")].attacks_on_entry = ["PURPLE"]
+    assert compile_scenario(invading).belief_allies[purple] == 0.0
+
+
+def _without_entente(sc: Scenario) -> Scenario:
+    sc.treaties = [t for t in sc.treaties if t.name != "Red-Purple entente"]
+    return sc
 
 
 def test_a_treaty_against_the_aggressor_is_foreseen_like_a_defensive_one():

@@ -50,6 +50,16 @@ def shares(codes: np.ndarray, names: tuple[str, ...]) -> list[Share]:
 
 
 @dataclass(frozen=True)
+class InstitutionSummary:
+    """How one institution handled the wars: its highest response and its last vote."""
+
+    name: str
+    response: list[Share]  # highest response adopted (none, condemnation, sanctions, military)
+    last_vote: list[Share]  # the result of its last vote (a later stage's, if it got there)
+    decision_day: float  # median day of its last decision, over the wars with one
+
+
+@dataclass(frozen=True)
 class Summary:
     """What ``crisis-sim summarize`` prints."""
 
@@ -64,7 +74,7 @@ class Summary:
     response_day_quantiles: dict[str, float]
     belligerents_mean: float
     cascade_mean: float
-    institutions: list[tuple[str, list[Share], float]]  # name, vote results, median decision day
+    institutions: list[InstitutionSummary]
     n_wars: int  # replications in which the aggressor attacked: the base of the war figures
     n_helped: int  # wars in which a third state fought on the target's side
 
@@ -90,6 +100,7 @@ def summarize(path: Path) -> Summary:
             "side",
             "committed",
             "vote_result",
+            "response_level",
             "decision_day",
             "n_belligerents",
             "n_cascade_entries",
@@ -116,9 +127,12 @@ def summarize(path: Path) -> Summary:
     insts = []
     for i, name in enumerate(info["institutions"]):
         vr = runs["vote_result"][ok][:, i][attacked]
+        level = runs["response_level"][ok][:, i][attacked]
         dd = runs["decision_day"][ok][:, i][attacked]
         med = float(np.median(dd[dd >= 0])) if (dd >= 0).any() else float("nan")
-        insts.append((name, shares(vr, VOTE_MEANINGS), med))
+        insts.append(
+            InstitutionSummary(name, shares(level, store.LEVELS), shares(vr, VOTE_MEANINGS), med)
+        )
     return Summary(
         path=Path(path),
         n_runs=int(info["n_runs"]),

@@ -97,6 +97,13 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
+def _lit(text: object) -> str:
+    """A path or command as printed: square brackets in it are not Rich markup."""
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
 def _console(stderr: bool = False) -> Any:
     """Rich console; into a file or a pipe, lines are never folded (one event, one line)."""
     from rich.console import Console
@@ -349,7 +356,7 @@ def run(
             plan, seed = experiment.reopen(out)  # a file that cannot be continued stays as it is
             if resume and store.read_info(out)["complete"]:  # read unlocked, as summarize
                 con = _console()
-                con.print(f"{out} is already complete; nothing to compute (seed {seed})")
+                con.print(f"{_lit(out)} is already complete; nothing to compute (seed {seed})")
                 if not quiet:
                     from crisis_sim.analysis import summarize
 
@@ -439,7 +446,7 @@ def trace(
     story = replay(result, run_)
     con = _console()
     con.print(
-        f"[bold]replication {run_} of {result}[/bold] "
+        f"[bold]replication {run_} of {_lit(result)}[/bold] "
         f"(seed {story.seed}, scenario '{story.scenario}')"
     )
     end = story.end_day
@@ -576,7 +583,7 @@ def sweep(
             raise InputError("--resume needs --out FILE (the sweep to finish)")
         done, seed = sweep_mod.completed(out)  # checks the file is a sweep, reads no plans
         if done:
-            _console().print(f"{out} is already complete; nothing to compute (seed {seed})")
+            _console().print(f"{_lit(out)} is already complete; nothing to compute (seed {seed})")
             return
         plans, seed = sweep_mod.reopen(out)
     else:
@@ -676,7 +683,7 @@ def sensitivity(
     if plot is not None:
         from crisis_sim import plots
 
-        con.print(f"wrote {plots.save(plots.sensitivity(found, outputs), plot, '--plot')}")
+        con.print(f"wrote {_lit(plots.save(plots.sensitivity(found, outputs), plot, '--plot'))}")
 
 
 @app.command(cls=_Command)
@@ -730,11 +737,11 @@ def plot(
     con = _console()
     if not found.complete:
         con.print(
-            f"[yellow]warning: {result} is incomplete: the figure shows only the replications "
-            f"written so far (its title says so); finish the file with "
-            f"'{resume_command(result, source)}'[/yellow]"
+            f"[yellow]warning: {_lit(result)} is incomplete: the figure shows only the "
+            f"replications written so far (its title says so); finish the file with "
+            f"'{_lit(resume_command(result, source))}'[/yellow]"
         )
-    con.print(f"wrote {plots.save(fig, out)}")
+    con.print(f"wrote {_lit(plots.save(fig, out))}")
 
 
 @app.command(cls=_Command)
@@ -842,10 +849,12 @@ def compare(
     con = _console()
     con.width = max(con.width, 100)  # six arrangements need ~100 columns: do not squeeze them
     con.print(tables.comparison(result))
-    con.print(f"{out} was already complete; nothing written" if finished else f"wrote {out}")
+    con.print(
+        f"{_lit(out)} was already complete; nothing written" if finished else f"wrote {_lit(out)}"
+    )
     if plot is not None:
         cmp.plot(result, plot)
-        con.print(f"wrote {plot}")
+        con.print(f"wrote {_lit(plot)}")
 
 
 @app.command(cls=_Command)
@@ -906,7 +915,7 @@ def assumptions(
         from crisis_sim import plots
 
         plots.save(plots.assumptions(result), plot, "--plot")
-        con.print(f"wrote {plot}")
+        con.print(f"wrote {_lit(plot)}")
 
 
 def _print_summary(s: Summary) -> None:
@@ -917,9 +926,9 @@ def _print_summary(s: Summary) -> None:
     con = _console()
     if not s.complete:
         con.print(
-            f"[yellow]warning: {s.path} is incomplete: {s.n_committed:,} of {s.n_runs:,} "
+            f"[yellow]warning: {_lit(s.path)} is incomplete: {s.n_committed:,} of {s.n_runs:,} "
             "replications written; finish it with "
-            f"'{resume_command(s.path)}'[/yellow]"
+            f"'{_lit(resume_command(s.path))}'[/yellow]"
         )
     t = Table(title=f"{s.scenario_name}: {_count(s.n_committed, 'replication')}, seed {s.seed}")
     t.add_column("outcome")
@@ -938,22 +947,36 @@ def _print_summary(s: Summary) -> None:
     if s.response_day_quantiles:
         q = s.response_day_quantiles
         con.print(
-            f"first third state at war on the target's side (day, in {s.n_helped:,} of the "
+            f"first third state at war on the target's side (day, in {s.n_helped:,} of "
             f"{wars}): median {q['50%']:.0f}, 5–95% {q['5%']:.0f}–{q['95%']:.0f}"
         )
     if s.n_wars:
         con.print(
-            f"states at war (mean of the {wars}): {s.belligerents_mean:.2f} "
+            f"states at war (mean over {wars}): {s.belligerents_mean:.2f} "
             f"(of which via cascades {s.cascade_mean:.2f})"
         )
     else:
         con.print("no war: the aggressor was deterred in every replication")
-    for name, votes, med in s.institutions:
-        parts = ", ".join(f"{v.name.replace('_', ' ')} {v.share:.0%}" for v in votes if v.count)
-        when = f"; median decision day {med:.0f} (runs with a decision)" if med == med else ""
-        con.print(
-            f"{name}, in the {wars}: {parts}{when}" if parts else f"{name}: never voted (no war)"
+    for inst in s.institutions:
+        if not any(v.count for v in inst.last_vote):
+            con.print(f"{inst.name}: never voted (no war)")
+            continue
+        adopted = ", ".join(
+            f"{r.name} {_share(r)}" for r in reversed(inst.response) if r.count
+        )  # the strongest response first
+        votes = ", ".join(
+            f"{v.name.replace('_', ' ')} {_share(v)}" for v in inst.last_vote if v.count
         )
+        day = inst.decision_day
+        when = f"; median day of the last decision {day:.0f} (wars with one)" if day == day else ""
+        con.print(
+            f"{inst.name}, in {wars}: highest response adopted: {adopted}; last vote: {votes}{when}"
+        )
+
+
+def _share(s: Any) -> str:
+    """A share in whole percent, and '<1%' for one that is not zero but rounds to it."""
+    return "<1%" if 0 < s.share < 0.005 else f"{s.share:.0%}"
 
 
 def entry() -> None:

@@ -257,9 +257,13 @@ def compile_scenario(sc: Scenario) -> Plan:
         coalition_ratio=ratio,
     )
     help_p, help_share = _beliefs(plan)
+    allies = _allies(plan)
+    # A state fights on one side: an ally the aggressor counts on fights for the target only
+    # if it does not honour the aggressor's call.
+    help_p = help_p * (1.0 - allies)
     object.__setattr__(plan, "belief_help", help_p)
     object.__setattr__(plan, "belief_share", help_share)
-    object.__setattr__(plan, "belief_allies", _allies(plan))
+    object.__setattr__(plan, "belief_allies", allies)
     if not help_p.any():  # no arrangement could bring a third state in: no coalition to imagine
         object.__setattr__(plan, "coalition_ratio", 0.0)
     return plan
@@ -348,14 +352,16 @@ def _allies(plan: Plan) -> np.ndarray:
     """The aggressor's forecast of its own side: chance each state fights for it.
 
     Only the treaties its attack calls directly: a partner honours one with the treaty's
-    strength. Like the defence it expects, second-order cascades are beyond its foresight.
+    strength (not a partner its own war plan invades). Like the defence it expects,
+    second-order cascades are beyond its foresight.
     """
     a, g = plan.aggressor, plan.target
+    invaded = set(plan.invades[a].tolist())  # its own war plan makes them enemies
     p_not = np.ones(plan.n_states)
     for t in plan.treaties:
         if _called_for_aggressor(t, a, g):
             for s in t.parties.tolist():
-                if s not in (a, g):
+                if s not in (a, g) and s not in invaded:
                     p_not[s] *= 1.0 - t.strength
     return 1.0 - p_not
 
@@ -429,7 +435,8 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         called = t.casus in (CASUS_CODE["defensive"], CASUS_CODE["any"]) or (
             t.casus == CASUS_CODE["against_named"] and a in t.against.tolist()
         )
-        if g in parties and called:
+        # A treaty that also calls the aggressor's partners calls them to its side first.
+        if g in parties and called and not _called_for_aggressor(t, a, g):
             for s in t.parties:
                 if s not in (a, g):
                     p_not[s] *= 1.0 - t.strength
