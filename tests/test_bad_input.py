@@ -170,7 +170,7 @@ NAMED_CASES = {
                            "states[0].capability", "'ZZZ'"),
     "stages that do not escalate": (
         _set(("institutions", 0, "stages", 1, "level"), "condemnation"),
-        "institutions[0].stages[1].level", "'condemnation' after 'condemnation'"),
+        "institutions[0].stages[1].level", "'condemnation' repeats the stage before"),
     "quota above members": (_set(("institutions", 0, "quota"), 99), "institutions[0].quota", "99"),
     "the authority's force a party": (
         lambda raw: [_set(("institutions", 0, "rule"), "central_authority")(raw),
@@ -529,6 +529,8 @@ BIG = str(2**64)
      "--param willingness=: expected NAME=LOW:HIGH"),  # '=' with nothing after it
     (("sweep", "--param", "willingness", "--points", "1", "--runs", "10"),
      "--points 1: too few for a grid design"),  # one value would not vary it
+    (("sweep", "--param", "willingness", "--param", "theory.great_power_unity", "--points", "1",
+      "--runs", "10"), "--points 1: too few for a grid design"),  # nor with a switch beside it
     (("sweep", "--param", "willingness", "--points", "99999999999999999999", "--runs", "10"),
      "at most 1,000,000 in one sweep"),
     (("sweep", "--param", "horizon_days", "--param", "decision.misperception", "--points",

@@ -77,10 +77,34 @@ def test_arrangements_differ_on_the_same_draws(comparison: compare.Comparison) -
     assert by["global_government"].shares["deterred"].low > by["none"].shares["deterred"].high
 
 
+def test_the_figure_shows_each_outcome_some_arrangement_produced(
+    comparison: compare.Comparison,
+) -> None:
+    import matplotlib.pyplot as plt
+
+    from crisis_sim.plots import OUTCOME_LABELS
+
+    fig = compare.figure(comparison)
+    shown = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    seen = [k for k in OUTCOMES if any(r.shares[k].value > 0 for r in comparison.rows)]
+    assert shown == [OUTCOME_LABELS[k] for k in seen]
+    footer = " ".join(t.get_text() for t in fig.texts)
+    never = [k.replace("_", " ") for k in OUTCOMES if k not in seen]
+    assert never  # at N replications some outcome never happens: the footer names it
+    assert footer.endswith(f"never in any arrangement: {', '.join(never)}")
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights == [r.shares[k].value for k in seen for r in comparison.rows]
+    plt.close(fig)
+
+
 def test_arrangement_option_is_checked() -> None:
     sc = scenario.load("july_1914")
     assert compare.parse_arrangements(None, sc) == ["none", "alliance"]
     assert compare.parse_arrangements(" alliance ,none", sc) == ["alliance", "none"]
+    # The words of the table's header are accepted too.
+    assert compare.parse_arrangements("no arrangement, alliances", sc) == ["none", "alliance"]
+    five = scenario.load("five_arrangements")
+    assert compare.parse_arrangements("collective security", five) == ["collective_security"]
     with pytest.raises(InputError, match="unknown arrangement 'leagues'"):
         compare.parse_arrangements("leagues", sc)
     with pytest.raises(InputError, match="has no institution or treaty of arrangement"):

@@ -137,6 +137,8 @@ def test_design_sizes_follow_salib_and_switches_are_rounded(base):
     hz = design.parse_range(params.find(base, "horizon_days"), "100:200")
     assert design.sample([mis, gpu, hz], "sobol", 8, 1).values.shape == (8 * (3 + 2), 3)
     assert design.sample([mis, gpu, hz], "morris", 4, 1).values.shape == (4 * (3 + 1), 3)
+    # A grid of switches alone takes 0 and 1 whatever --points says, so one point is enough.
+    assert design.sample([gpu], "grid", 1, 1).values.tolist() == [[0.0], [1.0]]
     lhs = design.sample([mis, gpu, hz], "lhs", 10, 1)
     assert lhs.values.shape == (10, 3)
     assert set(lhs.values[:, 1]) <= {0.0, 1.0}

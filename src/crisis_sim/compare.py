@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import numpy as np
 
@@ -59,7 +59,10 @@ def parse_arrangements(text: str | None, sc: Scenario) -> list[str]:
     """The ``--arrangements`` option: a comma-separated list, checked against the scenario."""
     if text is None:
         return present(sc)
-    chosen = [t.strip() for t in text.split(",") if t.strip()]
+    # The table's words are accepted too ('alliances', 'no arrangement', 'collective security').
+    by_label = {label: key for key, label in LABELS.items()}
+    chosen = [by_label.get(t.strip(), t.strip().replace(" ", "_")) for t in text.split(",")]
+    chosen = [t for t in chosen if t]
     if not chosen:
         raise InputError(f"--arrangements {text!r}: names no arrangement")
     have = present(sc)
@@ -401,13 +404,25 @@ LABELS = {
 
 
 def plot(comparison: Comparison, path: Path) -> None:
+    """Draw :func:`figure` into ``path`` (.png, .pdf, .svg)."""
+    import matplotlib.pyplot as plt
+
+    from crisis_sim.plots import save
+
+    fig = figure(comparison)
+    save(fig, path, "--plot")
+    plt.close(fig)
+
+
+def figure(comparison: Comparison) -> Any:
     """Bar chart of the outcome shares (95% intervals) and the response day, per arrangement."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter
 
-    from crisis_sim.plots import OUTCOME_COLOURS, OUTCOME_LABELS, save
+    from crisis_sim.plots import OUTCOME_COLOURS, OUTCOME_LABELS
 
     rows = comparison.rows
     # Outcomes that no arrangement produced would be rows of empty bars: named in the footer.
@@ -435,6 +450,7 @@ def plot(comparison: Comparison, path: Path) -> None:
     ax.set_xticks(x, names, rotation=20, ha="right")
     ax.set_ylabel("share of replications (95% interval)")
     ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_title(f"{comparison.scenario}: outcome by security arrangement")
     ax.legend(frameon=False, fontsize=8)
     day = [r.response_day for r in rows]
@@ -445,7 +461,7 @@ def plot(comparison: Comparison, path: Path) -> None:
     )
     ax2.errorbar(x[ok], [d.value for d in shown], yerr=day_err.reshape(2, -1), fmt="o", capsize=3)
     ax2.set_xticks(x, names, rotation=20, ha="right")
-    ax2.set_ylabel("day the first helper entered (median, 95% interval)")
+    ax2.set_ylabel("first help: day a third state joined the target\n(median, 95% interval)")
     ax2.set_title("speed of the response")
     fig.text(
         0.01,
@@ -457,5 +473,4 @@ def plot(comparison: Comparison, path: Path) -> None:
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.set_dpi(120)
-    save(fig, path, "--plot")
-    plt.close(fig)
+    return fig

@@ -108,7 +108,10 @@ def sample(ranges: list[Range], method: str, points: int, seed: int) -> Design:
                     f"--param {r.parameter.name}: sets numbers that --param {other} sets "
                     "too; give each number once"
                 )
-    if points < 1 or (method in ("grid", "sobol", "morris") and points < 2):
+    numeric = any(r.parameter.kind != "bool" for r in ranges)  # a grid's switches take 0 and 1
+    if points < 1 or (
+        points < 2 and (method in ("sobol", "morris") or (method, numeric) == ("grid", True))
+    ):
         each = " (values per parameter: one would not vary it)" if method == "grid" else ""
         raise InputError(f"--points {points}: too few for a {method} design{each}")
     n = design_size(ranges, method, points)

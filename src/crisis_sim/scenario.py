@@ -350,9 +350,10 @@ class Scenario(Strict):
             for k in range(1, len(inst.stages)):
                 level, before = inst.stages[k].level, inst.stages[k - 1].level
                 if order.index(level) <= order.index(before):
+                    how = "repeats the stage before" if level == before else f"after {before!r}"
                     raise ValueError(
-                        f"{where}.stages[{k}].level: {level!r} after {before!r}; the stages must "
-                        f"escalate ({', '.join(order)})"
+                        f"{where}.stages[{k}].level: {level!r} {how}; the stages must escalate "
+                        f"({', '.join(order)}), each at most once"
                     )
             if inst.rule == "qualified_majority":
                 if inst.quota is None:

@@ -47,10 +47,10 @@ def comparison(c: Comparison) -> Any:
     from crisis_sim.outcomes import OUTCOMES
 
     t = Table(
-        title=f"{c.scenario}: the same crisis under each arrangement; {c.n_runs:,} replications "
-        f"each, seed {c.seed}, common random numbers; 95% intervals below. First help: the day "
-        "a third state joined the target (runs in which one did); states at war: runs with a "
-        "war",
+        title=f"{c.scenario}: the same crisis under each arrangement",
+        caption=f"{c.n_runs:,} replications each, seed {c.seed}, common random numbers; 95% "
+        "intervals below each figure. First help: the day the first third state joined the "
+        "target (runs in which one did); states at war: runs with a war.",
         show_lines=True,
     )
     t.add_column("share of replications")
