@@ -123,7 +123,10 @@ def _append(path: tuple[Any, ...], value: Any):
 NAMED_CASES = {
     # case: (mutation, key path the message must name, value the message must show)
     "unknown key": (_set(("colour",), "red"), "colour", "'red'"),
-    "unknown nested key": (_set(("states", 2, "size"), 3), "states[2].size", "3"),
+    "unknown nested key": (_set(("states", 2, "size"), 3), "states[2].size = 3 (state GREEN)",
+                           "unknown key"),
+    "misspelt key": (_set(("states", 2, "willingnes"), 0.7), "states[2].willingnes",
+                     "unknown key; did you mean willingness?"),
     "wrong type": (_set(("horizon_days",), "a year"), "horizon_days", "'a year'"),
     "bool for a number": (_set(("combat", "attrition"), True), "combat.attrition", "= true"),
     "out of bounds": (_set(("horizon_days",), 100_000), "horizon_days", "100000"),
@@ -165,7 +168,7 @@ NAMED_CASES = {
     "bad state code": (_set(("states", 0, "code"), "red land"), "states[0].code", "'red land'"),
     "table instead of list": (_set(("states",), {"code": "RED"}), "states", "table"),
     "missing required key": (lambda raw: raw["states"][0].pop("capability"),
-                             "states[0].capability: Field required", "required"),
+                             "states[0].capability (state RED): missing", "required"),
     "no capability data": (_set(("states", 0, "capability"), {"cow": "ZZZ", "year": 1900}),
                            "states[0].capability", "'ZZZ'"),
     "stages that do not escalate": (
@@ -421,9 +424,9 @@ def test_broken_scenarios_through_the_real_command(tmp_path):
     (("--chunk-size", "-100"), "--chunk-size -100"),
     (("--append", "-3"), "--append -3"),
     (("--append", "0"), "--append 0: must be positive"),  # not read as no --append at all
-    (("--runs", "many"), "--runs many: Input should be a valid integer"),  # what was typed
-    (("--seed=1e3",), "--seed 1e3: Input should be a valid integer"),
-    (("-n", "1\x1b[31m"), "-n '1\\x1b[31m': Input should be a valid integer"),
+    (("--runs", "many"), "--runs many: must be a whole number"),  # what was typed
+    (("--seed=1e3",), "--seed 1e3: must be a whole number"),
+    (("-n", "1\x1b[31m"), "-n '1\\x1b[31m': must be a whole number"),
     (("--no-such-option",), "--no-such-option"),
     # Too many: refused at once, not out of memory or hung cutting the work into chunks.
     (("--runs", "99999999999999999999"), "must be at most 10,000,000,000"),

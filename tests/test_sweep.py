@@ -233,3 +233,11 @@ def test_overwrite_refuses_a_sweep_file_another_process_writes(capsys, tmp_path)
         line = one_error_line(main(capsys, *args, "--overwrite"))
     assert "in use by another process" in line and str(out) in line
     assert (out.stat().st_ino, out.read_bytes()) == before
+
+
+def test_a_sobol_sweep_without_points_takes_a_power_of_two(capsys, tmp_path):
+    out = tmp_path / "sobol.h5"
+    done = main(capsys, "sweep", "--param", "willingness", "--design", "sobol", "--runs", "5",
+                "--out", str(out), "-q")
+    assert done.code == 0, done.err
+    assert "wrote" in done.out and "24 points" in done.out  # N = 8: 8 * (1 + 2) points

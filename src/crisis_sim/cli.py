@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from crisis_sim.errors import InputError, at_least_one, fits_in_memory
+from crisis_sim.errors import InputError, at_least_one, fits_in_memory, plain_words
 
 if TYPE_CHECKING:
     from crisis_sim.analysis import Summary
@@ -505,7 +505,8 @@ Points = Annotated[
     int | None,
     typer.Option(
         help="grid: values per parameter; lhs: points; sobol: base sample N, a power of 2 "
-        "(N*(d+2) points); morris: trajectories (N*(d+1) points) \\[default: 5]."
+        "(N*(d+2) points); morris: trajectories (N*(d+1) points) \\[default: 8 for sobol, "
+        "else 5]."
     ),
 ]
 Workers = Annotated[
@@ -594,7 +595,10 @@ def sweep(
             p = params_mod.find(sc, name.strip())
             ranges.append(design_mod.parse_range(p, bounds.strip() if given else None))
         d = design_mod.sample(
-            ranges, "grid" if design is None else design, 5 if points is None else points, seed
+            ranges,
+            "grid" if design is None else design,
+            (8 if design == "sobol" else 5) if points is None else points,  # sobol: a power of 2
+            seed,
         )
         out = out or Path(f"{sc.name}_sweep.h5")
         files.refuse_existing(out, overwrite, can_append=False, kind="sweep file")
@@ -1101,7 +1105,7 @@ def _usage_message(exc: Any) -> str:
 
 
 def _bad_value(exc: Any) -> str | None:
-    """``--runs abc: Input should be a valid integer``: an option's value that did not parse.
+    """``--runs abc: must be a whole number``: an option's value that did not parse.
 
     Click names the option but not what was typed; the value is found where it was typed (the
     last time, as click takes the last).
@@ -1122,4 +1126,4 @@ def _bad_value(exc: Any) -> str | None:
         return None
     opt, value = found
     shown = value if value.isprintable() and value else repr(value)  # no terminal control
-    return f"{opt} {shown}: {message}"
+    return f"{opt} {shown}: {plain_words(message)}"

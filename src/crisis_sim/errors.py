@@ -1,5 +1,7 @@
 """Errors a user can cause: printed as one line, exit status 2."""
 
+import re
+
 
 class InputError(Exception):
     """Bad input (scenario file, option, result file): the message names file, key and value."""
@@ -86,3 +88,31 @@ def fits_in_memory(option: str, value: int, bytes_each: int, what: str) -> None:
             f"half of this machine's {total / 2**30:,.1f} GiB; "
             f"at most {total // 2 // bytes_each:,} here"
         )
+
+
+# pydantic's messages (the scenario schema's, and Typer's for options) in the words of this
+# tool's other errors.
+_PLAIN = (
+    (r"^Input should be a valid integer.*", "must be a whole number"),
+    (r"^Input should be a valid number.*", "must be a number"),
+    (r"^Input should be a valid boolean.*", "must be true or false"),
+    (r"^Input should be a valid string.*", "must be a text"),
+    (r"^Input should be a valid (list|array).*", "must be a list"),
+    (r"^Input should be a valid dictionary.*", "must be a table"),
+    (r"^Input should be less than or equal to ", "must be at most "),
+    (r"^Input should be greater than or equal to ", "must be at least "),
+    (r"^Input should be less than ", "must be below "),
+    (r"^Input should be greater than ", "must be above "),
+    (r"^Input should be ", "must be "),
+    (r"^Extra inputs are not permitted$", "unknown key"),
+    (r"^Field required$", "missing: this key is required"),
+)
+
+
+def plain_words(message: str) -> str:
+    """A validation message as the rest of the tool words it (``must be a whole number``)."""
+    for pattern, words in _PLAIN:
+        new, n = re.subn(pattern, words, message, count=1)
+        if n:
+            return new
+    return message

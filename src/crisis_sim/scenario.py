@@ -10,6 +10,7 @@ Python code is just a string. Every problem is an :class:`InputError` naming fil
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -21,7 +22,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crisis_sim.errors import InputError
+from crisis_sim.errors import InputError, plain_words
 
 Arrangement = Literal[
     "collective_security", "collective_defense", "alliance", "balance_of_power", "global_government"
@@ -551,10 +552,38 @@ def _one_line(origin: str, exc: ValidationError, raw: dict[str, Any]) -> str:
         shown = f" = {_short(_repr(value))}"
         if isinstance(value, list) and len(shown) > 40:
             shown = f" (a list of {len(value)})"
-    msg = _short(str(err.get("msg", "invalid")).removeprefix("Value error, "), 300)
-    key = f" {loc}{shown}:" if loc else ""
+    msg = plain_words(_short(str(err.get("msg", "invalid")).removeprefix("Value error, "), 300))
+    path = tuple(err.get("loc", ()))
+    if err.get("type") == "extra_forbidden" and path:
+        close = difflib.get_close_matches(str(path[-1]), _known_keys(), n=1, cutoff=0.75)
+        msg += f"; did you mean {close[0]}?" if close else ""
+    key = f" {loc}{shown}{_state_named(path, raw)}:" if loc else ""
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return " ".join(f"{origin}:{key} {msg}{more}".splitlines())
+
+
+def _known_keys() -> list[str]:
+    """Every key a scenario table may hold, for a suggestion on a misspelt one."""
+    found: set[str] = set()
+    todo: list[type[BaseModel]] = [Strict]
+    while todo:
+        model = todo.pop()
+        found.update(model.model_fields)
+        todo.extend(model.__subclasses__())
+    return sorted(found)
+
+
+def _state_named(path: tuple[Any, ...], raw: dict[str, Any]) -> str:
+    """`` (state GREEN)`` for a key of ``states[2]``: the state's code, as the user knows it."""
+    if len(path) < 2 or path[0] != "states" or not isinstance(path[1], int):
+        return ""
+    try:
+        code = raw["states"][path[1]]["code"]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    if not isinstance(code, str) or not code.isprintable() or len(code) > 20:
+        return ""
+    return f" (state {code})"
 
 
 def _repr(value: Any) -> str:
