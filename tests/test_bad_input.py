@@ -946,3 +946,21 @@ def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
     for args in (("validate", str(fifo)), ("summarize", str(h5))):
         proc = cli(*args, timeout=60)
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("command,extra,name", [
+    ("run", (), "default.h5"),
+    ("sweep", ("--param", "willingness", "--points", "2"), "default_sweep.h5"),
+    ("compare", ("default",), "default_compare.h5"),
+])
+def test_a_taken_default_name_says_where_it_came_from(capsys, tmp_path, monkeypatch, command,
+                                                      extra, name):
+    """Two scenario files may share a name: --overwrite is not the only way out, --out is."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(b"another scenario's results")
+    line = one_error_line(main(capsys, command, *extra, "--runs", "5", "-q"))
+    assert f"{name}: file exists" in line
+    assert "the name comes from the scenario's name 'default'; give --out FILE for another" in line
+    assert (tmp_path / name).read_bytes() == b"another scenario's results"
+    given = one_error_line(main(capsys, command, *extra, "--runs", "5", "-q", "--out", name))
+    assert "the name comes from" not in given  # the user chose it

@@ -97,6 +97,29 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
+def _new_output(
+    out: Path | None, default: str, name: str, overwrite: bool, kind: str = "result file"
+) -> Path:
+    """``--out``, or the file named after the scenario, checked to be free for a new file.
+
+    An existing file of that default name may hold another scenario file's results (two files
+    may share a ``name``): the error says where the name came from, and how to choose another.
+    """
+    from crisis_sim import files
+    from crisis_sim.errors import StoreError
+
+    path = out or Path(default)
+    try:
+        files.refuse_existing(path, overwrite, can_append=kind == "result file", kind=kind)
+    except StoreError as exc:
+        if out is not None:
+            raise
+        raise StoreError(
+            f"{exc} (the name comes from the scenario's name '{name}'; give --out FILE for another)"
+        ) from None
+    return path
+
+
 def _lit(text: object) -> str:
     """A path or command as printed: square brackets in it are not Rich markup."""
     from rich.markup import escape
@@ -319,7 +342,6 @@ def run(
     ] = False,
 ) -> None:
     """Run a crisis many times and write every replication to an HDF5 file."""
-    from crisis_sim import files
     from crisis_sim import scenario as sc_mod
 
     at_least_one("--workers", workers)
@@ -344,8 +366,7 @@ def run(
         at_least_one("--runs", runs)
     sc = None if continuing else sc_mod.load(scenario)
     if sc is not None:
-        out = out or Path(f"{sc.name}.h5")
-        files.refuse_existing(out, overwrite)  # before any worker starts or kernel compiles
+        out = _new_output(out, f"{sc.name}.h5", sc.name, overwrite)  # before any worker starts
     # Workers (or the scheduler) first: if they cannot start, no result file is left behind.
     with _working(workers, scheduler, quiet) as backend:
         # HDF5 only now: forked workers do not need it, and start loading the kernels sooner.
@@ -556,7 +577,6 @@ def sweep(
 ) -> None:
     """Run the crisis at many parameter points, each with the same seed and replications."""
     from crisis_sim import design as design_mod
-    from crisis_sim import files
     from crisis_sim import params as params_mod
     from crisis_sim import scenario as sc_mod
     from crisis_sim import sweep as sweep_mod
@@ -600,8 +620,7 @@ def sweep(
             (8 if design == "sobol" else 5) if points is None else points,  # sobol: a power of 2
             seed,
         )
-        out = out or Path(f"{sc.name}_sweep.h5")
-        files.refuse_existing(out, overwrite, can_append=False, kind="sweep file")
+        out = _new_output(out, f"{sc.name}_sweep.h5", sc.name, overwrite, kind="sweep file")
     # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
     with _working(workers, scheduler, quiet) as backend:
         if not resume:
@@ -799,8 +818,8 @@ def compare(
 ) -> None:
     """Play the same crisis under each security arrangement, with the same random draws."""
     from crisis_sim import compare as cmp
-    from crisis_sim import files, tables
     from crisis_sim import scenario as sc_mod
+    from crisis_sim import tables
 
     at_least_one("--workers", workers)
     at_least_one("--chunk-size", chunk_size)
@@ -827,8 +846,7 @@ def compare(
     else:
         sc = sc_mod.load(cmp.DEFAULT_SCENARIO if scenario is None else scenario)
         chosen = cmp.parse_arrangements(arrangements, sc)
-        out = out or Path(f"{sc.name}_compare.h5")
-        files.refuse_existing(out, overwrite, can_append=False, kind="comparison file")
+        out = _new_output(out, f"{sc.name}_compare.h5", sc.name, overwrite, kind="comparison file")
     finished = resume and opened.complete  # nothing to compute: no workers, no writing
     if not finished:
         _announce_compile(quiet, workers, None, chunk_size if resume else min(runs, chunk_size))
