@@ -25,9 +25,11 @@ def _num(e: Estimate, digits: int) -> str:
 def signed_points(share: float) -> str:
     """A change of a share in percentage points, one decimal, with its sign.
 
-    A change too small to show is +0.0: printed as is, a tiny fall would read "-0.0".
+    A fall too small to show is -0.0, so that an interval below zero never reads as reaching
+    it ("-0.2 to -0.0", not "to +0.0"); no change at all is +0.0.
     """
-    return f"{round(100 * share, 1) + 0.0:+.1f}"
+    shown = round(100 * share, 1) + 0.0  # + 0.0: no signed zero from the rounding
+    return "-0.0" if shown == 0.0 and share < 0 else f"{shown:+.1f}"
 
 
 def _pp(e: Estimate) -> str:
