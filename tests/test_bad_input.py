@@ -228,6 +228,14 @@ def test_pathological_toml_is_an_input_error_not_a_crash(tmp_path, text):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("command", ["summarize", "trace", "plot"])
+def test_a_file_that_is_not_hdf5_says_so_once(capsys, tmp_path, command):
+    text = tmp_path / "notes.h5"
+    text.write_text("not a result file")
+    line = one_error_line(main(capsys, command, str(text)))
+    assert line.endswith(f"{text}: not an HDF5 file, so not a crisis_sim result file"), line
+
+
 def test_unreadable_scenario_files_are_input_errors(tmp_path):
     (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00name")
     (tmp_path / "dir.toml").mkdir()
@@ -752,8 +760,11 @@ def test_files_of_another_kind_or_with_nothing_written_are_one_line(capsys, tmp_
         (("plot", str(empty), "--out", str(tmp_path / "o.png")), "no replication is written yet"),
         (("plot", str(empty), "--kind", "timeline", "--out", str(tmp_path / "t.png")),
          "no replication is written yet"),
-        (("summarize", str(cmp_file)), "a comparison of arrangements"),
-        (("plot", str(cmp_file), "--out", str(tmp_path / "c.png")), "a comparison of arrangements"),
+        (("summarize", str(cmp_file)), "a comparison of arrangements, not a single run; "
+         f"'crisis-sim compare --resume --out {cmp_file}' prints its table again"),
+        (("trace", str(cmp_file)), "a comparison of arrangements, not a single run;"),
+        (("plot", str(cmp_file), "--out", str(tmp_path / "c.png")),
+         "a comparison of arrangements, not a single run or sweep;"),
         (("sensitivity", str(good_file)), "a single run, not a parameter sweep"),
         (("compare", "--resume", "--out", str(good_file)),
          "a single run, not a comparison of arrangements; make one with 'crisis-sim compare'"),

@@ -42,10 +42,11 @@ def taken(path: Path, can_append: bool = True) -> StoreError:
 
 def resume_command(path: Path, command: str = "run") -> str:
     """The command line that finishes the file at ``path`` (``command``: run, sweep, compare)."""
-    return f"crisis-sim {command} --resume {_out(path)}"
+    return f"crisis-sim {command} --resume {out_option(path)}"
 
 
-def _out(path: Path) -> str:
+def out_option(path: Path) -> str:
+    """``--out PATH``, quoted for a shell where it needs to be."""
     import shlex
 
     return f"--out {shlex.quote(str(path))}"
@@ -53,7 +54,7 @@ def _out(path: Path) -> str:
 
 def _ways_on(path: Path, can_append: bool = False) -> str:
     """What a user may do with an existing file, each with the ``--out`` it needs."""
-    out = _out(path)
+    out = out_option(path)
     if can_append:
         return (
             f"--overwrite to replace it, --resume {out} to finish it "

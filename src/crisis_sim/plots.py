@@ -155,10 +155,10 @@ def source(path: Path) -> Source:
         with store.open_for_reading(path) as f:
             fmt = f.attrs.get("format")
             if fmt not in (store.SWEEP_FORMAT, store.FORMAT):
-                store.check_ours(f, path)  # says what the file is instead
+                store.check_ours(f, path, expected="a single run or sweep")  # says what it is
             complete = bool(f.attrs.get("complete", 0))
-    except OSError:
-        raise InputError(f"{path}: not a readable HDF5 file") from None
+    except OSError as exc:
+        raise store.unreadable(path, exc) from None
     return Source("sweep" if fmt == store.SWEEP_FORMAT else "run", complete)
 
 

@@ -597,22 +597,32 @@ KINDS = {
 READ_WITH = {
     SWEEP_FORMAT: "read it with 'crisis-sim plot --kind sweep' (and, for a sobol or morris "
     "design, 'crisis-sim sensitivity'); 'sweep --resume' finishes an interrupted one",
-    COMPARE_FORMAT: "'crisis-sim compare' printed its table ('compare --resume' finishes an "
-    "interrupted one), and xarray reads it (group 'runs', dimension 'arrangement')",
+    COMPARE_FORMAT: "'crisis-sim compare --resume {out}' prints its table again (with "
+    "--plot FIG, its figure) and finishes an interrupted one; xarray reads it (group 'runs', "
+    "dimension 'arrangement')",
 }
 MADE_BY = {FORMAT: "run", SWEEP_FORMAT: "sweep", COMPARE_FORMAT: "compare"}
 
 
-def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT) -> None:
-    """Refuse files that are not crisis_sim files of the kind ``fmt``, naming what they are."""
+def unreadable(path: Path, exc: BaseException) -> StoreError:
+    """The error for a result file HDF5 cannot open: what it is, in a few words."""
+    reason = _reason(exc)
+    if reason == "not an HDF5 file":
+        return StoreError(f"{path}: not an HDF5 file, so not a crisis_sim result file")
+    return StoreError(f"{path}: not a readable HDF5 file: {reason}")
+
+
+def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT, expected: str | None = None) -> None:
+    """Refuse files that are not crisis_sim files of the kind ``fmt``, naming what they are.
+
+    ``expected``: what the command takes, in words, where it is more than ``fmt`` (``plot``
+    draws single runs and sweeps).
+    """
     found = f.attrs.get("format")
     if found in KINDS and found != fmt:
-        if found == COMPARE_FORMAT:
-            expected = "a single run or sweep"
-        else:
-            expected = KINDS[fmt]
+        expected = expected or KINDS[fmt]
         if found in READ_WITH and fmt != COMPARE_FORMAT:
-            hint = READ_WITH[found]
+            hint = READ_WITH[found].format(out=files.out_option(path))
         else:
             hint = f"make one with 'crisis-sim {MADE_BY[fmt]}'"
         raise StoreError(f"{path}: {KINDS[found]}, not {expected}; {hint}")
@@ -700,7 +710,7 @@ def read_info(path: Path) -> dict[str, Any]:
             info["n_committed"] = int(f["runs/committed"][...].sum())
             return info
     except (OSError, RuntimeError, KeyError) as exc:
-        raise StoreError(f"{path}: not a readable HDF5 file: {_reason(exc)}") from None
+        raise unreadable(path, exc) from None
 
 
 def read_runs(
