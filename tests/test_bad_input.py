@@ -776,6 +776,16 @@ def test_files_of_another_kind_or_with_nothing_written_are_one_line(capsys, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp.h5", "started.h5"]
 
 
+def test_a_plot_option_its_kind_would_ignore_is_refused(capsys, tmp_path):
+    run = tmp_path / "r.h5"
+    assert main(capsys, "run", "--runs", "20", "--out", str(run), "-q").code == 0
+    for args in (("--output", "end_day"), ("--x", "willingness"), ("--by", "willingness")):
+        line = one_error_line(main(capsys, "plot", str(run), "--out", str(tmp_path / "p.png"),
+                                   *args))
+        assert f"{args[0]} {args[1]}: --kind outcomes has no use for it" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+
+
 def test_plot_and_sensitivity_name_the_option_at_fault(capsys, tmp_path):
     sweep = tmp_path / "s.h5"
     assert main(capsys, "sweep", "--param", "willingness", "--param", "support",
@@ -784,6 +794,8 @@ def test_plot_and_sensitivity_name_the_option_at_fault(capsys, tmp_path):
         (("--kind", "sweep", "--x", "bogus"), "--x bogus"),
         (("--kind", "sweep", "--x", "willingness", "--by", "willingness"), "--by willingness"),
         (("--kind", "sweep", "--by", "willingness"), "first swept parameter"),
+        (("--kind", "sensitivity", "--x", "willingness"),
+         "--x willingness: --kind sensitivity has no use for it"),
     ):
         line = one_error_line(main(capsys, "plot", str(sweep), "--out", str(tmp_path / "p.png"),
                                    *args))

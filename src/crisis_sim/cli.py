@@ -483,17 +483,18 @@ def trace(
 # --------------------------------------------------------------------------- experiments at scale
 
 
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    help="List every sweepable number: dotted name, value, bounds, unit, meaning.\n\n"
+    "States are addressed by code (states.RED.willingness), institutions and treaties by name "
+    "(spaces as _) or index, stages by index; '*' means every item. Aliases at the end set "
+    "several places at once (deliberation.median: every stage of every institution).",
+)
 def params(
     scenario: ScenarioArg = None,
     aliases_only: Annotated[bool, typer.Option("--aliases", help="Only the aliases.")] = False,
 ) -> None:
-    """List every sweepable number: dotted name, value, bounds, unit, meaning.
-
-    States are addressed by code (states.RED.willingness), institutions and treaties by name
-    (spaces as _) or index, stages by index; '*' means every item. Aliases at the end set
-    several places at once (deliberation.median: every stage of every institution).
-    """
+    """List every sweepable number: dotted name, value, bounds, unit, meaning."""
     from crisis_sim import params as params_mod
     from crisis_sim import scenario as sc_mod
 
@@ -645,7 +646,12 @@ def sweep(
     )
 
 
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    help="How much of an outcome's variation each swept parameter explains.\n\n"
+    "Sobol indices for a sweep made with --design sobol, Morris elementary effects for one "
+    "made with --design morris.",
+)
 def sensitivity(
     result: Annotated[
         Path, typer.Argument(help="Sweep file written by 'sweep --design sobol' (or morris).")
@@ -663,10 +669,7 @@ def sensitivity(
         typer.Option("--plot", help="Also draw the indices to this file (.png, .pdf, .svg)."),
     ] = None,
 ) -> None:
-    """Sobol indices: how much of an outcome's variation each swept parameter explains.
-
-    A sweep made with --design morris gives Morris elementary effects instead.
-    """
+    """How much of an outcome's variation each swept parameter explains."""
     from rich.table import Table
 
     from crisis_sim import sensitivity as sens
@@ -723,8 +726,9 @@ def plot(
         Path, typer.Option("--out", "-o", help="Figure file (.png, .pdf, .svg).")
     ] = Path("fig.png"),
     output: Annotated[
-        str, typer.Option(help="For sweep and sensitivity: the outcome to show.")
-    ] = "deterred",
+        str | None,
+        typer.Option(help="For sweep and sensitivity: the outcome to show \\[default: deterred]."),
+    ] = None,
     x: Annotated[
         str | None, typer.Option("--x", help="For sweep: parameter on the x axis.")
     ] = None,
@@ -744,6 +748,13 @@ def plot(
         raise InputError(f"--kind {kind}: unknown (choose from {', '.join(wanted)})")
     if wanted[kind] != source:
         raise InputError(f"--kind {kind}: needs a {wanted[kind]} file; {result} is a {source} file")
+    takes = {"sweep": ("--output", "--x", "--by"), "sensitivity": ("--output",)}.get(kind, ())
+    for option, value in (("--output", output), ("--x", x), ("--by", by)):
+        if value is not None and option not in takes:
+            raise InputError(
+                f"{option} {value}: --kind {kind} has no use for it (it would be ignored)"
+            )
+    output = output or "deterred"
     if kind == "outcomes":
         fig = plots.outcomes(result)
     elif kind == "timeline":

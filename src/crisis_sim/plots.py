@@ -413,7 +413,7 @@ def sweep(outputs: PointOutputs, x: str | None = None, by: str | None = None) ->
     where = _sweep_of(outputs)
     ax.set_title(
         f"{label(outputs.output).capitalize()} across the sweep\n{where}, "
-        f"{outputs.info['design']} design, {len(y)} points × {n_runs:,} replications "
+        f"{outputs.info['design']} design, {len(y):,} points × {n_runs:,} replications "
         f"(same random numbers at every point)",
         fontsize=10.5,
     )
