@@ -475,7 +475,8 @@ def trace(
         after = "(after the end) " if end is not None and day > end else ""
         con.print(f"  day {day:>4}  [dim]step {step:>2}[/dim]  {after}{line}")
     verdict = "matches" if story.matches else "DOES NOT MATCH"
-    con.print(f"outcome: {story.outcome}; {verdict} the stored result ({story.stored_outcome})")
+    told, stored = story.outcome.replace("_", " "), story.stored_outcome.replace("_", " ")
+    con.print(f"outcome: {told}; {verdict} the stored result ({stored})")
     if not story.matches:
         raise typer.Exit(1)
 

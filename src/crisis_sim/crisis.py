@@ -776,9 +776,8 @@ class Crisis:
             np.ceil(p.transit).astype(np.int64),
         )  # states that fought: entered by the end day (one pass instead of many NumPy ones)
         if self.story is not None:
-            self.story.append(
-                (max(int(end_day[0]), 0) if n else 0, 12, f"end: {OUTCOMES[int(outcome[0])]}")
-            )
+            ended = OUTCOMES[int(outcome[0])].replace("_", " ")
+            self.story.append((max(int(end_day[0]), 0) if n else 0, 12, f"end: {ended}"))
         return {
             "deterred": self.deterred.copy(),
             "outcome": outcome,

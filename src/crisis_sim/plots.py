@@ -34,12 +34,12 @@ WIDE = 0.1  # half-width of a Sobol index's interval above which more points are
 
 OUTCOME_LABELS = {
     "deterred": "deterred (no attack)",
-    "backed_down": "aggressor backed down",
+    "backed_down": "backed down (the aggressor modified its policy)",
     "aggressor_defeated": "aggressor defeated",
     "fait_accompli": "fait accompli (response too late)",
-    "stalemate": "still fighting at horizon",
+    "stalemate": "stalemate (still fighting at the horizon)",
     "no_response": "no response (target fell unanswered)",
-    "defenders_defeated": "target and helpers defeated",
+    "defenders_defeated": "defenders defeated (the target and its helpers)",
 }
 OUTCOME_COLOURS = {
     "deterred": "#1b9e77",
