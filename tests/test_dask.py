@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numba
+import h5py
 import numpy as np
 import pytest
 from inproc import main
@@ -65,6 +66,18 @@ def test_cli_scheduler_address_runs_a_sweep_on_the_cluster(capsys, cluster, tmp_
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     plans, _ = sweep.reopen(tmp_path / "dask.h5")
     assert len(plans) == 3
+
+
+def test_cli_scheduler_address_runs_a_comparison_on_the_cluster(capsys, cluster, tmp_path):
+    args = ["--runs", "60", "--seed", "4", "--chunk-size", "25", "-q"]
+    res = main(capsys, "compare", *args, "--scheduler", cluster.scheduler_address,
+               "--out", str(tmp_path / "dask.h5"))
+    assert res.code == 0, res.err
+    assert main(capsys, "compare", *args, "--out", str(tmp_path / "here.h5")).code == 0
+    with h5py.File(tmp_path / "dask.h5", "r") as a, h5py.File(tmp_path / "here.h5", "r") as b:
+        for name in a["runs"]:
+            np.testing.assert_array_equal(a["runs"][name][...], b["runs"][name][...],
+                                          err_msg=name)
 
 
 def test_cli_scheduler_local_starts_and_closes_its_own_cluster(in_process, tmp_path):

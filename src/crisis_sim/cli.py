@@ -821,6 +821,7 @@ def compare(
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Local worker processes (1: this process).")
     ] = 1,
+    scheduler: Scheduler = None,
     chunk_size: ChunkSize = 50_000,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing comparison file.")] = False,
     resume: Annotated[
@@ -861,9 +862,11 @@ def compare(
         out = _new_output(out, f"{sc.name}_compare.h5", sc.name, overwrite, kind="comparison file")
     finished = resume and opened.complete  # nothing to compute: no workers, no writing
     if not finished:
-        _announce_compile(quiet, workers, None, chunk_size if resume else min(runs, chunk_size))
+        _announce_compile(
+            quiet, workers, scheduler, chunk_size if resume else min(runs, chunk_size)
+        )
     progress = _progress_factory(quiet, "comparing arrangements")
-    with _working(1 if finished else workers, None, quiet) as backend:
+    with _working(1 if finished else workers, None if finished else scheduler, quiet) as backend:
         if resume:
             result = cmp.resume(
                 out, opened, backend=backend, chunk_size=chunk_size, progress=progress
