@@ -514,6 +514,8 @@ BIG = str(2**64)
     (("assumptions", "--runs", "10", "--plot", "fig.txt"), "--plot fig.txt"),
     (("assumptions", "--runs", "10", "--plot", "no/such/folder/a.png"), "no such folder"),
     (("compare", "--runs", "-1"), "--runs -1"),
+    (("run", "--runs", "10", "--out", "fig.png"), "--out fig.png: a result file is HDF5"),
+    (("compare", "--runs", "10", "--out", "c.toml"), "--out c.toml: a comparison file is HDF5"),
     (("compare", "--runs", "0"), "--runs 0"),
     (("compare", "--runs", "10", "--plot", "fig.txt"), "--plot fig.txt"),
     (("compare", "--runs", "10", "--plot", "no/such/folder/fig.png"), "no such folder"),

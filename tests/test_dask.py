@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import numba
 import h5py
+import numba
 import numpy as np
 import pytest
 from inproc import main

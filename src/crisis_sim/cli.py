@@ -97,6 +97,10 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
+# Names no HDF5 file should take: a figure's, a scenario's, a table's (a slip of --out for --plot).
+NOT_HDF5 = {".png", ".pdf", ".svg", ".jpg", ".jpeg", ".toml", ".csv", ".txt", ".json"}
+
+
 def _new_output(
     out: Path | None, default: str, name: str, overwrite: bool, kind: str = "result file"
 ) -> Path:
@@ -109,6 +113,8 @@ def _new_output(
     from crisis_sim.errors import StoreError
 
     path = out or Path(default)
+    if path.suffix.lower() in NOT_HDF5:
+        raise InputError(f"--out {path}: a {kind} is HDF5; give it a .h5 name")
     try:
         files.refuse_existing(path, overwrite, can_append=kind == "result file", kind=kind)
     except StoreError as exc:
