@@ -249,7 +249,7 @@ def test_resuming_a_finished_comparison_only_prints_it(
     before = comparison.path.read_bytes()
     done = main(capsys, "compare", "--resume", "--out", str(comparison.path), "-q")
     assert done.code == 0 and "no arrangement" in done.out
-    assert "already complete; nothing written" in done.out and "wrote" not in done.out
+    assert "is already complete; nothing to compute" in done.out and "wrote" not in done.out
     assert comparison.path.read_bytes() == before  # not opened for writing
 
 

@@ -893,7 +893,7 @@ def compare(
     con.width = max(con.width, 100)  # six arrangements need ~100 columns: do not squeeze them
     con.print(tables.comparison(result))
     con.print(
-        f"{_lit(out)} was already complete; nothing written" if finished else f"wrote {_lit(out)}"
+        f"{_lit(out)} is already complete; nothing to compute" if finished else f"wrote {_lit(out)}"
     )
     if plot is not None:
         cmp.plot(result, plot)
