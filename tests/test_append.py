@@ -68,8 +68,8 @@ def test_summarize_warns_on_an_incomplete_file_and_resume_completes_it(capsys, t
             w.commit(*runner._run_chunk(plan, 3, chunk))
     res = main(capsys, "summarize", str(part))
     assert res.code == 0
-    assert (f"warning: {part} is incomplete: 200 of 500 replications written; finish it with "
-            f"'crisis-sim run --resume --out {part}'") in " ".join(res.out.split())
+    assert (f"warning: {part} is incomplete: 200 of 500 replications written; finish it with: "
+            f"crisis-sim run --resume --out {part}") in " ".join(res.out.split())
     done = main(capsys, "summarize", str(longer))
     assert "incomplete" not in done.out
     assert main(capsys, "run", "--resume", "--out", str(part), "-q").code == 0

@@ -165,7 +165,12 @@ NAMED_CASES = {
     "aggressor with nothing at hand": (
         _set(("states", 0, "mobilization", "transit_days"), 5.0),
         "states[0].mobilization", "transit_days = 5"),
-    "bad state code": (_set(("states", 0, "code"), "red land"), "states[0].code", "'red land'"),
+    "bad state code": (_set(("states", 0, "code"), "red land"), "states[0].code = 'red land':",
+                       "must be a state code"),
+    "key of another table": (_set(("states", 0, "quota"), 3), "states[0].quota",
+                             "(state RED): unknown key"),
+    "one-party treaty": (_set(("treaties", 0, "parties"), ["BLUE"]), "treaties[0].parties",
+                         "must list at least 2 (it lists 1)"),
     "table instead of list": (_set(("states",), {"code": "RED"}), "states", "table"),
     "missing required key": (lambda raw: raw["states"][0].pop("capability"),
                              "states[0].capability (state RED): missing", "required"),
@@ -195,6 +200,8 @@ def test_each_malformed_scenario_is_one_line_naming_file_key_and_value(case, tmp
     assert_one_line_naming(message, str(path))
     assert key in message, f"{case}: key {key!r} not named in {message!r}"
     assert value in message, f"{case}: value {value!r} not shown in {message!r}"
+    if "did you mean" in message:  # a suggestion is a key of the table at fault
+        assert message.endswith(("did you mean willingness?",)), message
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
@@ -228,11 +235,13 @@ def test_pathological_toml_is_an_input_error_not_a_crash(tmp_path, text):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("command", ["summarize", "trace", "plot"])
-def test_a_file_that_is_not_hdf5_says_so_once(capsys, tmp_path, command):
+@pytest.mark.parametrize("args", [("summarize",), ("trace",), ("plot",), ("sensitivity",),
+                                  ("run", "--resume", "--out"), ("sweep", "--resume", "--out"),
+                                  ("compare", "--resume", "--out")])
+def test_a_file_that_is_not_hdf5_says_so_once(capsys, tmp_path, args):
     text = tmp_path / "notes.h5"
     text.write_text("not a result file")
-    line = one_error_line(main(capsys, command, str(text)))
+    line = one_error_line(main(capsys, *args, str(text)))
     assert line.endswith(f"{text}: not an HDF5 file, so not a crisis_sim result file"), line
 
 
@@ -763,7 +772,7 @@ def test_files_of_another_kind_or_with_nothing_written_are_one_line(capsys, tmp_
         (("plot", str(empty), "--kind", "timeline", "--out", str(tmp_path / "t.png")),
          "no replication is written yet"),
         (("summarize", str(cmp_file)), "a comparison of arrangements, not a single run; "
-         f"'crisis-sim compare --resume --out {cmp_file}' prints its table again"),
+         f"crisis-sim compare --resume --out {cmp_file} prints its table again"),
         (("trace", str(cmp_file)), "a comparison of arrangements, not a single run;"),
         (("plot", str(cmp_file), "--out", str(tmp_path / "c.png")),
          "a comparison of arrangements, not a single run or sweep;"),
@@ -784,7 +793,8 @@ def test_a_plot_option_its_kind_would_ignore_is_refused(capsys, tmp_path):
     for args in (("--output", "end_day"), ("--x", "willingness"), ("--by", "willingness")):
         line = one_error_line(main(capsys, "plot", str(run), "--out", str(tmp_path / "p.png"),
                                    *args))
-        assert f"{args[0]} {args[1]}: --kind outcomes has no use for it" in line, line
+        said = f"{args[0]} {args[1]}: a run file's figure (--kind outcomes) has no use for it"
+        assert said in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
 
 

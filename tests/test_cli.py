@@ -139,6 +139,17 @@ def test_trace_tells_a_day_in_order_and_marks_what_follows_the_end(default_resul
             assert vote < opened, proc.stdout
 
 
+def test_trace_tells_names_with_brackets_as_they_are(tmp_path):
+    """State and treaty names are free text: brackets in them are not terminal markup."""
+    text = (ROOT / "src/crisis_sim/scenarios/default.toml").read_text()
+    odd = tmp_path / "odd.toml"
+    odd.write_text(text.replace('name = "Redland"', 'name = "Red[/]land [fr]"'))
+    out = tmp_path / "odd.h5"
+    cli("run", str(odd), "--runs", "50", "--out", str(out), "-q", check=True)
+    proc = cli("trace", str(out), "--run", "0", check=True, env={"COLUMNS": "300"})
+    assert "Red[/]land [fr] estimates its chance of winning" in proc.stdout, proc.stdout
+
+
 def test_refuses_to_overwrite_without_being_asked(default_result):
     before = default_result.read_bytes()
     proc = cli("run", "--runs", "10", "--out", str(default_result), "-q")

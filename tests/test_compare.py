@@ -80,8 +80,6 @@ def test_arrangements_differ_on_the_same_draws(comparison: compare.Comparison) -
 def test_the_figure_shows_each_outcome_some_arrangement_produced(
     comparison: compare.Comparison,
 ) -> None:
-    import matplotlib.pyplot as plt
-
     from crisis_sim.plots import OUTCOME_LABELS
 
     fig = compare.figure(comparison)
@@ -94,7 +92,6 @@ def test_the_figure_shows_each_outcome_some_arrangement_produced(
     assert footer.endswith(f"never in any arrangement: {', '.join(never)}")
     heights = [p.get_height() for p in fig.axes[0].patches]
     assert heights == [r.shares[k].value for k in seen for r in comparison.rows]
-    plt.close(fig)
 
 
 def test_arrangement_option_is_checked() -> None:
@@ -103,6 +100,9 @@ def test_arrangement_option_is_checked() -> None:
     assert compare.parse_arrangements(" alliance ,none", sc) == ["alliance", "none"]
     # The words of the table's header are accepted too.
     assert compare.parse_arrangements("no arrangement, alliances", sc) == ["none", "alliance"]
+    assert compare.parse_arrangements("No  Arrangement,ALLIANCE", sc) == ["none", "alliance"]
+    with pytest.raises(InputError, match="unknown arrangement 'no  arrangment'"):
+        compare.parse_arrangements("no  arrangment", sc)  # what was typed, not a rewriting
     five = scenario.load("five_arrangements")
     assert compare.parse_arrangements("collective security", five) == ["collective_security"]
     with pytest.raises(InputError, match="unknown arrangement 'leagues'"):

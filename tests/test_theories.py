@@ -171,6 +171,12 @@ def test_a_state_is_forecast_on_one_side_only():
     entente.parties = ["RED", "BLUE", "PURPLE"]
     plan = compile_scenario(sc)
     assert plan.belief_allies[purple] == pytest.approx(entente.strength)
+    # The treaty calls it to the aggressor's side, not the target's: its help for the target
+    # is only the council's, and only if it does not honour the aggressor's call.
+    alone = compile_scenario(_without_entente(scenario.load("default")))
+    assert plan.belief_help[purple] == pytest.approx(
+        alone.belief_help[purple] * (1 - entente.strength)
+    )
     r = simulate_chunk(plan, 1, 0, N)
     attacked = r["deterred"] == 0
     assert (r["side"][attacked, purple] == 2).sum() == 0  # never on the target's side

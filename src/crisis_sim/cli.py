@@ -474,12 +474,12 @@ def trace(
     con = _console()
     con.print(
         f"[bold]replication {run_} of {_lit(result)}[/bold] "
-        f"(seed {story.seed}, scenario '{story.scenario}')"
+        f"(seed {story.seed}, scenario '{_lit(story.scenario)}')"
     )
     end = story.end_day
     for day, step, line in story.lines:
         after = "(after the end) " if end is not None and day > end else ""
-        con.print(f"  day {day:>4}  [dim]step {step:>2}[/dim]  {after}{line}")
+        con.print(f"  day {day:>4}  [dim]step {step:>2}[/dim]  {after}{_lit(line)}")
     verdict = "matches" if story.matches else "DOES NOT MATCH"
     told, stored = story.outcome.replace("_", " "), story.stored_outcome.replace("_", " ")
     con.print(f"outcome: {told}; {verdict} the stored result ({stored})")
@@ -749,6 +749,7 @@ def plot(
 
     found = plots.source(result)
     source = found.kind
+    given_kind = kind is not None
     kind = kind or ("outcomes" if source == "run" else "sweep")
     wanted = {"outcomes": "run", "timeline": "run", "sweep": "sweep", "sensitivity": "sweep"}
     if kind not in wanted:
@@ -756,11 +757,10 @@ def plot(
     if wanted[kind] != source:
         raise InputError(f"--kind {kind}: needs a {wanted[kind]} file; {result} is a {source} file")
     takes = {"sweep": ("--output", "--x", "--by"), "sensitivity": ("--output",)}.get(kind, ())
+    figure = f"--kind {kind}" if given_kind else f"a {source} file's figure (--kind {kind})"
     for option, value in (("--output", output), ("--x", x), ("--by", by)):
         if value is not None and option not in takes:
-            raise InputError(
-                f"{option} {value}: --kind {kind} has no use for it (it would be ignored)"
-            )
+            raise InputError(f"{option} {value}: {figure} has no use for it (it would be ignored)")
     output = output or "deterred"
     if kind == "outcomes":
         fig = plots.outcomes(result)
@@ -779,8 +779,8 @@ def plot(
     if not found.complete:
         con.print(
             f"[yellow]warning: {_lit(result)} is incomplete: the figure shows only the "
-            f"replications written so far (its title says so); finish the file with "
-            f"'{_lit(resume_command(result, source))}'[/yellow]"
+            f"replications written so far (its title says so); finish the file with: "
+            f"{_lit(resume_command(result, source))}[/yellow]"
         )
     con.print(f"wrote {_lit(plots.save(fig, out))}")
 
@@ -801,9 +801,9 @@ def compare(
         str | None,
         typer.Option(
             help="Comma-separated arrangements to play: none, collective_security, "
-            "collective_defense, alliance, balance_of_power, global_government; "
-            "default: none and every one the scenario "
-            "has."
+            "collective_defense, alliance, balance_of_power, global_government (or the "
+            "table's words: 'no arrangement', 'alliances', ...); default: none and every one "
+            "the scenario has."
         ),
     ] = None,
     seed: Annotated[
@@ -970,8 +970,8 @@ def _print_summary(s: Summary) -> None:
     if not s.complete:
         con.print(
             f"[yellow]warning: {_lit(s.path)} is incomplete: {s.n_committed:,} of {s.n_runs:,} "
-            "replications written; finish it with "
-            f"'{_lit(resume_command(s.path))}'[/yellow]"
+            "replications written; finish it with: "
+            f"{_lit(resume_command(s.path))}[/yellow]"
         )
     t = Table(title=f"{s.scenario_name}: {_count(s.n_committed, 'replication')}, seed {s.seed}")
     t.add_column("outcome")
@@ -1018,8 +1018,10 @@ def _print_summary(s: Summary) -> None:
 
 
 def _share(s: Any) -> str:
-    """A share in whole percent, and '<1%' for one that is not zero but rounds to it."""
-    return "<1%" if 0 < s.share < 0.005 else f"{s.share:.0%}"
+    """A share in whole percent; '<1%' and '>99%' where rounding would hide that it is not 0, 1."""
+    if 0 < s.share < 0.005:
+        return "<1%"
+    return ">99%" if 0.995 <= s.share < 1 else f"{s.share:.0%}"
 
 
 def entry() -> None:

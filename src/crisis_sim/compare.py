@@ -29,7 +29,6 @@ from crisis_sim.errors import (
     InputError,
     StoreError,
     at_least_one,
-    file_error_reason,
     fits_one_file,
 )
 from crisis_sim.outcomes import DETERRED, OUTCOMES
@@ -59,18 +58,23 @@ def parse_arrangements(text: str | None, sc: Scenario) -> list[str]:
     """The ``--arrangements`` option: a comma-separated list, checked against the scenario."""
     if text is None:
         return present(sc)
-    # The table's words are accepted too ('alliances', 'no arrangement', 'collective security').
+    # The table's words are accepted too ('alliances', 'no arrangement', 'Collective security').
     by_label = {label: key for key, label in LABELS.items()}
-    chosen = [by_label.get(t.strip(), t.strip().replace(" ", "_")) for t in text.split(",")]
-    chosen = [t for t in chosen if t]
-    if not chosen:
+    typed = [t.strip() for t in text.split(",") if t.strip()]
+    if not typed:
         raise InputError(f"--arrangements {text!r}: names no arrangement")
-    have = present(sc)
-    for a in chosen:
+    chosen = []
+    for t in typed:
+        words = " ".join(t.lower().replace("_", " ").split())
+        a = by_label.get(words, words.replace(" ", "_"))
         if a not in ARRANGEMENTS:
             raise InputError(
-                f"--arrangements: unknown arrangement {a!r} (choose from {', '.join(ARRANGEMENTS)})"
+                f"--arrangements: unknown arrangement {t!r} (choose from "
+                f"{', '.join(ARRANGEMENTS)}, or the table's words: no arrangement, alliances, ...)"
             )
+        chosen.append(a)
+    have = present(sc)
+    for a in chosen:
         if a not in have:
             raise InputError(
                 f"--arrangements: scenario '{sc.name}' has no institution or treaty "
@@ -163,7 +167,7 @@ def reopen(path: Path) -> Reopened:
             attrs = {k: str(f.attrs[k]) for k in ("scenario", "arrangements", "variants")}
             seed, complete = int(f.attrs["seed"]), bool(f.attrs.get("complete", 0))
     except (OSError, RuntimeError, KeyError) as exc:
-        raise StoreError(f"{path}: cannot read comparison file: {file_error_reason(exc)}") from None
+        raise store.unreadable(path, exc, "cannot read comparison file") from None
     sc = from_json(attrs["scenario"], origin=f"{path}:scenario")
     try:
         texts = json.loads(attrs["variants"])
@@ -405,21 +409,19 @@ LABELS = {
 
 def plot(comparison: Comparison, path: Path) -> None:
     """Draw :func:`figure` into ``path`` (.png, .pdf, .svg)."""
-    import matplotlib.pyplot as plt
-
     from crisis_sim.plots import save
 
-    fig = figure(comparison)
-    save(fig, path, "--plot")
-    plt.close(fig)
+    save(figure(comparison), path, "--plot")
 
 
 def figure(comparison: Comparison) -> Any:
-    """Bar chart of the outcome shares (95% intervals) and the response day, per arrangement."""
-    import matplotlib
+    """Bar chart of the outcome shares (95% intervals) and the response day, per arrangement.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    A matplotlib ``Figure`` of its own (no pyplot state, no backend chosen for the caller).
+    """
+    import textwrap
+
+    from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
     from crisis_sim.plots import OUTCOME_COLOURS, OUTCOME_LABELS
@@ -428,7 +430,8 @@ def figure(comparison: Comparison) -> Any:
     # Outcomes that no arrangement produced would be rows of empty bars: named in the footer.
     seen = [name for name in OUTCOMES if any(r.shares[name].value > 0 for r in rows)]
     never = [name.replace("_", " ") for name in OUTCOMES if name not in seen]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [3, 1.3]})
+    fig = Figure(figsize=(12, 5.2), dpi=120)
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.3]})
     x = np.arange(len(rows))
     width = 0.8 / max(len(seen), 1)
     for j, key in enumerate(seen):
@@ -446,8 +449,9 @@ def figure(comparison: Comparison) -> Any:
             label=OUTCOME_LABELS[key],
             color=OUTCOME_COLOURS[key],
         )
-    names = [LABELS.get(r.arrangement, r.arrangement) for r in rows]
-    ax.set_xticks(x, names, rotation=20, ha="right")
+    # Two lines at most per name, so that neighbouring names do not run into each other.
+    names = [textwrap.fill(LABELS.get(r.arrangement, r.arrangement), 12) for r in rows]
+    ax.set_xticks(x, names)
     ax.set_ylabel("share of replications (95% interval)")
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -460,7 +464,7 @@ def figure(comparison: Comparison) -> Any:
         np.array([[d.value - d.low for d in shown], [d.high - d.value for d in shown]]), 0, None
     )
     ax2.errorbar(x[ok], [d.value for d in shown], yerr=day_err.reshape(2, -1), fmt="o", capsize=3)
-    ax2.set_xticks(x, names, rotation=20, ha="right")
+    ax2.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     ax2.set_ylabel("first help: day a third state joined the target\n(median, 95% interval)")
     ax2.set_title("speed of the response")
     fig.text(
@@ -472,5 +476,4 @@ def figure(comparison: Comparison) -> Any:
         fontsize=8,
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.set_dpi(120)
     return fig

@@ -352,7 +352,8 @@ def _allies(plan: Plan) -> np.ndarray:
     """The aggressor's forecast of its own side: chance each state fights for it.
 
     Only the treaties its attack calls directly: a partner honours one with the treaty's
-    strength (not a partner its own war plan invades). Like the defence it expects,
+    strength. A partner its own war plan invades is not counted (in the war it may still join,
+    when the call falls due on the day of the invasion). Like the defence it expects,
     second-order cascades are beyond its foresight.
     """
     a, g = plan.aggressor, plan.target

@@ -93,7 +93,29 @@ def fits_in_memory(option: str, value: int, bytes_each: int, what: str) -> None:
 # pydantic's messages (the scenario schema's, and Typer's for options) in the words of this
 # tool's other errors.
 _PLAIN = (
-    (r"^Input should be a valid integer.*", "must be a whole number"),
+    (r"^Input should be a valid integer.*", "must be a whole number (no decimal point)"),
+    (
+        r"^String should match pattern '\^\[A-Z\]\[A-Z0-9_\]\{1,11\}\$'$",
+        "must be a state code: a capital letter, then 1 to 11 capitals, digits or _",
+    ),
+    (
+        r"^String should match pattern '\^\[A-Z\]\{2,3\}\$'$",
+        "must be a COW abbreviation: 2 or 3 capitals",
+    ),
+    (
+        r"^String should match pattern '\^\[a-z0-9\]\[a-z0-9_-\]\*\$'$",
+        "must be lower-case letters, digits, _ and - (it names the output files)",
+    ),
+    (r"^String should match pattern '(.*)'$", r"has a character it may not hold (pattern \1)"),
+    (r"^String should have at least 1 character$", "must not be empty"),
+    (
+        r"^List should have at least (\d+) items? after validation, not (\d+)$",
+        r"must list at least \1 (it lists \2)",
+    ),
+    (
+        r"^List should have at most (\d+) items? after validation, not (\d+)$",
+        r"may list at most \1 (it lists \2)",
+    ),
     (r"^Input should be a valid number.*", "must be a number"),
     (r"^Input should be a valid boolean.*", "must be true or false"),
     (r"^Input should be a valid string.*", "must be a text"),

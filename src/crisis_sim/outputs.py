@@ -18,12 +18,12 @@ from crisis_sim.outcomes import OUTCOMES
 
 #: Records whose mean over the replications (missing values left out) can be an output.
 MEANS = {
-    "end_day": "crisis length (days, mean)",
-    "losses_aggressor": "aggressor side's losses (capability share, mean)",
-    "losses_defenders": "defending side's losses (capability share, mean)",
-    "n_belligerents": "states at war (mean)",
-    "n_cascade_entries": "states brought in by cascades (mean)",
-    "p_win_estimate": "aggressor's estimated chance of winning (mean)",
+    "end_day": "mean crisis length (days)",
+    "losses_aggressor": "mean losses of the aggressor's side (capability share)",
+    "losses_defenders": "mean losses of the defending side (capability share)",
+    "n_belligerents": "mean number of states at war",
+    "n_cascade_entries": "mean number of states brought in by cascades",
+    "p_win_estimate": "the aggressor's mean estimated chance of winning",
 }
 OUTPUTS = (*OUTCOMES, "attacked", *MEANS)
 

@@ -555,22 +555,41 @@ def _one_line(origin: str, exc: ValidationError, raw: dict[str, Any]) -> str:
     msg = plain_words(_short(str(err.get("msg", "invalid")).removeprefix("Value error, "), 300))
     path = tuple(err.get("loc", ()))
     if err.get("type") == "extra_forbidden" and path:
-        close = difflib.get_close_matches(str(path[-1]), _known_keys(), n=1, cutoff=0.75)
+        keys = _keys_at(path[:-1])
+        close = difflib.get_close_matches(str(path[-1]), keys, n=1, cutoff=0.75)
         msg += f"; did you mean {close[0]}?" if close else ""
-    key = f" {loc}{shown}{_state_named(path, raw)}:" if loc else ""
+    state = "" if path[-1:] == ("code",) else _state_named(path, raw)  # a bad code names none
+    key = f" {loc}{shown}{state}:" if loc else ""
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return " ".join(f"{origin}:{key} {msg}{more}".splitlines())
 
 
-def _known_keys() -> list[str]:
-    """Every key a scenario table may hold, for a suggestion on a misspelt one."""
-    found: set[str] = set()
-    todo: list[type[BaseModel]] = [Strict]
-    while todo:
-        model = todo.pop()
-        found.update(model.model_fields)
-        todo.extend(model.__subclasses__())
-    return sorted(found)
+def _keys_at(path: tuple[Any, ...]) -> list[str]:
+    """The keys the table at ``path`` (``("states", 2)``) may hold.
+
+    A misspelt key is measured against these only, so a suggestion is a key of that table.
+    """
+    model: type[BaseModel] = Scenario
+    for part in path:
+        if isinstance(part, int):
+            continue  # an item of a list of tables: the same table
+        field = model.model_fields.get(str(part))
+        inner = _model_in(field.annotation) if field is not None else None
+        if inner is None:
+            return []
+        model = inner
+    return sorted(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The scenario table a field holds (``list[State]``, ``Stage | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _state_named(path: tuple[Any, ...], raw: dict[str, Any]) -> str:

@@ -597,19 +597,24 @@ KINDS = {
 READ_WITH = {
     SWEEP_FORMAT: "read it with 'crisis-sim plot --kind sweep' (and, for a sobol or morris "
     "design, 'crisis-sim sensitivity'); 'sweep --resume' finishes an interrupted one",
-    COMPARE_FORMAT: "'crisis-sim compare --resume {out}' prints its table again (with "
-    "--plot FIG, its figure) and finishes an interrupted one; xarray reads it (group 'runs', "
+    COMPARE_FORMAT: "crisis-sim compare --resume {out} prints its table again (with --plot "
+    "FIG, its figure) and finishes an interrupted one; xarray reads it (group 'runs', "
     "dimension 'arrangement')",
 }
 MADE_BY = {FORMAT: "run", SWEEP_FORMAT: "sweep", COMPARE_FORMAT: "compare"}
 
 
-def unreadable(path: Path, exc: BaseException) -> StoreError:
-    """The error for a result file HDF5 cannot open: what it is, in a few words."""
+def unreadable(
+    path: Path, exc: BaseException, doing: str = "not a readable HDF5 file"
+) -> StoreError:
+    """The error for a result file that cannot be read: what went wrong, in a few words.
+
+    A file that is not HDF5 at all is said so the same way by every command.
+    """
     reason = _reason(exc)
     if reason == "not an HDF5 file":
         return StoreError(f"{path}: not an HDF5 file, so not a crisis_sim result file")
-    return StoreError(f"{path}: not a readable HDF5 file: {reason}")
+    return StoreError(f"{path}: {doing}: {reason}")
 
 
 def check_ours(f: h5py.File, path: Path, fmt: str = FORMAT, expected: str | None = None) -> None:
@@ -952,7 +957,7 @@ def read_sweep(
                 data[p] = g[p][...]
             return info, data
     except (OSError, RuntimeError, KeyError) as exc:
-        raise StoreError(f"{path}: cannot read sweep: {_reason(exc)}") from None
+        raise unreadable(path, exc, "cannot read sweep") from None
 
 
 # --------------------------------------------------------------------------- comparisons
