@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from crisis_sim.errors import InputError, at_least_one, fits_in_memory, plain_words
+from crisis_sim.outcomes import in_words
 
 if TYPE_CHECKING:
     from crisis_sim.analysis import Summary
@@ -102,7 +103,12 @@ NOT_HDF5 = {".png", ".pdf", ".svg", ".jpg", ".jpeg", ".toml", ".csv", ".txt", ".
 
 
 def _new_output(
-    out: Path | None, default: str, name: str, overwrite: bool, kind: str = "result file"
+    out: Path | None,
+    default: str,
+    name: str,
+    overwrite: bool,
+    kind: str = "result file",
+    can_append: bool = True,
 ) -> Path:
     """``--out``, or the file named after the scenario, checked to be free for a new file.
 
@@ -116,7 +122,7 @@ def _new_output(
     if path.suffix.lower() in NOT_HDF5:
         raise InputError(f"--out {path}: a {kind} is HDF5; give it a .h5 name")
     try:
-        files.refuse_existing(path, overwrite, can_append=kind == "result file", kind=kind)
+        files.refuse_existing(path, overwrite, can_append=can_append, kind=kind)
     except StoreError as exc:
         if out is not None:
             raise
@@ -124,6 +130,12 @@ def _new_output(
             f"{exc} (the name comes from the scenario's name '{name}'; give --out FILE for another)"
         ) from None
     return path
+
+
+def _already_complete(out: Path, seed: int | None = None) -> str:
+    """What ``--resume`` says of a file with nothing left to compute (run, sweep, compare)."""
+    of_seed = f" (seed {seed})" if seed is not None else ""
+    return f"{_lit(out)} is already complete; nothing to compute{of_seed}"
 
 
 def _lit(text: object) -> str:
@@ -383,7 +395,7 @@ def run(
             plan, seed = experiment.reopen(out)  # a file that cannot be continued stays as it is
             if resume and store.read_info(out)["complete"]:  # read unlocked, as summarize
                 con = _console()
-                con.print(f"{_lit(out)} is already complete; nothing to compute (seed {seed})")
+                con.print(_already_complete(out, seed))
                 if not quiet:
                     from crisis_sim.analysis import summarize
 
@@ -481,7 +493,7 @@ def trace(
         after = "(after the end) " if end is not None and day > end else ""
         con.print(f"  day {day:>4}  [dim]step {step:>2}[/dim]  {after}{_lit(line)}")
     verdict = "matches" if story.matches else "DOES NOT MATCH"
-    told, stored = story.outcome.replace("_", " "), story.stored_outcome.replace("_", " ")
+    told, stored = in_words(story.outcome), in_words(story.stored_outcome)
     con.print(f"outcome: {told}; {verdict} the stored result ({stored})")
     if not story.matches:
         raise typer.Exit(1)
@@ -612,7 +624,7 @@ def sweep(
             raise InputError("--resume needs --out FILE (the sweep to finish)")
         done, seed = sweep_mod.completed(out)  # checks the file is a sweep, reads no plans
         if done:
-            _console().print(f"{_lit(out)} is already complete; nothing to compute (seed {seed})")
+            _console().print(_already_complete(out, seed))
             return
         plans, seed = sweep_mod.reopen(out)
     else:
@@ -628,7 +640,7 @@ def sweep(
             (8 if design == "sobol" else 5) if points is None else points,  # sobol: a power of 2
             seed,
         )
-        out = _new_output(out, f"{sc.name}_sweep.h5", sc.name, overwrite, kind="sweep file")
+        out = _new_output(out, f"{sc.name}_sweep.h5", sc.name, overwrite, "sweep file", False)
     # Workers (or the scheduler) first: if they cannot start, no sweep file is left behind.
     with _working(workers, scheduler, quiet) as backend:
         if not resume:
@@ -865,7 +877,9 @@ def compare(
     else:
         sc = sc_mod.load(cmp.DEFAULT_SCENARIO if scenario is None else scenario)
         chosen = cmp.parse_arrangements(arrangements, sc)
-        out = _new_output(out, f"{sc.name}_compare.h5", sc.name, overwrite, kind="comparison file")
+        out = _new_output(
+            out, f"{sc.name}_compare.h5", sc.name, overwrite, "comparison file", False
+        )
     finished = resume and opened.complete  # nothing to compute: no workers, no writing
     if not finished:
         _announce_compile(
@@ -892,9 +906,7 @@ def compare(
     con = _console()
     con.width = max(con.width, 100)  # six arrangements need ~100 columns: do not squeeze them
     con.print(tables.comparison(result))
-    con.print(
-        f"{_lit(out)} is already complete; nothing to compute" if finished else f"wrote {_lit(out)}"
-    )
+    con.print(_already_complete(out) if finished else f"wrote {_lit(out)}")
     if plot is not None:
         cmp.plot(result, plot)
         con.print(f"wrote {_lit(plot)}")
@@ -978,7 +990,7 @@ def _print_summary(s: Summary) -> None:
     t.add_column("share", justify="right")
     t.add_column("95% interval", justify="right")
     for sh in s.outcomes:
-        t.add_row(sh.name.replace("_", " "), f"{sh.share:.1%}", f"{sh.low:.1%} – {sh.high:.1%}")
+        t.add_row(in_words(sh.name), f"{sh.share:.1%}", f"{sh.low:.1%} – {sh.high:.1%}")
     con.print(t)
     wars = _count(s.n_wars, "war")
     if s.end_day_quantiles:
@@ -1007,9 +1019,7 @@ def _print_summary(s: Summary) -> None:
         adopted = ", ".join(
             f"{r.name} {_share(r)}" for r in reversed(inst.response) if r.count
         )  # the strongest response first
-        votes = ", ".join(
-            f"{v.name.replace('_', ' ')} {_share(v)}" for v in inst.last_vote if v.count
-        )
+        votes = ", ".join(f"{in_words(v.name)} {_share(v)}" for v in inst.last_vote if v.count)
         day = inst.decision_day
         when = f"; median day of the last decision {day:.0f} (wars with one)" if day == day else ""
         con.print(

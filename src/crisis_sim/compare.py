@@ -31,7 +31,7 @@ from crisis_sim.errors import (
     at_least_one,
     fits_one_file,
 )
-from crisis_sim.outcomes import DETERRED, OUTCOMES
+from crisis_sim.outcomes import DETERRED, OUTCOMES, in_words
 from crisis_sim.runner import DEFAULT_CHUNK, Backend, InProcess, chunks
 from crisis_sim.scenario import Arrangement, Scenario, from_json
 
@@ -429,7 +429,7 @@ def figure(comparison: Comparison) -> Any:
     rows = comparison.rows
     # Outcomes that no arrangement produced would be rows of empty bars: named in the footer.
     seen = [name for name in OUTCOMES if any(r.shares[name].value > 0 for r in rows)]
-    never = [name.replace("_", " ") for name in OUTCOMES if name not in seen]
+    never = [in_words(name) for name in OUTCOMES if name not in seen]
     fig = Figure(figsize=(12, 5.2), dpi=120)
     ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1.3]})
     x = np.arange(len(rows))

@@ -51,6 +51,7 @@ from crisis_sim.outcomes import (
     OUTCOMES,
     STALEMATE,
     Reason,
+    in_words,
 )
 from crisis_sim.rules import NO_DECISION, PASSED, VOTE_MEANINGS
 
@@ -776,7 +777,7 @@ class Crisis:
             np.ceil(p.transit).astype(np.int64),
         )  # states that fought: entered by the end day (one pass instead of many NumPy ones)
         if self.story is not None:
-            ended = OUTCOMES[int(outcome[0])].replace("_", " ")
+            ended = in_words(OUTCOMES[int(outcome[0])])
             self.story.append((max(int(end_day[0]), 0) if n else 0, 12, f"end: {ended}"))
         return {
             "deterred": self.deterred.copy(),

@@ -110,7 +110,7 @@ def sample(ranges: list[Range], method: str, points: int, seed: int) -> Design:
                 )
     numeric = any(r.parameter.kind != "bool" for r in ranges)  # a grid's switches take 0 and 1
     if points < 1 or (
-        points < 2 and (method in ("sobol", "morris") or (method, numeric) == ("grid", True))
+        points < 2 and (method in ("sobol", "morris") or method == "grid" and numeric)
     ):
         each = " (values per parameter: one would not vary it)" if method == "grid" else ""
         raise InputError(f"--points {points}: too few for a {method} design{each}")

@@ -35,4 +35,11 @@ class Reason(IntEnum):
 
 
 REASONS = tuple(r.name.lower() for r in Reason)
+
+
+def in_words(name: str) -> str:
+    """A stored code's name as printed for a reader: ``no_response`` -> ``no response``."""
+    return name.replace("_", " ")
+
+
 SIDES = ("none", "aggressor", "defender")

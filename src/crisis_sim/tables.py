@@ -46,7 +46,7 @@ def comparison(c: Comparison) -> Any:
     from rich.table import Table
 
     from crisis_sim.compare import LABELS
-    from crisis_sim.outcomes import OUTCOMES
+    from crisis_sim.outcomes import OUTCOMES, in_words
 
     t = Table(
         title=f"{c.scenario}: the same crisis under each arrangement",
@@ -59,7 +59,7 @@ def comparison(c: Comparison) -> Any:
     for r in c.rows:
         t.add_column(LABELS.get(r.arrangement, r.arrangement), justify="right")
     for name in OUTCOMES:
-        t.add_row(name.replace("_", " "), *(_pct(r.shares[name]) for r in c.rows))
+        t.add_row(in_words(name), *(_pct(r.shares[name]) for r in c.rows))
     t.add_row(
         "first help (day, median)",
         *(_num(r.response_day, 0) for r in c.rows),
