@@ -153,7 +153,7 @@ def _console(stderr: bool = False) -> Any:
     if not con.is_terminal:
         cols = os.environ.get("COLUMNS", "")
         width = int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH
-        con = Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+        con.soft_wrap, con.width = True, width
     return con
 
 
