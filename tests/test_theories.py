@@ -457,3 +457,29 @@ def test_a_condemnation_after_the_fall_answers_the_crisis() -> None:
     assert (fell & answered).sum() > 100 and (fell & ~answered).sum() > 0
     assert (r["outcome"][fell & answered] == FAIT_ACCOMPLI).all()
     assert (r["outcome"][fell & ~answered] == NO_RESPONSE).all()
+
+
+def test_organski_fifth_weighs_whole_sides():
+    """The aggressor is overwhelmed by the collective might against its side: states already
+    at war for the target count with the forces just committed, and its own allies at war
+    count for it."""
+    from crisis_sim.codes import AGGRESSOR_SIDE, DEFENDER_SIDE
+    from crisis_sim.crisis import Crisis
+
+    sc = scenario.load("default")
+    sc.theory.organski.modify_or_defeated = True
+    plan = compile_scenario(sc)
+    c = Crisis(plan, 1, 0, 3)
+    reps = np.arange(3)
+    strength = c.cap[reps] * plan.projection
+    a, g = plan.aggressor, plan.target
+    green, purple = plan.codes.index("GREEN"), plan.codes.index("PURPLE")
+    # Just short of the aggressor alone: overwhelmed only with the target's ally already in.
+    committed = strength[:, a] - strength[:, g] - 0.5 * strength[:, green]
+    in_war = np.zeros((3, plan.n_states), dtype=bool)
+    c.side[1, green] = DEFENDER_SIDE
+    in_war[1, green] = True
+    c.side[2, [green, purple]] = (DEFENDER_SIDE, AGGRESSOR_SIDE)
+    in_war[2, [green, purple]] = True
+    assert strength[2, purple] > 0.5 * strength[2, green]
+    assert c._overwhelmed(reps, in_war, committed).tolist() == [False, True, False]

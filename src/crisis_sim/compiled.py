@@ -6,6 +6,8 @@ who commits, how much), in one place, so the crisis process reads as the story.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -367,13 +369,150 @@ def _allies(plan: Plan) -> np.ndarray:
     return 1.0 - p_not
 
 
+# How the forecast averages over the ways the members may name the aggressor. With up to
+# NAMING_EXACT members (or blocs) whose naming is uncertain, every way is weighed; with more,
+# every way in which at most a few of them do what is unlikely for them (not naming it, mostly),
+# if those ways are no more than NAMING_ROWS; else a fixed sample of NAMING_SAMPLE ways (the
+# same for every plan: a deterministic quadrature, not a replication's randomness). Of those,
+# the likeliest ways are kept up to all but NAMING_TAIL of the probability.
+NAMING_EXACT = 16
+NAMING_ROWS = 1 << 16
+NAMING_SAMPLE = 1 << 14
+NAMING_TAIL = 1e-4
+
+
+def _ways(chance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outcomes (ways x units) of independent events with these chances, and their weights."""
+    u = len(chance)
+    if u <= NAMING_EXACT:
+        on = ((np.arange(1 << u)[:, None] >> np.arange(u)) & 1).astype(bool)
+    else:
+        likely = chance >= 0.5
+        odd = np.where(likely, 1.0 - chance, chance)  # chance of the unlikely outcome
+        # P(exactly r unlikely outcomes), r = 0..u (Poisson-binomial)
+        dist = np.zeros(u + 1)
+        dist[0] = 1.0
+        for q in odd:
+            dist[1:] = dist[1:] * (1 - q) + dist[:-1] * q
+            dist[0] *= 1 - q
+        rows, r = 1, 0
+        while dist[r + 1 :].sum() > NAMING_TAIL:
+            r += 1
+            rows += math.comb(u, r)
+            if rows > NAMING_ROWS:
+                return _sampled(chance)
+        odd_rows = np.zeros((rows, u), dtype=bool)
+        at = 1
+        for size in range(1, r + 1):
+            picks = np.array(list(itertools.combinations(range(u), size)))
+            odd_rows[np.arange(at, at + len(picks))[:, None], picks] = True
+            at += len(picks)
+        on = odd_rows ^ likely
+    weight = np.exp(on @ np.log(chance) + ~on @ np.log1p(-chance))
+    return _likeliest(on, weight)
+
+
+def _likeliest(on: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The likeliest ways, up to all but ``NAMING_TAIL`` of the probability."""
+    order = np.argsort(-weight, kind="stable")
+    kept = int(np.searchsorted(np.cumsum(weight[order]), 1.0 - NAMING_TAIL)) + 1
+    order = order[: min(kept, len(order))]
+    return on[order], weight[order]
+
+
+def _sampled(chance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed sample of outcomes, each distinct outcome once with its frequency as weight."""
+    u = len(chance)
+    gen = np.random.Generator(np.random.Philox(key=0x5EED))
+    drawn = np.packbits(gen.random((NAMING_SAMPLE, u)) < chance, axis=1)
+    # A sample repeats its likeliest ways (all named, one missing...): each is taken once.
+    rows, which = np.unique(drawn.view(f"V{drawn.shape[1]}").ravel(), return_inverse=True)
+    on = np.unpackbits(rows.view(np.uint8).reshape(len(rows), -1), axis=1, count=u)
+    return _likeliest(on.astype(bool), np.bincount(which, minlength=len(rows)) / NAMING_SAMPLE)
+
+
+def namings(inst: InstitutionPlan, a: int, g: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ways the members may name the aggressor, and their probabilities.
+
+    Returns (ways x members) booleans and their weights (see ``NAMING_EXACT`` for which ways).
+    As in the crisis, each member names it with its own chance, Schuman's bloc as one, the
+    target always and the aggressor never. Only the voters' naming (and the bloc's) moves the
+    votes: a member outside the bloc that does not vote is left out (False), its naming
+    independent of the decision.
+    """
+    m = inst.members
+    k = len(m)
+    pid = inst.p_identify[:k]
+    bloc = inst.bloc
+    keep = voters(inst, a, g)
+    sure = pid >= 1.0
+    units: list[np.ndarray] = []
+    probs: list[float] = []
+    for j in range(k):
+        if keep[j] and not bloc[j] and 0.0 < pid[j] < 1.0 and m[j] not in (a, g):
+            units.append(np.arange(k) == j)
+            probs.append(float(pid[j]))
+    if bloc.any():
+        q = float(pid[bloc].mean())
+        sure[bloc] = q >= 1.0
+        if 0.0 < q < 1.0:
+            units.append(bloc)
+            probs.append(q)
+    u = len(units)
+    on, weight = _ways(np.array(probs))
+    named = sure[None, :] | (on.astype(float) @ np.array(units, dtype=float).reshape(u, k) > 0.5)
+    named[:, m == g] = True
+    named[:, m == a] = False
+    return named, weight
+
+
+def authorisation(inst: InstitutionPlan, stages: list[StagePlan], a: int, g: int) -> np.ndarray:
+    """Chance that each covered state named the aggressor and every stage of ``stages`` passed.
+
+    Under self-help the last stage is each balancer's own resolve to act, so it is the chance
+    that it named the aggressor, every earlier stage passed and it resolved. A member names the
+    aggressor once, at the referral, and that naming counts in every vote and in its
+    commitment: each stage's chance of passing is taken for each way the members may have
+    named it (:func:`namings`), multiplied over the stages, then averaged over those ways.
+    """
+    m = inst.members
+    k = len(m)
+    keep = voters(inst, a, g)
+    bloc = inst.bloc
+    unilateral = inst.rule_name == "unilateral"
+    named, weight = namings(inst, a, g)
+    reach = np.ones(len(weight))  # per way of naming: every stage so far has passed
+    p = np.zeros(named.shape)
+    for st in stages:
+        p = np.where(named, st.p_yes, 0.0)
+        if bloc.any():  # one shared vote at the bloc's mean propensity
+            p[:, bloc] = np.where(named[:, bloc], st.p_yes[bloc].mean(), 0.0)
+        p[:, m == a] = 0.0
+        p[:, m == g] = 1.0
+        if st is stages[-1] and unilateral:
+            break  # each balancer's own resolve to fight: ``p`` below
+        reach *= inst.rule.pass_probability(
+            p[:, keep], inst.permanent[keep], bloc[keep], inst.quota, st.procedural
+        )
+    passed = weight * reach
+    total = float(passed.sum())
+    out = inst.p_identify * total  # covered states that are not members: independent namings
+    out[:k] = passed @ (p if unilateral else named)
+    # Outside the bloc, a member that does not vote names it (and resolves) whatever the votes.
+    resolve = stages[-1].p_yes if unilateral else np.ones(k)
+    alone = ~keep & ~bloc
+    out[:k][alone] = (inst.p_identify[:k] * resolve * total)[alone]
+    return np.asarray(out)
+
+
 def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     """The aggressor's forecast: chance each state fights for the target, and with what share.
 
-    It takes each institution's chance of authorising force in closed form (the rule's
-    ``pass_probability`` over the stages up to its first military one; none if it has none),
-    each member's commitment propensity, and the direct treaty obligations to the target.
-    Second-order cascades are beyond its foresight.
+    It takes each institution's chance of authorising force (the rule's closed-form
+    ``pass_probability`` for each stage up to its first military one, multiplied over the
+    stages for each way the members may have named the aggressor, then averaged over those
+    ways; none if it has no military stage), each member's commitment propensity, and the
+    direct treaty obligations to the target. Second-order cascades are beyond its foresight.
     """
     sc = plan.scenario
     a, g = plan.aggressor, plan.target
@@ -389,35 +528,19 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
             continue  # it never authorises force
         # Force comes at the first military stage, once every stage before it has passed.
         stages = inst.stages[: levels.index(LEVEL_CODE["military"]) + 1]
-        m = inst.members
-        keep = voters(inst, a, g)
-        p_pass = 1.0
-        bloc = inst.bloc
-        named = inst.p_identify[: len(m)]
-        for st in stages:
-            p = st.p_yes * named
-            if bloc.any():  # one shared naming of the aggressor, one shared vote
-                p[bloc] = st.p_yes[bloc].mean() * named[bloc].mean()
-            p = np.where(m == a, 0.0, np.where(m == g, 1.0, p))
-            if st is stages[-1] and inst.rule_name == "unilateral":
-                break  # each balancer's own resolve to fight: ``p`` below
-            p_pass *= inst.rule.pass_probability(
-                p[keep], inst.permanent[keep], bloc[keep], inst.quota, st.procedural
-            )
         if inst.rule_name == "central_authority":
             if inst.force >= 0:
                 p_not[inst.force] = 0.0
                 share[inst.force] = 1.0
             continue
         p_commit = inst.p_commit.copy()
-        named_by = inst.p_identify.copy()
+        named_and_passed = authorisation(inst, stages, a, g)
         if inst.rule_name == "unilateral":
             # Self-help: no collective decision. A balancer acts only if the aggressor's gain
             # would threaten predominance (judged on median capabilities) and it resolves to
             # act itself (its own 'vote'), and it passes the buck to stronger ones.
             p_commit = p_commit * (1.0 - bp) ** balancer_rank(inst, plan.cap_mean, a, g)
-            p_pass *= float(threatens(inst, a, g, plan.cap_mean))
-            named_by[: len(m)] = p  # named the aggressor and resolved to act
+            named_and_passed *= float(threatens(inst, a, g, plan.cap_mean))
         free = (
             1.0
             if sc.theory.organski.equal_freedom_of_action
@@ -426,7 +549,7 @@ def _beliefs(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         for j, s in enumerate(inst.covered):
             if s in (a, g):
                 continue
-            p_act = p_pass * p_commit[j] * free * named_by[j]
+            p_act = named_and_passed[j] * p_commit[j] * free
             p_not[s] *= 1.0 - p_act
             share[s] = max(share[s], inst.share[j])
     for t in plan.treaties:

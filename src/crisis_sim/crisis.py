@@ -232,8 +232,8 @@ class Crisis:
             1,
             np.arange(self.n),
             lambda i: (
-                f"{self._n(a)} estimates its chance of winning at {self.p_win[i]:.0%} "
-                f"(needs {sc.decision.attack_threshold:.0%}): "
+                f"{self._n(a)} estimates its chance of winning at "
+                f"{_against(float(self.p_win[i]), sc.decision.attack_threshold)}: "
                 + ("deterred, no attack" if self.deterred[i] else "it attacks")
             ),
             day=0,
@@ -489,7 +489,7 @@ class Crisis:
         to stronger ones.
         """
         p = self.plan
-        a, g = p.aggressor, p.target
+        a = p.aggressor
         if inst.rule_name == "central_authority":  # its own force, unless already at war
             members, share = np.array([inst.force]), np.ones(1)
             chosen: np.ndarray = ~(self.entry[reps][:, members] < day)
@@ -505,11 +505,32 @@ class Crisis:
             scale = np.where(
                 committed > 0, np.maximum(1.0, need / np.maximum(committed, 1e-300)), 1.0
             )
-        self._enlist(inst, day, reps, members, chosen, share, scale)
-        acted = np.asarray(chosen.any(axis=1))
+        overwhelmed = np.zeros(len(reps), dtype=bool)
         if p.scenario.theory.organski.modify_or_defeated:
-            return committed * scale + self.cap[reps, g] * p.projection[g] > own, acted
-        return np.zeros(len(reps), dtype=bool), acted
+            in_war = self.entry[reps] <= day  # before this commitment's own entries
+            in_war[:, members] &= ~chosen  # counted once, as committed
+            overwhelmed = self._overwhelmed(reps, in_war, committed * scale)
+        self._enlist(inst, day, reps, members, chosen, share, scale)
+        return overwhelmed, np.asarray(chosen.any(axis=1))
+
+    def _overwhelmed(
+        self, reps: np.ndarray, in_war: np.ndarray, committed: np.ndarray
+    ) -> np.ndarray:
+        """Organski's fifth: the collective might now ranged against the aggressor's side.
+
+        Whole sides: the target, every other state at war on its side and the forces just
+        committed, against the aggressor and every state at war on its side.
+        """
+        p = self.plan
+        strength = self.cap[reps] * p.projection
+        side = self.side[reps]
+        allies = (in_war & (side == codes.AGGRESSOR_SIDE)).astype(float)
+        defenders = (in_war & (side == codes.DEFENDER_SIDE)).astype(float)
+        allies[:, p.aggressor] = 1.0
+        defenders[:, p.target] = 1.0
+        allies[:, p.target] = defenders[:, p.aggressor] = 0.0
+        mine = (strength * allies).sum(axis=1)
+        return np.asarray(committed + (strength * defenders).sum(axis=1) > mine)
 
     def _willing(self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray) -> np.ndarray:
         """Which covered states commit, per replication (see :meth:`commit`)."""
@@ -910,6 +931,14 @@ class Crisis:
                 f"forces in theatre from day {arrive}"
             )
         return "; ".join(parts)
+
+
+def _against(chance: float, needed: float) -> str:
+    """``50% (needs 60%)``, with as many decimals as it takes for the two to read apart."""
+    for digits in range(4):
+        if f"{chance:.{digits}%}" != f"{needed:.{digits}%}" or chance == needed:
+            return f"{chance:.{digits}%} (needs {needed:.{digits}%})"
+    return f"{chance:.3%} (needs {needed:.3%})"
 
 
 def _split(keys: np.ndarray, top: int, *cols: np.ndarray) -> list[tuple[int, tuple[Any, ...]]]:

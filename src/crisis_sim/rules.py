@@ -137,52 +137,61 @@ def decide_central_authority(b: Ballot) -> Decision:
 
 
 # ----------------------------------------------------------------- forecasts (closed form)
+#
+# Each takes the members' yes probabilities ``p`` as (members,) or, for many settings of them at
+# once (every way the members may have named the aggressor), as (settings, members), and returns
+# one chance per setting.
 
 
-def _at_least(p: np.ndarray, k: int) -> float:
+def _at_least(p: np.ndarray, k: int) -> np.ndarray:
     """P(at least k successes) for independent Bernoulli(p) (Poisson-binomial by DP)."""
     if k <= 0:
-        return 1.0
-    dist = np.zeros(len(p) + 1)
+        return np.ones(p.shape[:-1])
+    n = p.shape[-1]
+    # Counts first, so that each step works on whole rows (many settings at once).
+    dist = np.zeros((n + 1,) + p.shape[:-1])
     dist[0] = 1.0
-    for q in p:
-        dist[1:] = dist[1:] * (1 - q) + dist[:-1] * q
+    for i in range(n):
+        q = p[..., i]
+        dist[1 : i + 2] = dist[1 : i + 2] * (1 - q) + dist[: i + 1] * q
         dist[0] *= 1 - q
-    return float(dist[k:].sum())
+    return np.asarray(dist[k:].sum(axis=0))
 
 
-def _bloc_yes(p: np.ndarray, bloc: np.ndarray) -> float:
+def _bloc_yes(p: np.ndarray, bloc: np.ndarray) -> np.ndarray:
     """Chance that Schuman's bloc votes yes: one shared draw, its members' mean (1 if none)."""
-    return float(p[bloc].mean()) if bloc.any() else 1.0
+    if not bloc.any():
+        return np.ones(p.shape[:-1])
+    return np.asarray(p[..., bloc].mean(axis=-1))
 
 
-def _majority(p: np.ndarray, bloc: np.ndarray, k: int) -> float:
+def _majority(p: np.ndarray, bloc: np.ndarray, k: int) -> np.ndarray:
     """P(at least ``k`` yes votes) when the bloc's members vote as one (procedural votes)."""
     if not bloc.any():
         return _at_least(p, k)
-    q, rest = _bloc_yes(p, bloc), p[~bloc]
+    q, rest = _bloc_yes(p, bloc), p[..., ~bloc]
     return q * _at_least(rest, k - int(bloc.sum())) + (1.0 - q) * _at_least(rest, k)
 
 
 def p_unanimity(
     p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
-) -> float:
+) -> np.ndarray:
     """Chance that every voter says yes (or a majority, for procedure)."""
     if procedural:
-        return _majority(p, bloc, len(p) // 2 + 1)
-    return _bloc_yes(p, bloc) * float(np.prod(p[~bloc]))
+        return _majority(p, bloc, p.shape[-1] // 2 + 1)
+    return _bloc_yes(p, bloc) * np.prod(p[..., ~bloc], axis=-1)
 
 
 def p_consensus(
     p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
-) -> float:
+) -> np.ndarray:
     """Chance that no member objects: consensus knows no procedural vote (see decide_row)."""
     return p_unanimity(p, permanent, bloc, quota, False)
 
 
 def p_qualified_majority(
     p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
-) -> float:
+) -> np.ndarray:
     """Chance of ``quota`` yes votes with no permanent no (procedure: just the quota).
 
     A bloc that holds a veto passes the motion only by voting yes; one that holds none, voting
@@ -192,29 +201,29 @@ def p_qualified_majority(
         return _majority(p, bloc, quota)
     alone = permanent & ~bloc  # vetoes cast one by one
     others = ~(permanent | bloc)
-    no_veto = float(np.prod(p[alone]))
+    no_veto = np.prod(p[..., alone], axis=-1)
     q = _bloc_yes(p, bloc)
-    passed = q * no_veto * _at_least(p[others], quota - int((permanent | bloc).sum()))
+    passed = q * no_veto * _at_least(p[..., others], quota - int((permanent | bloc).sum()))
     if bloc.any() and not (bloc & permanent).any():
-        passed += (1.0 - q) * no_veto * _at_least(p[others], quota - int(alone.sum()))
-    return passed
+        passed = passed + (1.0 - q) * no_veto * _at_least(p[..., others], quota - int(alone.sum()))
+    return np.asarray(passed)
 
 
 def p_unilateral(
     p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
-) -> float:
+) -> np.ndarray:
     """Chance that at least one member acts."""
-    nobody = float(np.prod(1.0 - p[~bloc]))
+    nobody = np.prod(1.0 - p[..., ~bloc], axis=-1)
     if bloc.any():
-        nobody *= 1.0 - _bloc_yes(p, bloc)
-    return 1.0 - nobody
+        nobody = nobody * (1.0 - _bloc_yes(p, bloc))
+    return np.asarray(1.0 - nobody)
 
 
 def p_central(
     p: np.ndarray, permanent: np.ndarray, bloc: np.ndarray, quota: int, procedural: bool
-) -> float:
+) -> np.ndarray:
     """The authority always decides."""
-    return 1.0
+    return np.ones(p.shape[:-1])
 
 
 @dataclass(frozen=True)
@@ -223,7 +232,7 @@ class Rule:
 
     code: int
     decide: Callable[[Ballot], Decision]
-    pass_probability: Callable[[np.ndarray, np.ndarray, np.ndarray, int, bool], float]
+    pass_probability: Callable[[np.ndarray, np.ndarray, np.ndarray, int, bool], np.ndarray]
 
 
 RULES: dict[str, Rule] = {
