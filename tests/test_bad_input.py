@@ -265,6 +265,15 @@ def test_a_scenario_saved_with_a_byte_order_mark_is_read_as_without(tmp_path):
     assert scenario.load(tmp_path / "bom.toml") == scenario.load("default")
 
 
+def test_a_result_file_given_as_the_scenario_is_named_for_what_it_is(capsys, tmp_path):
+    out = tmp_path / "r.h5"
+    assert main(capsys, "run", "--runs", "5", "--out", str(out), "-q").code == 0
+    for command in ("validate", "run"):
+        line = one_error_line(main(capsys, command, str(out)))
+        assert f"{out}: an HDF5 file, not a scenario (TOML)" in line
+        assert "crisis-sim summarize" in line
+
+
 def test_python_code_in_a_scenario_is_only_a_string(tmp_path):
     marker = tmp_path / "pwned"
     code = f"__import__('pathlib').Path({str(marker)!r}).write_text('x')"
@@ -572,6 +581,20 @@ def test_bad_values_of_every_command_are_one_line_and_leave_no_file(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["compare", "assumptions", "sensitivity"])
+def test_a_folder_named_as_the_figure_is_refused_before_any_work(capsys, tmp_path, monkeypatch,
+                                                                 command):
+    """A folder called d.png cannot take the figure: said at once, not after the computing."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.png").mkdir()
+    args = {"compare": ("--runs", "10", "--out", "c.h5"), "assumptions": ("--runs", "10"),
+            "sensitivity": ("no_such_sweep.h5",)}[command]
+    quiet = () if command == "sensitivity" else ("-q",)
+    line = one_error_line(main(capsys, command, *args, "--plot", "d.png", *quiet))
+    assert "--plot d.png: is a folder; give a file name for the figure" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.png"]
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -755,7 +778,8 @@ def test_randomly_damaged_result_files_never_give_a_traceback(tmp_path, good_fil
 def test_trace_of_a_replication_out_of_range_is_one_line(capsys, good_file):
     for run in ("-1", "200", "99999999999"):
         line = one_error_line(main(capsys, "trace", str(good_file), "--run", run))
-        assert str(good_file) in line
+        said = f"{good_file}: --run {run} is out of range (the file has replications 0..199)"
+        assert said in line
 
 
 def test_files_of_another_kind_or_with_nothing_written_are_one_line(capsys, tmp_path, good_file):
@@ -981,6 +1005,13 @@ def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
     for args in (("validate", str(fifo)), ("summarize", str(h5))):
         proc = cli(*args, timeout=60)
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "not a regular file (a pipe or a device)" in proc.stderr
+    # Nor is one replaced, or waited on, by a new result file, even with --overwrite.
+    for command in (("run",), ("sweep", "--param", "willingness"), ("compare",)):
+        proc = cli(*command, "--runs", "5", "--out", str(h5), "--overwrite", timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        assert f"{h5}: not a regular file (a pipe or a device)" in proc.stderr
+        assert os.path.exists(h5) and not os.path.isfile(h5)
 
 
 @pytest.mark.parametrize("command,extra,name", [

@@ -84,9 +84,25 @@ def test_the_council_line_gives_its_highest_response_and_its_last_vote(default_r
 
 
 def test_summarize_reports_shares_with_intervals(default_result):
-    proc = cli("summarize", str(default_result), check=True)
-    assert "deterred" in proc.stdout and "95% interval" in proc.stdout
-    assert "Security Council" in proc.stdout
+    """Each outcome's row: its share in the file and that share's Wilson interval."""
+    import numpy as np
+
+    from crisis_sim.analysis import wilson
+    from crisis_sim.outcomes import OUTCOMES, in_words
+
+    with h5py.File(default_result, "r") as f:
+        outcome = f["runs/outcome"][...]
+    proc = cli("summarize", str(default_result), check=True, env={"COLUMNS": "300"})
+    assert "95% interval" in proc.stdout and "Security Council" in proc.stdout
+    rows = {
+        cells[0]: cells[1:]
+        for line in proc.stdout.splitlines()
+        if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 3
+    }
+    for code, name in enumerate(OUTCOMES):
+        k = int(np.sum(outcome == code))
+        lo, hi = wilson(k, len(outcome))
+        assert rows[in_words(name)] == [f"{k / len(outcome):.1%}", f"{lo:.1%} – {hi:.1%}"]
 
 
 def test_a_summary_without_any_war_says_so(tmp_path):
@@ -218,3 +234,12 @@ def test_one_replication_is_counted_in_the_singular(tmp_path):
     assert "wrote" in proc.stdout and ": 1 replication of 'default'" in proc.stdout
     assert "default: 1 replication, seed 1" in proc.stdout
     assert "1 replications" not in proc.stdout
+
+
+def test_self_help_summary_speaks_of_decisions_not_votes(tmp_path):
+    """Balancers of power hold no vote: the summary says whether one resolved to act."""
+    out = tmp_path / "crimea.h5"
+    proc = cli("run", "crimea_1853", "--runs", "300", "--out", str(out), check=True)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("Balance of power"))
+    assert "; last decision: " in line and "resolved to act" in line
+    assert "last vote" not in line and "passed" not in line

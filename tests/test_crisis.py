@@ -125,3 +125,12 @@ def test_different_seeds_give_different_histories(default_plan):
     a = simulate_chunk(default_plan, 1, 0, 500)
     b = simulate_chunk(default_plan, 2, 0, 500)
     assert not np.array_equal(a["capability"], b["capability"])
+
+
+def test_the_story_reads_a_chance_just_short_of_the_threshold_apart_from_it():
+    """49.5% against 50% would read '50% (needs 50%): deterred' at whole percents."""
+    from crisis_sim.crisis import _against
+
+    assert _against(0.495, 0.5) == "49.5% (needs 50.0%)"
+    assert _against(0.62, 0.5) == "62% (needs 50%)"
+    assert _against(0.5, 0.5) == "50% (needs 50%)"

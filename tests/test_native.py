@@ -147,9 +147,10 @@ def test_a_failed_build_is_remembered_for_a_day_and_the_run_says_so(tmp_path):
     assert first.stdout.split()[0] == "False", first.stderr
     failed = list(tmp_path.glob(f"{native.MODULE_PREFIX}*.failed"))
     assert len(failed) == 1 and "compiler" in failed[0].read_text()
+    noted = failed[0].stat().st_mtime_ns
     again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    answer, seconds = again.stdout.split()
-    assert answer == "False" and float(seconds) < 2.0, "a fresh note is not built again"
+    assert again.stdout.split()[0] == "False", again.stderr
+    assert failed[0].stat().st_mtime_ns == noted, "a fresh note is not built again"
     assert not list(tmp_path.glob(f"{native.MODULE_PREFIX}*.so")), "no module left behind"
     day_old = failed[0].stat().st_mtime - native.RETRY_AFTER_S - 60
     os.utime(failed[0], (day_old, day_old))
@@ -170,7 +171,7 @@ def test_the_build_refuses_another_copy_of_the_package(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode != 0 and "found" in done.stderr
+    assert done.returncode != 0 and "asked to build for the package in" in done.stderr
     assert not (tmp_path / "x.so").exists()
 
 

@@ -129,3 +129,18 @@ def test_numbers_that_would_change_nothing_are_not_parameters(sc):
     assert any(p.name.endswith(".predominance") for p in params.sweepable(crimea))
     with pytest.raises(InputError, match="not a parameter"):
         params.find(sc, f"states.{sc.aggressor}.capability.factor")
+
+
+def test_params_aliases_lists_every_alias_of_the_scenario_with_its_places(capsys):
+    """``params --aliases``: one row per alias that names a place, with how many it sets."""
+    from inproc import main
+
+    from crisis_sim import params, scenario
+
+    res = main(capsys, "params", "--aliases")
+    assert res.code == 0, res.err
+    listed = [line.split()[0] for line in res.out.splitlines() if line.strip()]
+    found = params.aliases(scenario.load("default"))
+    assert [p.name for p in found] == [n for n in listed if n in {p.name for p in found}]
+    assert {p.name for p in found} <= set(listed)
+    assert "willingness" in listed and "(19 places)" in res.out

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from conftest import assert_png  # noqa: E402
@@ -57,12 +58,17 @@ def test_timeline_ends_at_the_share_of_crises_with_help(files):
     fig = plots.timeline(files / "run.h5")
     lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
     first = lines["first third state at war on the target's side"].get_ydata()
-    s = summarize(files / "run.h5")
-    attacked = sum(o.count for o in s.outcomes if o.name != "deterred")
-    assert attacked > 0
-    responded = first[-1] * attacked
-    assert responded == pytest.approx(round(responded))  # a count of crises
-    assert np.all(np.diff(first) >= 0) and 0 < first[-1] <= 1
+    # The share of attacked crises in which a third state entered on the target's side, from
+    # the records themselves.
+    with h5py.File(files / "run.h5", "r") as f:
+        codes = [c.decode() for c in f["runs/state"][...]]
+        attacked = f["runs/outcome"][...] != 0
+        helper = (f["runs/side"][...] == 2) & (f["runs/entry_day"][...] >= 0)
+    helper[:, [codes.index("RED"), codes.index("BLUE")]] = False
+    helped = helper[attacked].any(axis=1)
+    assert 0 < helped.mean() < 1
+    assert first[-1] == pytest.approx(helped.mean())
+    assert np.all(np.diff(first) >= 0)
     assert "Security Council: last vote taken" in lines
 
 
@@ -77,6 +83,25 @@ def test_sweep_lines_are_the_point_values(files):
         order = np.argsort(out.values[sel, 0])
         np.testing.assert_allclose(ln.get_ydata(), out.y[sel][order])
         np.testing.assert_allclose(ln.get_xdata(), [0.0, 0.5, 1.0])
+
+
+def test_sweep_drawn_against_the_parameter_asked_for(capsys, files, tmp_path):
+    """--x and --by swap the axes: one line per willingness, the switch along x."""
+    out = by_point(files / "grid.h5", "deterred")
+    fig = plots.sweep(out, x="theory.great_power_unity", by="willingness")
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("willingness")]
+    assert len(lines) == 3
+    for ln, level in zip(lines, [0.0, 0.5, 1.0], strict=True):
+        sel = out.values[:, 0] == level
+        order = np.argsort(out.values[sel, 1])
+        np.testing.assert_allclose(ln.get_xdata(), [0.0, 1.0])
+        np.testing.assert_allclose(ln.get_ydata(), out.y[sel][order])
+    png = tmp_path / "swapped.png"
+    res = main(capsys, "plot", str(files / "grid.h5"), "--kind", "sweep", "--x",
+               "theory.great_power_unity", "--by", "willingness", "--output", "deterred",
+               "--out", str(png))  # fmt: skip
+    assert res.code == 0, res.err
+    assert_png(png)
 
 
 def test_sensitivity_bars_are_the_indices(files):
@@ -162,7 +187,7 @@ def test_a_figure_that_cannot_be_drawn_leaves_nothing_behind(tmp_path):
     out.write_bytes(b"the image before")
     fig = plots._figure()
     fig.add_subplot().set_title(r"$\frac{$")  # unbalanced: drawing raises ValueError
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"Expected \\frac"):  # raised while drawing it
         plots.save(fig, out)
     assert out.read_bytes() == b"the image before"
     assert sorted(q.name for q in tmp_path.iterdir()) == ["fig.png"]
@@ -187,10 +212,28 @@ def test_an_unfinished_sweep_says_so_in_its_title(files, tmp_path):
         sweep._commit(writer, [runner._run_point(plans[0], 1, 0, (0, 50))])
 
     def title(p):
-        return plots.sweep(by_point(p, "deterred")).axes[0].get_title()
+        return " ".join(plots.sweep(by_point(p, "deterred")).get_suptitle().split())
 
     assert "INCOMPLETE" in title(path)
+    assert "1 of 3 points × 50 replications" in title(path)  # the points it shows, of all
     assert "INCOMPLETE" not in title(files / "grid.h5")
+    assert "6 points × 60 replications" in title(files / "grid.h5")
+
+
+def test_a_long_title_is_wrapped_inside_the_figure(files):
+    """The detail line wraps (at about 0.9 x 72 points per inch over half the font size per
+    character): a long scenario name or the INCOMPLETE warning is never cut at the edges."""
+    fig = plots.outcomes(files / "run.h5")
+    head, *lines = fig.get_suptitle().split("\n")
+    assert head == "How the crisis ends" and lines
+    limit = int(0.9 * fig.get_figwidth() * 72 / (0.55 * 11))
+    assert all(len(line) <= limit for line in lines)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    box = fig._suptitle.get_window_extent(canvas.get_renderer())
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width  # inside the image
 
 
 def test_a_figure_name_as_long_as_the_system_allows_is_written(capsys, files, tmp_path):

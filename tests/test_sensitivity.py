@@ -101,3 +101,17 @@ def test_an_output_that_never_moves_is_said_so_without_library_warnings(tmp_path
     assert proc.stderr == "", proc.stderr  # no SALib warning about constant values
     said = " ".join(proc.stdout.split())  # the caption wraps at the table's width
     assert "the share deterred is the same at every point: no parameter moves it" in said
+
+
+@pytest.mark.parametrize("value", [0.0, 0.14])
+def test_constant_outputs_raise_no_library_warning(value):
+    """An output that never moves (exactly, so its deviation is 0) gives zero indices, quietly:
+    SALib warns that the values are constant, then divides 0 by 0 standardising them."""
+    import warnings
+
+    problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0.0, 1.0]] * 2}
+    y = np.full(24, value)  # a Saltelli design without second order: 8 x (2 + 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = sensitivity.sobol(problem, y, resamples=50)
+    assert [(s.name, s.s1, s.st) for s in found] == [("a", 0.0, 0.0), ("b", 0.0, 0.0)]

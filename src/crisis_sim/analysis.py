@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +58,7 @@ class InstitutionSummary:
     response: list[Share]  # highest response adopted (none, condemnation, sanctions, military)
     last_vote: list[Share]  # the result of its last vote (a later stage's, if it got there)
     decision_day: float  # median day of its last decision, over the wars with one
+    votes: bool = True  # False where no one votes: self-help's balancers, a world authority
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,13 @@ def summarize(path: Path) -> Summary:
         dd = runs["decision_day"][ok][:, i][attacked]
         med = float(np.median(dd[dd >= 0])) if (dd >= 0).any() else float("nan")
         insts.append(
-            InstitutionSummary(name, shares(level, store.LEVELS), shares(vr, VOTE_MEANINGS), med)
+            InstitutionSummary(
+                name,
+                shares(level, store.LEVELS),
+                shares(vr, VOTE_MEANINGS),
+                med,
+                votes=_rule(sc, i) not in ("unilateral", "central_authority"),
+            )
         )
     return Summary(
         path=Path(path),
@@ -153,3 +161,11 @@ def summarize(path: Path) -> Summary:
         n_wars=int(attacked.sum()),
         n_helped=int((responded & attacked).sum()),
     )
+
+
+def _rule(sc: dict[str, Any], i: int) -> str:
+    """The decision rule of the stored scenario's ``i``-th institution ('' if not recorded)."""
+    try:
+        return str(sc["institutions"][i]["rule"])
+    except (KeyError, IndexError, TypeError):
+        return ""

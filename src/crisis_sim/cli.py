@@ -1019,12 +1019,21 @@ def _print_summary(s: Summary) -> None:
         adopted = ", ".join(
             f"{r.name} {_share(r)}" for r in reversed(inst.response) if r.count
         )  # the strongest response first
-        votes = ", ".join(f"{in_words(v.name)} {_share(v)}" for v in inst.last_vote if v.count)
+        words = in_words if inst.votes else _decided
+        votes = ", ".join(f"{words(v.name)} {_share(v)}" for v in inst.last_vote if v.count)
         day = inst.decision_day
         when = f"; median day of the last decision {day:.0f} (wars with one)" if day == day else ""
+        last = "last vote" if inst.votes else "last decision"
         con.print(
-            f"{inst.name}, in {wars}: highest response adopted: {adopted}; last vote: {votes}{when}"
+            f"{inst.name}, in {wars}: highest response adopted: {adopted}; {last}: {votes}{when}"
         )
+
+
+def _decided(name: str) -> str:
+    """A decision taken without a vote (self-help, a world authority), in words."""
+    return {"passed": "resolved to act", "no_decision": "none resolved to act"}.get(
+        name, in_words(name)
+    )
 
 
 def _share(s: Any) -> str:

@@ -29,6 +29,10 @@ def refuse_existing(
         raise StoreError(f"{path}: cannot create {kind}: No such file or directory")
     if path.is_dir():
         raise StoreError(f"{path}: is a folder; give a file name for the {kind}")
+    if path.exists() and not path.is_file():  # never replaced, nor waited on (a named pipe)
+        raise StoreError(
+            f"{path}: not a regular file (a pipe or a device); give a file name for the {kind}"
+        )
     if path.exists() and not overwrite:
         raise taken(path, can_append)
     if path.exists():

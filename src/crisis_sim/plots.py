@@ -59,6 +59,26 @@ def _figure(width: float = 7.5, height: float = 4.5) -> Figure:
     return fig
 
 
+def _title(ax: Any, head: str, detail: str, size: float) -> None:
+    """A title whose detail is wrapped to the figure's width: no word cut at its edges.
+
+    Long scenario names and the INCOMPLETE warning used to run past the edges of the image.
+    """
+    import textwrap
+
+    # Over the whole figure (long tick labels leave the axes narrow): a character is about
+    # half the font size wide.
+    chars = max(30, int(0.9 * ax.figure.get_figwidth() * 72 / (0.55 * size)))
+    ax.figure.suptitle("\n".join([head, *textwrap.wrap(detail, chars)]), fontsize=size)
+
+
+def _points(outputs: PointOutputs) -> str:
+    """How many points a sweep's figure shows, of how many, and replications at each."""
+    done, total = int((outputs.n > 0).sum()), len(outputs.n)
+    shown = f"{total:,} points" if done == total else f"{done:,} of {total:,} points"
+    return f"{shown} × {int(outputs.n.max()) if total else 0:,} replications"
+
+
 def check_path(out: Path, option: str = "--out") -> Path:
     """A figure file name the CLI can write: checked before any work is done."""
     out = Path(out)
@@ -66,6 +86,10 @@ def check_path(out: Path, option: str = "--out") -> Path:
         raise InputError(f"{option} {out}: give a .png, .pdf or .svg file name")
     if not out.parent.is_dir():
         raise InputError(f"{option} {out}: no such folder {out.parent}")
+    if out.is_dir():
+        raise InputError(f"{option} {out}: is a folder; give a file name for the figure")
+    if out.exists() and not out.is_file():
+        raise InputError(f"{option} {out}: not a regular file (a pipe or a device)")
     if _is_hdf5(out):
         raise InputError(f"{option} {out}: is a result file, not a figure; give another name")
     _check_writable(out, option)
@@ -198,7 +222,7 @@ def outcomes(path: Path) -> Figure:
     ax.set_xlim(0, min(1.0, max(r.high for r in rows) + 0.12))
     ax.xaxis.set_major_formatter(_percent())
     ax.set_xlabel("share of replications (bars: 95% interval)")
-    ax.set_title(f"How the crisis ends\n{_subtitle(info, len(codes))}", fontsize=11)
+    _title(ax, "How the crisis ends", _subtitle(info, len(codes)), 11)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -313,9 +337,7 @@ def timeline(path: Path) -> Figure:
     ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel(f"days after the attack (horizon: {horizon} days)")
     ax.set_ylabel("share of attacked crises, by that day")
-    ax.set_title(
-        f"When help comes\n{_subtitle(info, int(ok.sum()))}, {n:,} with an attack", fontsize=11
-    )
+    _title(ax, "When help comes", f"{_subtitle(info, int(ok.sum()))}, {n:,} with an attack", 11)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8.5, framealpha=0.9)
     return fig
@@ -409,13 +431,12 @@ def sweep(outputs: PointOutputs, x: str | None = None, by: str | None = None) ->
         ax.yaxis.set_major_formatter(_percent())
     ax.set_xlabel(_param_label(x, outputs.info))
     ax.set_ylabel(label(outputs.output))
-    n_runs = int(outputs.n.max()) if len(outputs.n) else 0
-    where = _sweep_of(outputs)
-    ax.set_title(
-        f"{label(outputs.output).capitalize()} across the sweep\n{where}, "
-        f"{outputs.info['design']} design, {len(y):,} points × {n_runs:,} replications "
-        f"(same random numbers at every point)",
-        fontsize=10.5,
+    _title(
+        ax,
+        f"{label(outputs.output).capitalize()} across the sweep",
+        f"{_sweep_of(outputs)}, {outputs.info['design']} design, {_points(outputs)} "
+        "(same random numbers at every point)",
+        10.5,
     )
     ax.grid(alpha=0.3)
     return fig
@@ -463,11 +484,11 @@ def sensitivity(found: list[SobolIndex] | list[MorrisEffect], outputs: PointOutp
     ax.set_yticks(y, [r.name for r in rows])
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("share of the output's variance explained (bars: 95% confidence)")
-    where = _sweep_of(outputs)
-    ax.set_title(
-        f"What drives the {label(outputs.output)}: Sobol indices\n{where}, "
-        f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications",
-        fontsize=10.5,
+    _title(
+        ax,
+        f"What drives the {label(outputs.output)}: Sobol indices",
+        f"{_sweep_of(outputs)}, {_points(outputs)}",
+        10.5,
     )
     ax.legend(fontsize=8.5, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
@@ -508,11 +529,11 @@ def _morris(effects: list[MorrisEffect], outputs: PointOutputs) -> Figure:
         f"change of the {label(outputs.output)} per unit of the parameter's swept range\n"
         "(bars: 95% confidence)"
     )
-    where = _sweep_of(outputs)
-    ax.set_title(
-        f"What moves the {label(outputs.output)}: Morris screening\n{where}, "
-        f"{len(outputs.y):,} points × {int(outputs.n.max()):,} replications",
-        fontsize=10.5,
+    _title(
+        ax,
+        f"What moves the {label(outputs.output)}: Morris screening",
+        f"{_sweep_of(outputs)}, {_points(outputs)}",
+        10.5,
     )
     ax.legend(fontsize=8.5, loc="lower right")
     ax.grid(axis="x", alpha=0.3)

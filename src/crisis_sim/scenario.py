@@ -461,6 +461,10 @@ def resolve_source(source: str | Path | None) -> Path:
 MAX_SCENARIO_BYTES = 16 << 20
 
 
+# The first bytes of an HDF5 file (at offset 0, as crisis_sim writes them).
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
 def _opened(path: Path) -> Any:
     """``path`` open for reading; a named pipe nobody writes to reads as empty, not forever."""
     import fcntl
@@ -485,6 +489,11 @@ def load(source: str | Path | None = None) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: TOML syntax error: {exc}") from None
     except UnicodeDecodeError as exc:
+        if data.startswith(HDF5_SIGNATURE):
+            raise InputError(
+                f"{path}: an HDF5 file, not a scenario (TOML); a result file is read with "
+                "'crisis-sim summarize'"
+            ) from None
         raise InputError(
             f"{path}: not a TOML text file (not UTF-8: {exc.reason} at byte {exc.start})"
         ) from None
