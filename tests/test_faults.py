@@ -516,7 +516,6 @@ def test_dask_worker_killed_mid_batch_still_gives_the_identical_result(dask_clus
         got = np.concatenate([results[s][name] for s in sorted(results)])
         want = ref[name]
         assert got.astype(want.dtype).tobytes() == want.tobytes(), name
-    assert client.status == "closed"
 
 
 def test_a_ctrl_c_while_a_command_prepares_reaches_its_commit_loop():
