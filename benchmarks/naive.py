@@ -237,7 +237,12 @@ class Replication:
         """Step 8: each member decides whether and how much to commit."""
         p, th = self.p, self.sc.theory
         chosen = []
-        for j, s in enumerate(inst.covered.tolist()):
+        covered = inst.covered.tolist()
+        # Free-riding on this replication's capabilities: the largest third state covered.
+        biggest = max(
+            (self.cap[s] for s in covered if s not in (p.aggressor, p.target)), default=None
+        )
+        for j, s in enumerate(covered):
             willing = self.rng.random() < inst.p_commit[j]
             if not th.organski.equal_freedom_of_action:
                 willing = willing and self.rng.random() >= th.organski.constraint
@@ -248,7 +253,10 @@ class Replication:
                 and s not in (p.aggressor, p.target)
                 and not (entered is not None and entered < day)
             ):
-                chosen.append((s, float(inst.share[j])))
+                burden = (
+                    1.0 if biggest is None else min((self.cap[s] / biggest) ** th.free_riding, 1.0)
+                )
+                chosen.append((s, float(burden)))
         committed = sum(self.cap[s] * p.projection[s] * share for s, share in chosen)
         own = self.cap[p.aggressor] * p.projection[p.aggressor]
         scale = 1.0
@@ -423,9 +431,7 @@ class Replication:
             outcome = (
                 DEFENDERS_DEFEATED
                 if self.helpers_in
-                else (
-                    FAIT_ACCOMPLI if self.help_promised or self.responded else NO_RESPONSE
-                )
+                else (FAIT_ACCOMPLI if self.help_promised or self.responded else NO_RESPONSE)
             )
         elif self.ending == 2:
             outcome = AGGRESSOR_DEFEATED

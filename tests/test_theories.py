@@ -507,3 +507,26 @@ def test_organski_fifth_weighs_whole_sides():
     in_war[2, [green, purple]] = True
     assert strength[2, purple] > 0.5 * strength[2, green]
     assert c._overwhelmed(reps, in_war, committed).tolist() == [False, True, False]
+
+
+def test_free_riders_scale_to_the_largest_third_state_of_their_own_replication():
+    """The share each covered state commits follows the capabilities drawn in that replication
+    (the forecast takes the medians'): a state larger than the largest third state's median,
+    but not the largest in this replication, commits less than all of its strength."""
+    from crisis_sim.crisis import Crisis
+
+    sc = _five("collective_security")
+    sc.theory.free_riding = 1.0
+    plan = compile_scenario(sc)
+    inst = plan.institutions[0]
+    c = Crisis(plan, 1, 0, 2)
+    third = (inst.covered != plan.aggressor) & (inst.covered != plan.target)
+    c.cap[0, inst.covered] = 0.01
+    c.cap[1, inst.covered] = 0.01
+    j, k = np.flatnonzero(third)[:2]
+    c.cap[0, inst.covered[j]] = 0.04  # the largest in replication 0
+    c.cap[1, inst.covered[j]] = 0.04
+    c.cap[1, inst.covered[k]] = 0.08  # outgrown in replication 1
+    share = c._burden(inst, np.arange(2))
+    assert share[0, j] == 1.0 and share[1, j] == 0.5 and share[1, k] == 1.0
+    assert share[0, k] == 0.25  # 0.01 of 0.04

@@ -143,7 +143,9 @@ def _commit_propensity(
     third state is as ready to commit as the most committed one. Free-riding is about the burden:
     a member commits ``(capability / largest) ** free_riding`` of its capability, the largest
     being the largest third state (the parties' own shares are not used). The two are
-    separate switches so that an experiment can relax one without the other.
+    separate switches so that an experiment can relax one without the other. The share here,
+    on median capabilities, is the aggressor's forecast; the crisis takes each replication's
+    own (:meth:`crisis_sim.crisis.Crisis._burden`).
     """
     th = sc.theory
     will = np.array([sc.states[m].willingness for m in members])

@@ -491,10 +491,10 @@ class Crisis:
         p = self.plan
         a = p.aggressor
         if inst.rule_name == "central_authority":  # its own force, unless already at war
-            members, share = np.array([inst.force]), np.ones(1)
+            members, share = np.array([inst.force]), np.ones((len(reps), 1))
             chosen: np.ndarray = ~(self.entry[reps][:, members] < day)
         else:
-            members, share = inst.covered, inst.share
+            members, share = inst.covered, self._burden(inst, reps)
             chosen = self._willing(inst, day, reps, yes)
         strength = self.cap[reps][:, members] * p.projection[members] * share
         committed = (strength * chosen).sum(axis=1)
@@ -531,6 +531,20 @@ class Crisis:
         allies[:, p.target] = defenders[:, p.aggressor] = 0.0
         mine = (strength * allies).sum(axis=1)
         return np.asarray(committed + (strength * defenders).sum(axis=1) > mine)
+
+    def _burden(self, inst: Any, reps: np.ndarray) -> np.ndarray:
+        """Free-riding: the share of its strength each covered state commits, per replication.
+
+        ``(capability / largest) ** free_riding``, the largest being the largest third state
+        covered, in this replication's capabilities (the forecast takes the medians').
+        """
+        p = self.plan
+        cap = self.cap[reps][:, inst.covered]
+        third = (inst.covered != p.aggressor) & (inst.covered != p.target)
+        if not third.any():
+            return np.ones_like(cap)
+        biggest = cap[:, third].max(axis=1, keepdims=True)
+        return np.minimum((cap / biggest) ** p.scenario.theory.free_riding, 1.0)
 
     def _willing(self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray) -> np.ndarray:
         """Which covered states commit, per replication (see :meth:`commit`)."""
@@ -578,7 +592,7 @@ class Crisis:
             inst.index * 1024 + s,
             *inst.declaration,
         )
-        mult = share[jj] * (scale[rr] if scale is not None else 1.0)
+        mult = share[rr, jj] * (scale[rr] if scale is not None else 1.0)
         self.tell(8, reps[rr], lambda i: f"{self._n_list(reps, rr, s, i)} commit forces", day=day)
         why = Reason.SELF_HELP if inst.rule_name == "unilateral" else Reason.INSTITUTION
         self.request_entry(day + delay, reps[rr], s, DEFENDER_SIDE, why, mult)
