@@ -410,7 +410,8 @@ def _ways(chance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             odd_rows[np.arange(at, at + len(picks))[:, None], picks] = True
             at += len(picks)
         on = odd_rows ^ likely
-    weight = np.exp(on @ np.log(chance) + ~on @ np.log1p(-chance))
+    log_no = np.log1p(-chance)
+    weight = np.exp(on.astype(float) @ (np.log(chance) - log_no) + log_no.sum())
     return _likeliest(on, weight)
 
 
@@ -448,21 +449,18 @@ def namings(inst: InstitutionPlan, a: int, g: int) -> tuple[np.ndarray, np.ndarr
     bloc = inst.bloc
     keep = voters(inst, a, g)
     sure = pid >= 1.0
-    units: list[np.ndarray] = []
-    probs: list[float] = []
-    for j in range(k):
-        if keep[j] and not bloc[j] and 0.0 < pid[j] < 1.0 and m[j] not in (a, g):
-            units.append(np.arange(k) == j)
-            probs.append(float(pid[j]))
-    if bloc.any():
-        q = float(pid[bloc].mean())
-        sure[bloc] = q >= 1.0
-        if 0.0 < q < 1.0:
-            units.append(bloc)
-            probs.append(q)
-    u = len(units)
-    on, weight = _ways(np.array(probs))
-    named = sure[None, :] | (on.astype(float) @ np.array(units, dtype=float).reshape(u, k) > 0.5)
+    alone = [
+        j for j in range(k) if keep[j] and not bloc[j] and 0.0 < pid[j] < 1.0 and m[j] not in (a, g)
+    ]
+    probs = [float(pid[j]) for j in alone]
+    q = float(pid[bloc].mean()) if bloc.any() else 1.0
+    sure[bloc] = q >= 1.0
+    as_one = 0.0 < q < 1.0  # the bloc's naming is one more uncertain event
+    on, weight = _ways(np.array(probs + [q] * as_one))
+    named = np.repeat(sure[None, :], len(weight), axis=0)
+    named[:, alone] = on[:, : len(alone)]
+    if as_one:
+        named[:, bloc] = on[:, -1:]
     named[:, m == g] = True
     named[:, m == a] = False
     return named, weight
