@@ -265,16 +265,14 @@ class Replication:
         for s, share in chosen:
             delay = lognormal_days(self.rng, *inst.declaration)
             self.request_entry(day + delay, s, D_SIDE, Reason.INSTITUTION, share * scale)
-        if th.organski.modify_or_defeated:  # whole sides: those at war, and those just committed
+        if th.organski.modify_or_defeated:  # whole sides: the forces at war, and those committed
             new = {s for s, _ in chosen}
-            sides = {A_SIDE: own, D_SIDE: committed * scale}
-            sides[D_SIDE] += self.cap[p.target] * p.projection[p.target]
+            sides = {A_SIDE: 0.0, D_SIDE: committed * scale}
             for s in range(len(self.side)):
                 entered = self.entry[s]
-                if s in new or s in (p.aggressor, p.target) or entered is None or entered > day:
+                if s in new or entered is None or entered > day or self.side[s] not in sides:
                     continue
-                if self.side[s] in sides:
-                    sides[self.side[s]] += self.cap[s] * p.projection[s]
+                sides[self.side[s]] += self.force[s]
             return sides[D_SIDE] > sides[A_SIDE]
         return False
 

@@ -484,29 +484,34 @@ def test_a_condemnation_after_the_fall_answers_the_crisis() -> None:
 
 
 def test_organski_fifth_weighs_whole_sides():
-    """The aggressor is overwhelmed by the collective might against its side: states already
-    at war for the target count with the forces just committed, and its own allies at war
-    count for it."""
+    """The aggressor is overwhelmed by the collective might against its side: forces already at
+    war for the target count with those just committed, its own allies at war count for it,
+    and a state just committed that is already on the war roll counts once."""
     from crisis_sim.codes import AGGRESSOR_SIDE, DEFENDER_SIDE
     from crisis_sim.crisis import Crisis
 
     sc = scenario.load("default")
     sc.theory.organski.modify_or_defeated = True
     plan = compile_scenario(sc)
-    c = Crisis(plan, 1, 0, 3)
-    reps = np.arange(3)
-    strength = c.cap[reps] * plan.projection
+    c = Crisis(plan, 1, 0, 4)
     a, g = plan.aggressor, plan.target
     green, purple = plan.codes.index("GREEN"), plan.codes.index("PURPLE")
-    # Just short of the aggressor alone: overwhelmed only with the target's ally already in.
-    committed = strength[:, a] - strength[:, g] - 0.5 * strength[:, green]
-    in_war = np.zeros((3, plan.n_states), dtype=bool)
-    c.side[1, green] = DEFENDER_SIDE
-    in_war[1, green] = True
-    c.side[2, [green, purple]] = (DEFENDER_SIDE, AGGRESSOR_SIDE)
-    in_war[2, [green, purple]] = True
-    assert strength[2, purple] > 0.5 * strength[2, green]
-    assert c._overwhelmed(reps, in_war, committed).tolist() == [False, True, False]
+    force = {a: 6.0, g: 3.0, green: 2.0, purple: 1.5}
+    assert c.b_state.shape[1] >= 4  # room on the roll for four belligerents
+    rolls = [[a, g], [a, g, green], [a, g, green, purple], [a, g, green]]
+    for r, states in enumerate(rolls):
+        c.n_bel[r] = len(states)
+        for place, s in enumerate(states):
+            c.b_state[r, place] = s
+            c.b_side[r, place] = AGGRESSOR_SIDE if s in (a, purple) else DEFENDER_SIDE
+            c.b_entry[r, place] = 0
+            c.b_force[r, place] = force[s]
+    chosen = np.zeros((4, len(plan.codes)), dtype=bool)
+    chosen[3, green] = True  # committed by this vote, and already on the roll since day 0
+    members = np.arange(len(plan.codes))
+    committed = np.full(4, 6.0 - 3.0 - 1.0)  # just short of the aggressor alone
+    overwhelmed = c._overwhelmed(0, np.arange(4), members, chosen, committed)
+    assert overwhelmed.tolist() == [False, True, False, False]
 
 
 def test_free_riders_scale_to_the_largest_third_state_of_their_own_replication():

@@ -507,30 +507,35 @@ class Crisis:
             )
         overwhelmed = np.zeros(len(reps), dtype=bool)
         if p.scenario.theory.organski.modify_or_defeated:
-            in_war = self.entry[reps] <= day  # before this commitment's own entries
-            in_war[:, members] &= ~chosen  # counted once, as committed
-            overwhelmed = self._overwhelmed(reps, in_war, committed * scale)
+            overwhelmed = self._overwhelmed(day, reps, members, chosen, committed * scale)
         self._enlist(inst, day, reps, members, chosen, share, scale)
         return overwhelmed, np.asarray(chosen.any(axis=1))
 
     def _overwhelmed(
-        self, reps: np.ndarray, in_war: np.ndarray, committed: np.ndarray
+        self,
+        day: int,
+        reps: np.ndarray,
+        members: np.ndarray,
+        chosen: np.ndarray,
+        committed: np.ndarray,
     ) -> np.ndarray:
         """Organski's fifth: the collective might now ranged against the aggressor's side.
 
-        Whole sides: the target, every other state at war on its side and the forces just
-        committed, against the aggressor and every state at war on its side.
+        Whole sides, as the war roll has them by this day (each belligerent's committed force):
+        the target's side with the forces just committed (counted once, as committed, if one of
+        those states is already on the roll), against the aggressor's side.
         """
-        p = self.plan
-        strength = self.cap[reps] * p.projection
-        side = self.side[reps]
-        allies = (in_war & (side == codes.AGGRESSOR_SIDE)).astype(float)
-        defenders = (in_war & (side == codes.DEFENDER_SIDE)).astype(float)
-        allies[:, p.aggressor] = 1.0
-        defenders[:, p.target] = 1.0
-        allies[:, p.target] = defenders[:, p.aggressor] = 0.0
-        mine = (strength * allies).sum(axis=1)
-        return np.asarray(committed + (strength * defenders).sum(axis=1) > mine)
+        width = self.b_state.shape[1]
+        entered = (np.arange(width) < self.n_bel[reps][:, None]) & (self.b_entry[reps] <= day)
+        just = np.zeros((len(reps), self.plan.n_states), dtype=bool)
+        just[:, members] = chosen
+        on_roll = np.where(entered, self.b_state[reps], 0).astype(np.intp)
+        entered &= ~np.take_along_axis(just, on_roll, axis=1)
+        force = np.where(entered, self.b_force[reps], 0.0)
+        side = self.b_side[reps]
+        mine = (force * (side == codes.AGGRESSOR_SIDE)).sum(axis=1)
+        against = (force * (side == codes.DEFENDER_SIDE)).sum(axis=1)
+        return np.asarray(committed + against > mine)
 
     def _burden(self, inst: Any, reps: np.ndarray) -> np.ndarray:
         """Free-riding: the share of its strength each covered state commits, per replication.
