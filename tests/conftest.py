@@ -109,3 +109,10 @@ def in_a_terminal(
     proc.wait(timeout=60)
     os.close(leader)
     return proc.returncode, seen.decode(errors="replace")
+
+
+def agrees(share, exact, n):
+    """A Monte Carlo share within four standard errors of the exact probability (elementwise)."""
+    import numpy as np
+
+    return np.abs(share - exact) <= 4.0 * np.sqrt(np.maximum(exact * (1.0 - exact), 1e-6) / n)

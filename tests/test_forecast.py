@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import agrees
 
-from crisis_sim import scenario
+from crisis_sim import params, scenario
 from crisis_sim.compiled import LEVEL_CODE, authorisation, compile_scenario, voters
 from crisis_sim.crisis import simulate_chunk
 from crisis_sim.rules import PASSED, Ballot
@@ -20,18 +21,9 @@ N = 100_000
 MILITARY = LEVEL_CODE["military"]
 
 
-def _variant(name: str, **theory: object) -> scenario.Scenario:
-    raw = scenario.load(name).model_dump(mode="json")
-    for state in raw["states"]:  # data-derived capabilities are resolved again from the data
-        if state["capability"].get("cow"):
-            state["capability"]["mean"] = None
-    for key, value in theory.items():
-        group, _, field = key.partition("__")
-        if field:
-            raw["theory"][group][field] = value
-        else:
-            raw["theory"][group] = value
-    return scenario.from_dict(raw)
+def _variant(name: str, **values: float) -> scenario.Scenario:
+    """A bundled scenario with parameters set by name (``params``: ``theory.identification``)."""
+    return params.apply(scenario.load(name), {k.replace("__", "."): v for k, v in values.items()})
 
 
 def _votes_by_hand(inst, stages, a, g, rng):
@@ -55,18 +47,14 @@ def _votes_by_hand(inst, stages, a, g, rng):
     return passed, named
 
 
-def _close(mc: np.ndarray, exact: np.ndarray) -> np.ndarray:
-    return np.abs(mc - exact) <= 4.0 * np.sqrt(np.maximum(exact * (1 - exact), 1e-4) / N)
-
-
 @pytest.mark.parametrize(
     ("name", "theory"),
     [
         ("default", {}),
-        ("default", {"morgenthau__identical_beliefs": True}),
-        ("default", {"great_power_unity": True}),
+        ("default", {"theory__identical_beliefs": 1}),
+        ("default", {"theory__great_power_unity": 1}),
         ("nato_2001", {}),
-        ("abyssinia_1935", {"organski__identification": 0.9}),
+        ("abyssinia_1935", {"theory__identification": 0.9}),
     ],
     ids=["council", "council, identical beliefs", "council, great-power bloc", "NATO", "League"],
 )
@@ -84,14 +72,14 @@ def test_forecast_of_authorised_force_matches_the_ballots(name, theory):
         passed, named = _votes_by_hand(inst, stages, a, g, rng)
         k = len(inst.members)
         by_hand = (passed[:, None] & named).mean(axis=0)
-        assert _close(by_hand, forecast[:k]).all(), (inst.name, by_hand, forecast[:k])
+        assert agrees(by_hand, forecast[:k], N).all(), (inst.name, by_hand, forecast[:k])
         checked += 1
     assert checked
 
 
 def test_forecast_counts_each_naming_once_across_stages():
     """Every member that named the aggressor votes yes: only the naming decides, once."""
-    plan = compile_scenario(_variant("default", morgenthau__identical_beliefs=True))
+    plan = compile_scenario(_variant("default", theory__identical_beliefs=1))
     inst = plan.institutions[0]
     levels = [st.level for st in inst.stages]
     stages = inst.stages[: levels.index(MILITARY) + 1]
@@ -104,13 +92,18 @@ def test_forecast_counts_each_naming_once_across_stages():
 
 def test_the_crisis_authorises_force_as_often_as_forecast():
     """No backing down, no war ending before the votes: the council's record is the forecast."""
-    sc = _variant("default", morgenthau__identical_beliefs=True)
-    raw = sc.model_dump(mode="json")
-    raw["decision"]["attack_threshold"] = 0.0
-    raw["decision"]["backdown"] = {"condemnation": 0.0, "sanctions": 0.0, "military": 0.0}
-    raw["combat"]["attrition"] = 1e-7
-    raw["horizon_days"] = 400
-    plan = compile_scenario(scenario.from_dict(raw))
+    plan = compile_scenario(
+        _variant(
+            "default",
+            theory__identical_beliefs=1,
+            decision__attack_threshold=0.0,
+            decision__backdown__condemnation=0.0,
+            decision__backdown__sanctions=0.0,
+            decision__backdown__military=0.0,
+            combat__attrition=1e-7,
+            horizon_days=400,
+        )
+    )
     inst = plan.institutions[0]
     levels = [st.level for st in inst.stages]
     stages = inst.stages[: levels.index(MILITARY) + 1]
@@ -120,4 +113,4 @@ def test_the_crisis_authorises_force_as_often_as_forecast():
     runs = 20_000
     out = simulate_chunk(plan, 3, 0, runs)
     authorised = (out["response_level"][:, 0] == MILITARY).mean()
-    assert abs(authorised - expected) <= 4 * np.sqrt(expected * (1 - expected) / runs)
+    assert agrees(authorised, expected, runs)

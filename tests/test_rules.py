@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import agrees
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -107,11 +108,6 @@ def test_pass_probability_matches_enumeration_for_unanimity(p):
     assert RULES["unanimity"].pass_probability(p, perm, perm, 0, False) == pytest.approx(np.prod(p))
 
 
-def _agrees(mc: float, exact: float, n: int) -> bool:
-    """A Monte Carlo share within four standard errors of the exact probability."""
-    return abs(mc - exact) <= 4.0 * np.sqrt(max(exact * (1.0 - exact), 1e-6) / n)
-
-
 def test_pass_probability_of_qualified_majority_by_monte_carlo():
     rng = np.random.default_rng(0)
     p = rng.uniform(0.3, 0.95, 15)
@@ -120,7 +116,7 @@ def test_pass_probability_of_qualified_majority_by_monte_carlo():
     draws = rng.uniform(size=(200_000, 15)) < p
     b = Ballot(draws, np.ones_like(draws), perm, 9, False)
     mc = (RULES["qualified_majority"].decide(b)[0] == PASSED).mean()
-    assert _agrees(mc, exact, 200_000), (mc, exact)
+    assert agrees(mc, exact, 200_000), (mc, exact)
 
 
 @pytest.mark.parametrize(
@@ -148,14 +144,14 @@ def test_pass_probability_with_a_unity_bloc_by_monte_carlo(bloc_members, low):
             b = Ballot(draws, np.ones_like(draws), perm, quota, procedural)
             mc = (RULES[rule].decide(b)[0] == PASSED).mean()
             exact = RULES[rule].pass_probability(p, perm, bloc, quota, procedural)
-            assert _agrees(mc, exact, n), (rule, procedural, mc, exact)
+            assert agrees(mc, exact, n), (rule, procedural, mc, exact)
     if low > 0.5:  # the bloc's shared draw shows in unanimity's forecast
         unanimous = (
             RULES["unanimity"].decide(Ballot(draws, np.ones_like(draws), perm, 0, False))[0]
             == PASSED
         ).mean()
         no_bloc = RULES["unanimity"].pass_probability(p, perm, np.zeros_like(bloc), 0, False)
-        assert not _agrees(unanimous, no_bloc, n), (unanimous, no_bloc)
+        assert not agrees(unanimous, no_bloc, n), (unanimous, no_bloc)
 
 
 @pytest.mark.parametrize("rule", ["unanimity", "qualified_majority", "consensus", "unilateral"])

@@ -6,6 +6,7 @@ who commits, how much), in one place, so the crisis process reads as the story.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crisis_sim.codes import LAWS
-from crisis_sim.rules import RULES, Rule
+from crisis_sim.rules import RULES, Rule, at_least
 from crisis_sim.scenario import Institution, Scenario
 
 LEVELS = ("none", "condemnation", "sanctions", "military")
@@ -158,10 +159,19 @@ def _commit_propensity(
     third = np.array([sc.states[m].code not in parties for m in members], dtype=bool)
     if th.organski.equal_commitment and third.any():
         p = np.full(len(members), p[third].max())
-    # Smaller members rely on the largest third state, never on the aggressor or the target.
-    biggest = cap[members][third].max() if third.any() else 1.0
-    share = np.minimum((cap[members] / biggest) ** th.free_riding, 1.0)
-    return p, share
+    return p, burden(cap[members], third, th.free_riding)
+
+
+def burden(cap: np.ndarray, third: np.ndarray, free_riding: float) -> np.ndarray:
+    """Free-riding: the share of its strength each state commits, ``(cap / largest) ** e``.
+
+    ``cap`` is per state (last axis; one row per replication, or the medians); smaller members
+    rely on the largest ``third`` state, never on the aggressor or the target.
+    """
+    if not third.any():
+        return np.ones_like(cap)
+    biggest = cap[..., third].max(axis=-1, keepdims=True)
+    return np.minimum((cap / biggest) ** free_riding, 1.0)
 
 
 def _p_identify(sc: Scenario, members: np.ndarray) -> np.ndarray:
@@ -383,22 +393,27 @@ NAMING_SAMPLE = 1 << 14
 NAMING_TAIL = 1e-4
 
 
-def _ways(chance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Outcomes (ways x units) of independent events with these chances, and their weights."""
+@functools.lru_cache(maxsize=64)
+def _ways(chances: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Outcomes (ways x units) of independent events with these chances, and their weights.
+
+    Cached (read-only arrays): the plans of a sweep or a comparison mostly share their members'
+    chances of naming the aggressor.
+    """
+    on, weight = _enumerate(np.array(chances))
+    on.flags.writeable = weight.flags.writeable = False
+    return on, weight
+
+
+def _enumerate(chance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     u = len(chance)
     if u <= NAMING_EXACT:
         on = ((np.arange(1 << u)[:, None] >> np.arange(u)) & 1).astype(bool)
     else:
         likely = chance >= 0.5
         odd = np.where(likely, 1.0 - chance, chance)  # chance of the unlikely outcome
-        # P(exactly r unlikely outcomes), r = 0..u (Poisson-binomial)
-        dist = np.zeros(u + 1)
-        dist[0] = 1.0
-        for q in odd:
-            dist[1:] = dist[1:] * (1 - q) + dist[:-1] * q
-            dist[0] *= 1 - q
         rows, r = 1, 0
-        while dist[r + 1 :].sum() > NAMING_TAIL:
+        while at_least(odd, r + 1) > NAMING_TAIL:  # more than r unlikely outcomes
             r += 1
             rows += math.comb(u, r)
             if rows > NAMING_ROWS:
@@ -456,7 +471,7 @@ def namings(inst: InstitutionPlan, a: int, g: int) -> tuple[np.ndarray, np.ndarr
     q = float(pid[bloc].mean()) if bloc.any() else 1.0
     sure[bloc] = q >= 1.0
     as_one = 0.0 < q < 1.0  # the bloc's naming is one more uncertain event
-    on, weight = _ways(np.array(probs + [q] * as_one))
+    on, weight = _ways(tuple(probs + [q] * as_one))
     named = np.repeat(sure[None, :], len(weight), axis=0)
     named[:, alone] = on[:, : len(alone)]
     if as_one:

@@ -37,6 +37,7 @@ from crisis_sim.compiled import (
     Plan,
     applies,
     balancer_rank,
+    burden,
     threatens,
     voters,
 )
@@ -544,12 +545,8 @@ class Crisis:
         covered, in this replication's capabilities (the forecast takes the medians').
         """
         p = self.plan
-        cap = self.cap[reps][:, inst.covered]
         third = (inst.covered != p.aggressor) & (inst.covered != p.target)
-        if not third.any():
-            return np.ones_like(cap)
-        biggest = cap[:, third].max(axis=1, keepdims=True)
-        return np.minimum((cap / biggest) ** p.scenario.theory.free_riding, 1.0)
+        return burden(self.cap[reps][:, inst.covered], third, p.scenario.theory.free_riding)
 
     def _willing(self, inst: Any, day: int, reps: np.ndarray, yes: np.ndarray) -> np.ndarray:
         """Which covered states commit, per replication (see :meth:`commit`)."""

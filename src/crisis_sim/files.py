@@ -27,12 +27,9 @@ def refuse_existing(
     """
     if not path.parent.is_dir():
         raise StoreError(f"{path}: cannot create {kind}: No such file or directory")
-    if path.is_dir():
-        raise StoreError(f"{path}: is a folder; give a file name for the {kind}")
-    if path.exists() and not path.is_file():  # never replaced, nor waited on (a named pipe)
-        raise StoreError(
-            f"{path}: not a regular file (a pipe or a device); give a file name for the {kind}"
-        )
+    why = not_a_file(path)  # a folder, or a pipe or device: never replaced, nor waited on
+    if why:
+        raise StoreError(f"{path}: {why}; give a file name for the {kind}")
     if path.exists() and not overwrite:
         raise taken(path, can_append)
     if path.exists():
@@ -67,16 +64,29 @@ def _ways_on(path: Path, can_append: bool = False) -> str:
     return f"--overwrite to replace it or --resume {out} to finish it"
 
 
-def refuse_special(path: Path) -> None:
-    """Raise unless ``path`` is a regular file (or absent): HDF5 would wait on a named pipe."""
+PIPE_OR_DEVICE = "not a regular file (a pipe or a device)"
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` is no file to write or read: a folder, a pipe or a device (else None).
+
+    None too for a path that is absent or cannot be looked at: the opening reports it.
+    """
     import stat
 
     try:
         mode = os.stat(path).st_mode
     except OSError:
-        return  # absent or unreadable: the opening reports it
-    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-        raise StoreError(f"{path}: not a regular file (a pipe or a device), not a result file")
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    return None if stat.S_ISREG(mode) else PIPE_OR_DEVICE
+
+
+def refuse_special(path: Path) -> None:
+    """Raise if ``path`` is a pipe or a device: HDF5 would wait on a named pipe."""
+    if not_a_file(path) == PIPE_OR_DEVICE:
+        raise StoreError(f"{path}: {PIPE_OR_DEVICE}, not a result file")
 
 
 def remove(path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from crisis_sim import store
+from crisis_sim import files, store
 from crisis_sim.analysis import shares
 from crisis_sim.errors import InputError, file_error_reason
 from crisis_sim.outcomes import OUTCOMES
@@ -86,10 +86,9 @@ def check_path(out: Path, option: str = "--out") -> Path:
         raise InputError(f"{option} {out}: give a .png, .pdf or .svg file name")
     if not out.parent.is_dir():
         raise InputError(f"{option} {out}: no such folder {out.parent}")
-    if out.is_dir():
-        raise InputError(f"{option} {out}: is a folder; give a file name for the figure")
-    if out.exists() and not out.is_file():
-        raise InputError(f"{option} {out}: not a regular file (a pipe or a device)")
+    why = files.not_a_file(out)
+    if why:
+        raise InputError(f"{option} {out}: {why}; give a file name for the figure")
     if _is_hdf5(out):
         raise InputError(f"{option} {out}: is a result file, not a figure; give another name")
     _check_writable(out, option)

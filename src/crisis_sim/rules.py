@@ -143,7 +143,7 @@ def decide_central_authority(b: Ballot) -> Decision:
 # one chance per setting.
 
 
-def _at_least(p: np.ndarray, k: int) -> np.ndarray:
+def at_least(p: np.ndarray, k: int) -> np.ndarray:
     """P(at least k successes) for independent Bernoulli(p) (Poisson-binomial by DP)."""
     if k <= 0:
         return np.ones(p.shape[:-1])
@@ -168,9 +168,9 @@ def _bloc_yes(p: np.ndarray, bloc: np.ndarray) -> np.ndarray:
 def _majority(p: np.ndarray, bloc: np.ndarray, k: int) -> np.ndarray:
     """P(at least ``k`` yes votes) when the bloc's members vote as one (procedural votes)."""
     if not bloc.any():
-        return _at_least(p, k)
+        return at_least(p, k)
     q, rest = _bloc_yes(p, bloc), p[..., ~bloc]
-    return q * _at_least(rest, k - int(bloc.sum())) + (1.0 - q) * _at_least(rest, k)
+    return q * at_least(rest, k - int(bloc.sum())) + (1.0 - q) * at_least(rest, k)
 
 
 def p_unanimity(
@@ -203,9 +203,9 @@ def p_qualified_majority(
     others = ~(permanent | bloc)
     no_veto = np.prod(p[..., alone], axis=-1)
     q = _bloc_yes(p, bloc)
-    passed = q * no_veto * _at_least(p[..., others], quota - int((permanent | bloc).sum()))
+    passed = q * no_veto * at_least(p[..., others], quota - int((permanent | bloc).sum()))
     if bloc.any() and not (bloc & permanent).any():
-        passed = passed + (1.0 - q) * no_veto * _at_least(p[..., others], quota - int(alone.sum()))
+        passed = passed + (1.0 - q) * no_veto * at_least(p[..., others], quota - int(alone.sum()))
     return np.asarray(passed)
 
 
