@@ -32,6 +32,13 @@ AGGRESSOR_SIDE = 1
 DEFENDER_SIDE = 2
 NOT_ENTERED = 1 << 30
 
+# A treaty's casus foederis: a war in which a party defends, one against the named states, any.
+DEFENSIVE = 0
+AGAINST_NAMED = 1
+ANY_WAR = 2
+# Columns of the treaty calls ``cohort.treaty_calls`` returns, one row per call.
+CALL_REP, CALL_TREATY, CALL_PARTNER, CALL_SIDE, CALL_HONOURS, CALL_DELAY = range(6)
+
 # Cohorts at least this large are fought on all of Numba's threads (``kernel.advance_war``),
 # smaller ones on the calling thread: a parallel launch costs more than a small cohort.
 PARALLEL_COHORT = 4096

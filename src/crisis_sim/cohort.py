@@ -15,9 +15,20 @@ from numba import njit
 
 from crisis_sim import rules
 from crisis_sim.codes import (
+    AGAINST_NAMED,
     AGGRESSOR_BROKE,
+    AGGRESSOR_SIDE,
+    ANY_WAR,
+    CALL_DELAY,
+    CALL_HONOURS,
+    CALL_PARTNER,
+    CALL_REP,
+    CALL_SIDE,
+    CALL_TREATY,
     CAPABILITY,
+    DEFENDER_SIDE,
     DEFENDERS_BROKE,
+    DEFENSIVE,
     HONOUR,
     NOT_ENTERED,
     PERCEPTION,
@@ -429,41 +440,140 @@ def open_on(
 
 
 @njit(cache=True, nogil=True)
-def call_partner(
+def _call(
+    calls: np.ndarray,
+    m: int,
+    rows: np.ndarray,
+    partner: int,
+    join: int,
+    t: int,
+    terms: tuple[float, float, float],
+    day: int,
     seed: int,
     reps: np.ndarray,
     rep_id: np.ndarray,
     entry: np.ndarray,
-    partner: int,
-    day: int,
-    draw: int,
-    strength: float,
-    median: float,
-    spread: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A treaty calls ``partner`` in (step 10): who is called, who honours it, after how long.
+) -> tuple[np.ndarray, int]:
+    """Treaty ``t`` calls ``partner`` in, on side ``join``, for ``reps[rows]``: a row each.
 
-    Replications where the partner is already at war by ``day`` are not called. Returns the
-    called replications, whether each honours the call (with the treaty's ``strength``), and
-    its declaration delay in days (set where it honours).
+    Replications where the partner is already at war by ``day`` are not called. A called one
+    honours the call with the treaty's strength (``terms``: strength, then the median and
+    spread of its declaration delay), after that delay. ``calls`` is doubled when full;
+    returns it and its number of rows.
     """
-    n = reps.shape[0]
-    called = np.empty(n, dtype=np.int64)
-    honours = np.empty(n, dtype=np.bool_)
-    delay = np.zeros(n, dtype=np.int64)
-    m = 0
+    strength, median, spread = terms
+    draw = t * 1024 + partner
+    n = rows.shape[0]
     for i in range(n):
         if i + AHEAD < n:
-            ra = reps[i + AHEAD]
+            ra = reps[rows[i + AHEAD]]
             prefetch(entry, ra, partner)
             prefetch(rep_id, ra, 0)
-        r = reps[i]
+        r = reps[rows[i]]
         if entry[r, partner] <= day:
             continue
+        if m == calls.shape[0]:
+            grown = np.empty((2 * m, calls.shape[1]), dtype=np.int64)
+            grown[:m] = calls
+            calls = grown
         key = rep_key(seed, rep_id[r])
-        called[m] = r
-        honours[m] = uniform_at(key, HONOUR, draw) < strength
-        if honours[m]:
-            delay[m] = lognormal_day(key, TREATY_DELAY, draw, median, spread)
+        honours = uniform_at(key, HONOUR, draw) < strength
+        calls[m, CALL_REP] = r
+        calls[m, CALL_TREATY] = t
+        calls[m, CALL_PARTNER] = partner
+        calls[m, CALL_SIDE] = join
+        calls[m, CALL_HONOURS] = honours
+        calls[m, CALL_DELAY] = 0
+        if honours:
+            calls[m, CALL_DELAY] = lognormal_day(key, TREATY_DELAY, draw, median, spread)
         m += 1
-    return called[:m], honours[:m], delay[:m]
+    return calls, m
+
+
+@njit(cache=True, nogil=True)
+def _at_war(
+    rows: np.ndarray,
+    named: np.ndarray,
+    enemy: int,
+    day: int,
+    reps: np.ndarray,
+    side: np.ndarray,
+    entry: np.ndarray,
+) -> np.ndarray:
+    """The ``rows`` in which one of the ``named`` states is at war on side ``enemy`` by ``day``."""
+    kept = np.empty(rows.shape[0], dtype=np.int64)
+    k = 0
+    for i in range(rows.shape[0]):
+        r = reps[rows[i]]
+        for x in named:
+            if side[r, x] == enemy and entry[r, x] <= day:
+                kept[k] = rows[i]
+                k += 1
+                break
+    return kept[:k]
+
+
+@njit(cache=True, nogil=True)
+def treaty_calls(
+    seed: int,
+    day: int,
+    reps: np.ndarray,
+    states: np.ndarray,
+    sides: np.ndarray,
+    rep_id: np.ndarray,
+    side: np.ndarray,
+    entry: np.ndarray,
+    casus: np.ndarray,
+    parties: np.ndarray,
+    against: np.ndarray,
+    terms: np.ndarray,
+) -> np.ndarray:
+    """Step 10: the treaty calls set off by the states that entered the war on ``day``.
+
+    ``reps``, ``states`` and ``sides`` are the day's new belligerents. Each treaty in turn
+    looks at them by (state, side), in that order. A party entering calls its partners (under a
+    defensive treaty only when it defends; under one for any war always). Under a treaty
+    against named states, a named state entering calls the partners of each party it is at
+    war with, and a party entering calls its partners where a named state is at war on the
+    other side. Returns one row per call, columns ``CALL_*`` (who, which treaty, which partner,
+    on which side, whether it honours the call, after how many days), in the order the
+    treaties make them. The treaties are packed by :func:`crisis_sim.compiled.treaty_tables`
+    (``parties`` and ``against`` padded with -1; ``terms``: strength, delay median and spread).
+    """
+    n_codes = 4 * side.shape[1]
+    order, found, bounds = grouped(states * 4 + sides, n_codes)
+    calls = np.empty((reps.shape[0] + 16, 6), dtype=np.int64)
+    m = 0
+    for t in range(casus.shape[0]):
+        members = parties[t][parties[t] >= 0]
+        named = against[t][against[t] >= 0]
+        kind = casus[t]
+        deal = (terms[t, 0], terms[t, 1], terms[t, 2])
+        for g in range(found.shape[0]):
+            s_new, joined = found[g] >> 2, found[g] & 3
+            rows = order[bounds[g] : bounds[g + 1]]
+            enemy = AGGRESSOR_SIDE if joined == DEFENDER_SIDE else DEFENDER_SIDE
+            party = (members == s_new).any()
+            if party and (kind == ANY_WAR or (kind == DEFENSIVE and joined == DEFENDER_SIDE)):
+                for q in members:
+                    if q != s_new:
+                        calls, m = _call(
+                            calls, m, rows, q, joined, t, deal, day, seed, reps, rep_id, entry
+                        )
+            if kind == AGAINST_NAMED and (named == s_new).any():
+                for q in members:
+                    hit = _at_war(rows, members[members == q], enemy, day, reps, side, entry)
+                    if hit.shape[0]:
+                        for o in members:
+                            if o != q:
+                                calls, m = _call(
+                                    calls, m, hit, o, enemy, t, deal, day, seed, reps, rep_id, entry
+                                )
+            if kind == AGAINST_NAMED and party:
+                hit = _at_war(rows, named, enemy, day, reps, side, entry)
+                for o in members:
+                    if o != s_new:
+                        calls, m = _call(
+                            calls, m, hit, o, joined, t, deal, day, seed, reps, rep_id, entry
+                        )
+    return calls[:m]

@@ -10,16 +10,17 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-from crisis_sim.codes import LAWS
+from crisis_sim.codes import AGAINST_NAMED, ANY_WAR, DEFENSIVE, LAWS
 from crisis_sim.rules import RULES, Rule, at_least
 from crisis_sim.scenario import Institution, Scenario
 
 LEVELS = ("none", "condemnation", "sanctions", "military")
 LEVEL_CODE = {name: i for i, name in enumerate(LEVELS)}
-CASUS_CODE = {"defensive": 0, "against_named": 1, "any": 2}
+CASUS_CODE = {"defensive": DEFENSIVE, "against_named": AGAINST_NAMED, "any": ANY_WAR}
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,33 @@ class Plan:
                 self.resolve_d,
             ]
         )
+
+
+class TreatyTables(NamedTuple):
+    """The treaties as :func:`crisis_sim.cohort.treaty_calls` reads them, one row each."""
+
+    casus: np.ndarray  # CASUS_CODE
+    parties: np.ndarray  # state indices, padded with -1
+    against: np.ndarray  # the named states, padded with -1
+    terms: np.ndarray  # strength, declaration delay's median and spread
+
+
+def treaty_tables(treaties: list[TreatyPlan]) -> TreatyTables:
+    """Pack the treaties into arrays (one row each, in their order)."""
+    n = len(treaties)
+    wide = max([1] + [len(t.parties) for t in treaties])
+    named = max([1] + [len(t.against) for t in treaties])
+    parties = np.full((n, wide), -1, dtype=np.int64)
+    against = np.full((n, named), -1, dtype=np.int64)
+    for k, t in enumerate(treaties):
+        parties[k, : len(t.parties)] = t.parties
+        against[k, : len(t.against)] = t.against
+    return TreatyTables(
+        casus=np.array([t.casus for t in treaties], dtype=np.int64),
+        parties=parties,
+        against=against,
+        terms=np.array([(t.strength, *t.delay) for t in treaties], dtype=np.float64).reshape(n, 3),
+    )
 
 
 def _vote_propensity(sc: Scenario, members: np.ndarray) -> np.ndarray:

@@ -27,6 +27,12 @@ from crisis_sim import codes, draws
 from crisis_sim.codes import (
     AGGRESSOR_BROKE,
     AGGRESSOR_SIDE,
+    CALL_DELAY,
+    CALL_HONOURS,
+    CALL_PARTNER,
+    CALL_REP,
+    CALL_SIDE,
+    CALL_TREATY,
     DEFENDER_SIDE,
     DEFENDERS_BROKE,
     NOT_ENTERED,
@@ -39,6 +45,7 @@ from crisis_sim.compiled import (
     balancer_rank,
     burden,
     threatens,
+    treaty_tables,
     voters,
 )
 from crisis_sim.native import kernels
@@ -121,6 +128,8 @@ class Crisis:
         # replaced (see ``vote``); day -1 where none is held.
         self._held = np.full((n, i_count, 4), -1, dtype=np.int16)
         self.identified: dict[int, np.ndarray] = {}
+        self._treaties = treaty_tables(plan.treaties) if plan.treaties else None
+        self._invaders = [s for s in range(s_count) if len(plan.invades[s])]  # war plans
 
     def _make_roll(self, width: int) -> None:
         """(Re)allocate the war roll with room for ``width`` belligerents per replication."""
@@ -602,22 +611,23 @@ class Crisis:
     # ------------------------------------------------------------------ 9-11
 
     def request_entry(
-        self, days: Any, reps: np.ndarray, states: np.ndarray, side: int, reason: int, share: Any
+        self, days: Any, reps: np.ndarray, states: np.ndarray, side: Any, reason: int, share: Any
     ) -> None:
-        """A state will enter the war on ``days`` (step 9's mobilization starts then)."""
-        reps = np.asarray(reps, dtype=np.int64)
+        """States will enter the war on ``days`` on ``side`` (step 9's mobilization starts then)."""
+        reps = np.ascontiguousarray(reps, dtype=np.int64)
         n = len(reps)
         if not n:
             return
         days = np.broadcast_to(np.asarray(days, dtype=np.int64), (n,))
-        states = np.asarray(states, dtype=np.int64)
-        if side == DEFENDER_SIDE and reason != Reason.ATTACKED:  # an invaded state is no help
-            third = reps[states != self.plan.target]
+        states = np.ascontiguousarray(states, dtype=np.int64)
+        sides = np.broadcast_to(np.asarray(side, dtype=np.int8), (n,))
+        if reason != Reason.ATTACKED:  # help is promised (an invaded state is no help)
+            third = reps[(sides == DEFENDER_SIDE) & (states != self.plan.target)]
             self.promised_day[third] = np.minimum(self.promised_day[third], int(self.env.now))
         cols = (
             reps,
             states,
-            np.full(n, side, dtype=np.int8),
+            sides.copy(),
             np.full(n, reason, dtype=np.int8),
             np.broadcast_to(np.asarray(share, dtype=np.float64), (n,)).copy(),
         )
@@ -676,34 +686,32 @@ class Crisis:
     def cascade(self, day: int, reps: np.ndarray, states: np.ndarray, sides: np.ndarray) -> None:
         """Step 10: a state entering the war triggers its partners' obligations and war plans."""
         p = self.plan
-        # The day's entrants by (state, side), in that order, found once for every treaty.
-        code = states.astype(np.int64) * 4 + sides
-        groups = [(c >> 2, c & 3, rr) for c, (rr,) in _split(code, 4 * p.n_states, reps)]
-        for t in p.treaties:
-            for s_new, side, rr in groups:
-                calls: list[tuple[np.ndarray, int, int]] = []  # (reps, partner, side to join)
-                if s_new in t.parties and (
-                    t.casus == 2 or (t.casus == 0 and side == DEFENDER_SIDE)
-                ):
-                    calls += [(rr, int(q), side) for q in t.parties if q != s_new]
-                if t.casus == 1 and s_new in t.against:
-                    enemy = AGGRESSOR_SIDE if side == DEFENDER_SIDE else DEFENDER_SIDE
-                    for q in t.parties:
-                        at_war = (self.side[rr, q] == enemy) & (self.entry[rr, q] <= day)
-                        if at_war.any():
-                            calls += [(rr[at_war], int(o), enemy) for o in t.parties if o != q]
-                if t.casus == 1 and s_new in t.parties:
-                    enemy = AGGRESSOR_SIDE if side == DEFENDER_SIDE else DEFENDER_SIDE
-                    named_at_war = np.zeros(len(rr), dtype=bool)
-                    for x in t.against:
-                        named_at_war |= (self.side[rr, x] == enemy) & (self.entry[rr, x] <= day)
-                    calls += [(rr[named_at_war], int(o), side) for o in t.parties if o != s_new]
-                for r_call, partner, join in calls:
-                    self._call_partner(t, day, r_call, partner, join)
-        for s_new in sorted({g[0] for g in groups}):
-            if not len(p.invades[s_new]):
-                continue
+        if self._treaties is not None:
+            calls = kernels.treaty_calls(
+                self.seed,
+                day,
+                reps,
+                states,
+                sides,
+                self.rep,
+                self.side,
+                self.entry,
+                *self._treaties,
+            )
+            self._tell_calls(day, calls)
+            calls = calls[calls[:, CALL_HONOURS] == 1]
+            self.request_entry(
+                day + calls[:, CALL_DELAY],
+                calls[:, CALL_REP],
+                calls[:, CALL_PARTNER],
+                calls[:, CALL_SIDE],
+                Reason.TREATY,
+                1.0,
+            )
+        for s_new in self._invaders:
             sel = states == s_new
+            if not sel.any():
+                continue
             rr, side = reps[sel], sides[sel]
             for victim in p.invades[s_new]:
                 victim_side = np.where(side == AGGRESSOR_SIDE, DEFENDER_SIDE, AGGRESSOR_SIDE)
@@ -714,36 +722,20 @@ class Crisis:
                     )
                 self.tell(10, rr, partial(self._invasion_line, int(s_new), int(victim)), day=day)
 
+    def _tell_calls(self, day: int, calls: np.ndarray) -> None:
+        """The story's treaty calls: who is called to honour which treaty, and whether it does."""
+        if self.story is None:
+            return
+        for call in calls[calls[:, CALL_REP] == 0].tolist():
+            treaty = self.plan.treaties[call[CALL_TREATY]].name
+            partner = self._n(call[CALL_PARTNER])
+            answer = "" if call[CALL_HONOURS] else ", and does not"
+            self.story.append(
+                (day, 10, f"{treaty}: {partner} is called to honour its obligation{answer}")
+            )
+
     def _invasion_line(self, invader: int, victim: int, _i: int) -> str:
         return f"{self._n(invader)} invades {self._n(victim)}"
-
-    def _call_partner(self, t: Any, day: int, reps: np.ndarray, partner: int, side: int) -> None:
-        reps, honours, delay = kernels.call_partner(
-            self.seed,
-            reps,
-            self.rep,
-            self.entry,
-            partner,
-            day,
-            t.index * 1024 + partner,
-            t.strength,
-            *t.delay,
-        )
-        if not len(reps):
-            return
-        self.tell(
-            10,
-            reps,
-            lambda i: (
-                f"{t.name}: {self._n(partner)} is called to honour its obligation"
-                + ("" if honours[i] else ", and does not")
-            ),
-            day=day,
-        )
-        reps = reps[honours]
-        self.request_entry(
-            day + delay[honours], reps, np.full(len(reps), partner), side, Reason.TREATY, 1.0
-        )
 
     def back_down(self, day: int, reps: np.ndarray) -> None:
         """Step 11: the aggressor modifies its policy; the crisis ends on this day."""

@@ -73,10 +73,10 @@ EXPORTS: dict[str, tuple[str, str]] = {
     ),
     "grouped": ("cohort", "UniTuple(i8[::1], 3)(i8[:], i8)"),
     "open_on": ("cohort", "b1[::1](i8[::1], i8, b1[::1], i4[::1], i1[::1], b1)"),
-    "call_partner": (
+    "treaty_calls": (
         "cohort",
-        "Tuple((i8[::1], b1[::1], i8[::1]))(i8, i8[::1], i8[::1], i4[:,::1], i8, i8, i8, f8, "
-        "f8, f8)",
+        "i8[:,::1](i8, i8, i8[::1], i8[::1], i1[::1], i8[::1], i1[:,::1], i4[:,::1], i8[::1], "
+        "i8[:,::1], i8[:,::1], f8[:,::1])",
     ),
     "advance_war_serial": (
         "kernel",
