@@ -159,9 +159,49 @@ def perceived_balance(
     return own, perceived
 
 
+# A claim's sort key (see claim_keys): replication, state, reason and side in these bits.
+_STATE_SHIFT, _REASON_SHIFT, _REP_SHIFT = 5, 2, 24
+CLOSED = np.int64(1) << 62  # the key of a claim on a crisis already over: after every other
+
+
+@njit(cache=True, nogil=True)
+def claim_keys(
+    day: int,
+    reps: np.ndarray,
+    states: np.ndarray,
+    sides: np.ndarray,
+    reasons: np.ndarray,
+    deterred: np.ndarray,
+    end_day: np.ndarray,
+    ending: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """The day's claims to enter the war as sort keys, and how many are on open crises.
+
+    A stable sort of the keys puts the claims on open crises first, by replication, state,
+    reason and side (then as they came), the order :func:`enter` needs; a claim on a crisis
+    over before ``day`` gets :data:`CLOSED` and sorts last.
+    """
+    n = reps.shape[0]
+    keys = np.empty(n, dtype=np.int64)
+    n_open = 0
+    for i in range(n):
+        r, s = reps[i], states[i]
+        if s >= 1 << (_REP_SHIFT - _STATE_SHIFT) or not 0 <= reasons[i] < 8 or not 0 < sides[i] < 4:
+            raise ValueError("a claim to enter the war has a state, reason or side out of range")
+        if deterred[r] or end_day[r] < day:
+            keys[i] = CLOSED
+            continue
+        keys[i] = (
+            (r << _REP_SHIFT) | (s << _STATE_SHIFT) | (np.int64(reasons[i]) << _REASON_SHIFT)
+        ) | np.int64(sides[i])
+        n_open += 1
+    return keys, n_open
+
+
 @njit(cache=True, nogil=True)
 def enter(
     day: int,
+    order: np.ndarray,
     reps: np.ndarray,
     states: np.ndarray,
     sides: np.ndarray,
@@ -178,19 +218,37 @@ def enter(
     b_side: np.ndarray,
     b_entry: np.ndarray,
     b_force: np.ndarray,
-) -> np.ndarray:
-    """Write the day's entries (sorted by replication and state, best claim first).
+) -> tuple[np.ndarray, int]:
+    """Write the day's entries: the claims ``order`` picks, sorted as :func:`claim_keys` sorts.
 
-    The first claim on a (replication, state) pair wins, and only if that state is not yet at
-    war; returns which claims took effect. Each new belligerent also joins its replication's war
-    roll (what the combat kernel reads), kept in state order so that forces add up in the same
-    order whatever the order of entry.
+    On each (replication, state) pair the best claim wins (the first reason and side in that
+    order, then the largest share, then the first made), and only if that state is not yet at
+    war. Each new belligerent also joins its replication's war roll (what the combat kernel
+    reads), kept in state order so that forces add up in the same order whatever the order of
+    entry. Returns the claims that took effect (indices, in ``order``'s order) and the places
+    the most crowded war could need (its belligerents and all its claims, at most every
+    state): when that is more than the roll has, nothing is written and no claim returned;
+    widen the roll and call again.
     """
-    k = reps.shape[0]
-    new = np.zeros(k, dtype=np.bool_)
-    for j in range(k):
+    k = order.shape[0]
+    need = 0
+    j = 0
+    while j < k:
+        r = reps[order[j]]
+        claims = 0
+        while j < k and reps[order[j]] == r:
+            claims += 1
+            j += 1
+        need = max(need, n_bel[r] + claims)
+    need = min(need, entry.shape[1])  # claims on states already at war count above: no more
+    took = np.empty(k, dtype=np.int64)
+    if need > b_state.shape[1]:
+        return took[:0], need
+    m = 0
+    j = 0
+    while j < k:
         if j + AHEAD < k:  # the rows of a claim a few ahead (see crisis_sim.prefetch)
-            ra, sa = reps[j + AHEAD], states[j + AHEAD]
+            ra, sa = reps[order[j + AHEAD]], states[order[j + AHEAD]]
             prefetch(entry, ra, sa)
             prefetch(side, ra, sa)
             prefetch(reason, ra, sa)
@@ -201,16 +259,22 @@ def enter(
             prefetch(b_side, ra, 0)
             prefetch(b_entry, ra, 0)
             prefetch(b_force, ra, 0)
-        r, s = reps[j], states[j]
-        if j > 0 and reps[j - 1] == r and states[j - 1] == s:
-            continue
+        best = order[j]
+        r, s = reps[best], states[best]
+        j += 1
+        while j < k and reps[order[j]] == r and states[order[j]] == s:  # other claims on it
+            c = order[j]
+            if reasons[c] == reasons[best] and sides[c] == sides[best] and shares[c] > shares[best]:
+                best = c
+            j += 1
         if entry[r, s] != NOT_ENTERED:
             continue
-        new[j] = True
+        took[m] = best
+        m += 1
         entry[r, s] = day
-        side[r, s] = sides[j]
-        reason[r, s] = reasons[j]
-        via_cascade[r, s] = reasons[j] == TREATY or reasons[j] == ATTACKED
+        side[r, s] = sides[best]
+        reason[r, s] = reasons[best]
+        via_cascade[r, s] = reasons[best] == TREATY or reasons[best] == ATTACKED
         at = n_bel[r]
         while at > 0 and b_state[r, at - 1] > s:
             b_state[r, at] = b_state[r, at - 1]
@@ -219,32 +283,11 @@ def enter(
             b_force[r, at] = b_force[r, at - 1]
             at -= 1
         b_state[r, at] = s
-        b_side[r, at] = sides[j]
+        b_side[r, at] = sides[best]
         b_entry[r, at] = day
-        b_force[r, at] = cap[r, s] * projection[s] * shares[j]
+        b_force[r, at] = cap[r, s] * projection[s] * shares[best]
         n_bel[r] += 1
-    return new
-
-
-@njit(cache=True, nogil=True)
-def roll_need(reps: np.ndarray, n_bel: np.ndarray) -> int:
-    """Places the most crowded war could need after a day's entries (``reps`` sorted).
-
-    Its belligerents so far plus all its claims of the day: an upper bound (a claim may be
-    refused), so the roll is widened before :func:`enter` could run out of room.
-    """
-    need = 0
-    j = 0
-    k = reps.shape[0]
-    while j < k:
-        r = reps[j]
-        claims = 0
-        while j < k and reps[j] == r:
-            claims += 1
-            j += 1
-        if n_bel[r] + claims > need:
-            need = n_bel[r] + claims
-    return need
+    return took[:m], need
 
 
 @njit(cache=True, nogil=True)

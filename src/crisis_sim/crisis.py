@@ -155,12 +155,6 @@ class Crisis:
         """
         return self.b_state, self.b_side, self.b_entry, self.b_force
 
-    def _room_on_roll(self, reps: np.ndarray) -> None:
-        """Widen the war roll if this day's entries (``reps`` sorted) could overflow it."""
-        need = kernels.roll_need(reps, self.n_bel)
-        if need > self.b_state.shape[1]:
-            self._make_roll(min(self.plan.n_states, max(need, 2 * self.b_state.shape[1])))
-
     # ------------------------------------------------------------------ the story
 
     def run(self) -> dict[str, np.ndarray]:
@@ -650,22 +644,30 @@ class Crisis:
         nothing that is kept: :meth:`results` counts only states that entered by the war's last
         day, and help only as promised while the war went on.
         """
-        keep = self.alive(reps, day)
-        reps, states, sides, reasons, shares = (
-            x[keep] for x in (reps, states, sides, reasons, shares)
+        keys, n_open = kernels.claim_keys(
+            day, reps, states, sides, reasons, self.deterred, self.end_day, self.ending
         )
-        order = np.lexsort((-shares, sides, reasons, states, reps))
-        reps, states, sides, reasons, shares = (
-            x[order] for x in (reps, states, sides, reasons, shares)
+        order = np.argsort(keys, kind="stable")[:n_open]  # claims in order, on open crises
+        cols = (reps, states, sides, reasons, shares)
+        took, need = self._enter(day, order, cols)
+        if need > self.b_state.shape[1]:  # the roll is widened first: nothing written yet
+            self._make_roll(min(self.plan.n_states, max(need, 2 * self.b_state.shape[1])))
+            took, need = self._enter(day, order, cols)
+        reps, states, sides, reasons = (x[took] for x in (reps, states, sides, reasons))
+        if not len(reps):
+            return
+        self.tell(
+            9, reps, lambda i: self._entry_line(reps, states, sides, reasons, i, day), day=day
         )
-        self._room_on_roll(reps)
-        new = kernels.enter(
+        self.cascade(day, reps, states, sides)
+
+    def _enter(
+        self, day: int, order: np.ndarray, cols: tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, int]:
+        return kernels.enter(  # type: ignore[no-any-return]
             day,
-            reps,
-            states,
-            sides,
-            reasons,
-            shares,
+            order,
+            *cols,
             self.entry,
             self.side,
             self.reason,
@@ -675,13 +677,6 @@ class Crisis:
             self.n_bel,
             *self.roll(),
         )
-        reps, states, sides, reasons = (x[new] for x in (reps, states, sides, reasons))
-        if not len(reps):
-            return
-        self.tell(
-            9, reps, lambda i: self._entry_line(reps, states, sides, reasons, i, day), day=day
-        )
-        self.cascade(day, reps, states, sides)
 
     def cascade(self, day: int, reps: np.ndarray, states: np.ndarray, sides: np.ndarray) -> None:
         """Step 10: a state entering the war triggers its partners' obligations and war plans."""
