@@ -1,4 +1,4 @@
-"""Step 10's treaty calls, compiled (``cohort.treaty_calls``), against the treaties read plainly.
+"""Step 10's treaty calls, compiled (``cohort.treaty_plan``, ``cohort.treaty_calls``), read plainly.
 
 The reference below walks the treaties as the scenario language defines them, one treaty, one
 (state, side) of the day's entrants and one partner at a time, with the draws of
@@ -24,6 +24,14 @@ from crisis_sim.codes import (
 from crisis_sim.compiled import TreatyPlan, treaty_tables
 
 SEED = 5
+
+
+def _calls(day, reps, states, sides, rep_id, side, entry, treaties):
+    """The compiled passes, as the crisis calls them."""
+    casus, parties, against, terms = treaty_tables(treaties)
+    groups = cohort.grouped(states * 4 + sides, 4 * side.shape[1])
+    picked, todo = cohort.treaty_plan(day, reps, *groups, side, entry, casus, parties, against)
+    return cohort.treaty_calls(SEED, day, reps, rep_id, entry, picked, todo, terms)
 
 
 def _reference(day, reps, states, sides, rep_id, side, entry, treaties):
@@ -74,8 +82,11 @@ def _instance(gen: np.random.Generator, n_states: int = 7, n_reps: int = 12):
         casus = int(gen.integers(0, 3))
         parties = gen.choice(n_states, size=int(gen.integers(2, 4)), replace=False)
         against = (
-            gen.choice(np.setdiff1d(np.arange(n_states), parties), size=int(gen.integers(1, 3)),
-                       replace=False)  # fmt: skip
+            gen.choice(
+                np.setdiff1d(np.arange(n_states), parties),
+                size=int(gen.integers(1, 3)),
+                replace=False,
+            )  # fmt: skip
             if casus == AGAINST_NAMED
             else np.zeros(0, dtype=np.int64)
         )
@@ -108,9 +119,7 @@ def test_treaty_calls_follow_the_treaties():
     made = 0
     for _ in range(300):
         day, reps, states, sides, rep_id, side, entry, treaties = _instance(gen)
-        got = cohort.treaty_calls(
-            SEED, day, reps, states, sides, rep_id, side, entry, *treaty_tables(treaties)
-        )
+        got = _calls(day, reps, states, sides, rep_id, side, entry, treaties)
         want = _reference(day, reps, states, sides, rep_id, side, entry, treaties)
         assert [tuple(row) for row in got.tolist()] == want
         made += len(want)
@@ -122,31 +131,20 @@ def test_every_casus_calls_someone():
     kinds: set[int] = set()
     for _ in range(300):
         day, reps, states, sides, rep_id, side, entry, treaties = _instance(gen)
-        got = cohort.treaty_calls(
-            SEED, day, reps, states, sides, rep_id, side, entry, *treaty_tables(treaties)
-        )
+        got = _calls(day, reps, states, sides, rep_id, side, entry, treaties)
         kinds |= {treaties[t].casus for t in got[:, 1].tolist()}
     assert kinds == {DEFENSIVE, AGAINST_NAMED, ANY_WAR}
 
 
-def test_growing_past_the_first_guess():
-    """More calls than entrants (every partner of a large treaty): the buffer grows."""
+def test_a_large_treaty_calls_every_partner():
+    """More calls than entrants: every partner of a forty-state treaty, once, in its order."""
     n = 40
     treaty = TreatyPlan(0, "all", np.arange(n, dtype=np.int64), ANY_WAR, np.zeros(0, np.int64),
                         1.0, (3.0, 0.0))  # fmt: skip
     side = np.zeros((1, n), dtype=np.int8)
     entry = np.full((1, n), NOT_ENTERED, dtype=np.int32)
     side[0, 0], entry[0, 0] = DEFENDER_SIDE, 0
-    got = cohort.treaty_calls(
-        SEED,
-        0,
-        np.zeros(1, dtype=np.int64),
-        np.zeros(1, dtype=np.int64),
-        np.full(1, DEFENDER_SIDE, dtype=np.int8),
-        np.zeros(1, dtype=np.int64),
-        side,
-        entry,
-        *treaty_tables([treaty]),
-    )
+    one = np.zeros(1, dtype=np.int64)
+    got = _calls(0, one, one, np.full(1, DEFENDER_SIDE, np.int8), one, side, entry, [treaty])
     assert got[:, 2].tolist() == list(range(1, n))  # every partner, once, in the treaty's order
     assert (got[:, 4] == 1).all() and (got[:, 5] == 3).all()  # strength 1, a fixed three days

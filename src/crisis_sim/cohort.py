@@ -482,78 +482,137 @@ def open_on(
     return out
 
 
-@njit(cache=True, nogil=True)
-def _call(
-    calls: np.ndarray,
-    m: int,
-    rows: np.ndarray,
-    partner: int,
-    join: int,
-    t: int,
-    terms: tuple[float, float, float],
-    day: int,
-    seed: int,
-    reps: np.ndarray,
-    rep_id: np.ndarray,
-    entry: np.ndarray,
-) -> tuple[np.ndarray, int]:
-    """Treaty ``t`` calls ``partner`` in, on side ``join``, for ``reps[rows]``: a row each.
-
-    Replications where the partner is already at war by ``day`` are not called. A called one
-    honours the call with the treaty's strength (``terms``: strength, then the median and
-    spread of its declaration delay), after that delay. ``calls`` is doubled when full;
-    returns it and its number of rows.
-    """
-    strength, median, spread = terms
-    draw = t * 1024 + partner
-    n = rows.shape[0]
-    for i in range(n):
-        if i + AHEAD < n:
-            ra = reps[rows[i + AHEAD]]
-            prefetch(entry, ra, partner)
-            prefetch(rep_id, ra, 0)
-        r = reps[rows[i]]
-        if entry[r, partner] <= day:
-            continue
-        if m == calls.shape[0]:
-            grown = np.empty((2 * m, calls.shape[1]), dtype=np.int64)
-            grown[:m] = calls
-            calls = grown
-        key = rep_key(seed, rep_id[r])
-        honours = uniform_at(key, HONOUR, draw) < strength
-        calls[m, CALL_REP] = r
-        calls[m, CALL_TREATY] = t
-        calls[m, CALL_PARTNER] = partner
-        calls[m, CALL_SIDE] = join
-        calls[m, CALL_HONOURS] = honours
-        calls[m, CALL_DELAY] = 0
-        if honours:
-            calls[m, CALL_DELAY] = lognormal_day(key, TREATY_DELAY, draw, median, spread)
-        m += 1
-    return calls, m
-
-
-@njit(cache=True, nogil=True)
-def _at_war(
+@njit(cache=True, inline="always")
+def _pick(
+    picked: np.ndarray,
+    n: int,
     rows: np.ndarray,
     named: np.ndarray,
+    t: int,
+    first: int,
+    last: int,
     enemy: int,
     day: int,
     reps: np.ndarray,
     side: np.ndarray,
     entry: np.ndarray,
-) -> np.ndarray:
-    """The ``rows`` in which one of the ``named`` states is at war on side ``enemy`` by ``day``."""
-    kept = np.empty(rows.shape[0], dtype=np.int64)
-    k = 0
+) -> int:
+    """Append to ``picked[:n]`` the ``rows`` where a state is at war on side ``enemy``.
+
+    The states are ``named[t, first:last]`` (-1: none), at war by ``day``; ``first`` -1
+    appends every row. Returns the new length.
+    """
     for i in range(rows.shape[0]):
         r = reps[rows[i]]
-        for x in named:
-            if side[r, x] == enemy and entry[r, x] <= day:
-                kept[k] = rows[i]
-                k += 1
-                break
-    return kept[:k]
+        at_war = first < 0
+        for j in range(max(first, 0), last):
+            x = named[t, j]
+            at_war |= x >= 0 and side[r, x] == enemy and entry[r, x] <= day
+        if at_war:
+            picked[n] = rows[i]
+            n += 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def _partners(
+    todo: np.ndarray, n: int, parties: np.ndarray, t: int, caller: int, join: int, lo: int, hi: int
+) -> int:
+    """Append to ``todo[:n]`` a call of each partner of ``caller`` in treaty ``t``.
+
+    Each joins on side ``join``, in the replications of picked rows ``lo:hi``. Returns the new
+    length.
+    """
+    for o in parties[t]:
+        if o >= 0 and o != caller:
+            todo[n, 0], todo[n, 1], todo[n, 2], todo[n, 3], todo[n, 4] = t, o, join, lo, hi
+            n += 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def _listed(table: np.ndarray, t: int, s: int) -> bool:
+    """Whether state ``s`` is in row ``t`` of a treaty table (padded with -1)."""
+    for j in range(table.shape[1]):
+        if table[t, j] == s:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def treaty_plan(
+    day: int,
+    reps: np.ndarray,
+    order: np.ndarray,
+    found: np.ndarray,
+    bounds: np.ndarray,
+    side: np.ndarray,
+    entry: np.ndarray,
+    casus: np.ndarray,
+    parties: np.ndarray,
+    against: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 10: which treaties call which partners, set off by the day's new belligerents.
+
+    The states that entered the war on ``day`` are grouped by (state, side), in that order
+    (:func:`grouped` of ``state * 4 + side``: ``order``, ``found``, ``bounds``); ``reps`` are
+    their replications. Each treaty in turn looks at the groups. A party entering calls its
+    partners (under a defensive treaty only when it defends; under one for any war always).
+    Under a treaty against named states, a named state entering calls the partners of each
+    party it is at war with, and a party entering calls its partners where a named state is at
+    war on the other side. Returns the rows concerned, call after call, and one line per call:
+    treaty, partner, side it would join, and where its rows begin and end in the first array.
+    The treaties are packed by :func:`crisis_sim.compiled.treaty_tables` (``parties`` and
+    ``against`` padded with -1). :func:`treaty_calls` then makes the calls.
+    """
+    width = parties.shape[1]
+    # Which (treaty, entrants) pairs call at all, and room for the most they could.
+    calling = np.zeros((casus.shape[0], found.shape[0], 3), dtype=np.bool_)
+    most_rows = most_calls = 0
+    for t in range(casus.shape[0]):
+        kind = casus[t]
+        for g in range(found.shape[0]):
+            s_new, joined = found[g] >> 2, found[g] & 3
+            party = _listed(parties, t, s_new)
+            calling[t, g, 0] = party and (
+                kind == ANY_WAR or (kind == DEFENSIVE and joined == DEFENDER_SIDE)
+            )
+            calling[t, g, 1] = kind == AGAINST_NAMED and _listed(against, t, s_new)
+            calling[t, g, 2] = kind == AGAINST_NAMED and party
+            lanes = calling[t, g, 0] + width * calling[t, g, 1] + calling[t, g, 2]
+            most_rows += lanes * (bounds[g + 1] - bounds[g])
+            most_calls += lanes * width
+    picked = np.empty(most_rows, dtype=np.int64)
+    todo = np.empty((most_calls, 5), dtype=np.int64)
+    n_rows = n_todo = 0
+    for t in range(casus.shape[0]):
+        for g in range(found.shape[0]):
+            s_new, joined = found[g] >> 2, found[g] & 3
+            rows = order[bounds[g] : bounds[g + 1]]
+            enemy = AGGRESSOR_SIDE if joined == DEFENDER_SIDE else DEFENDER_SIDE
+            if calling[t, g, 0]:
+                lo = n_rows
+                n_rows = _pick(picked, lo, rows, parties, t, -1, 0, enemy, day, reps, side, entry)
+                n_todo = _partners(todo, n_todo, parties, t, s_new, joined, lo, n_rows)
+            if calling[t, g, 1]:
+                for j in range(width):  # each party this named state is at war with
+                    if parties[t, j] < 0:
+                        continue
+                    lo = n_rows
+                    n_rows = _pick(
+                        picked, lo, rows, parties, t, j, j + 1, enemy, day, reps, side, entry
+                    )
+                    if n_rows > lo:
+                        n_todo = _partners(
+                            todo, n_todo, parties, t, parties[t, j], enemy, lo, n_rows
+                        )
+            if calling[t, g, 2]:
+                lo = n_rows
+                n_rows = _pick(
+                    picked, lo, rows, against, t, 0, against.shape[1], enemy, day, reps, side, entry
+                )
+                n_todo = _partners(todo, n_todo, parties, t, s_new, joined, lo, n_rows)
+    return picked[:n_rows], todo[:n_todo]
 
 
 @njit(cache=True, nogil=True)
@@ -561,62 +620,45 @@ def treaty_calls(
     seed: int,
     day: int,
     reps: np.ndarray,
-    states: np.ndarray,
-    sides: np.ndarray,
     rep_id: np.ndarray,
-    side: np.ndarray,
     entry: np.ndarray,
-    casus: np.ndarray,
-    parties: np.ndarray,
-    against: np.ndarray,
+    picked: np.ndarray,
+    todo: np.ndarray,
     terms: np.ndarray,
 ) -> np.ndarray:
-    """Step 10: the treaty calls set off by the states that entered the war on ``day``.
+    """Step 10: the calls :func:`treaty_plan` lists, made: who answers, after how long.
 
-    ``reps``, ``states`` and ``sides`` are the day's new belligerents. Each treaty in turn
-    looks at them by (state, side), in that order. A party entering calls its partners (under a
-    defensive treaty only when it defends; under one for any war always). Under a treaty
-    against named states, a named state entering calls the partners of each party it is at
-    war with, and a party entering calls its partners where a named state is at war on the
-    other side. Returns one row per call, columns ``CALL_*`` (who, which treaty, which partner,
-    on which side, whether it honours the call, after how many days), in the order the
-    treaties make them. The treaties are packed by :func:`crisis_sim.compiled.treaty_tables`
-    (``parties`` and ``against`` padded with -1; ``terms``: strength, delay median and spread).
+    A partner already at war by ``day`` is not called; a called one honours the call with the
+    treaty's strength (``terms``: strength, declaration delay's median and spread), after that
+    delay. Returns one row per call, columns ``CALL_*`` (who, which treaty, which partner, on
+    which side, whether it honours the call, after how many days), in the order listed.
     """
-    n_codes = 4 * side.shape[1]
-    order, found, bounds = grouped(states * 4 + sides, n_codes)
-    calls = np.empty((reps.shape[0] + 16, 6), dtype=np.int64)
+    most = 0
+    for c in range(todo.shape[0]):
+        most += todo[c, 4] - todo[c, 3]
+    calls = np.empty((most, 6), dtype=np.int64)
     m = 0
-    for t in range(casus.shape[0]):
-        members = parties[t][parties[t] >= 0]
-        named = against[t][against[t] >= 0]
-        kind = casus[t]
-        deal = (terms[t, 0], terms[t, 1], terms[t, 2])
-        for g in range(found.shape[0]):
-            s_new, joined = found[g] >> 2, found[g] & 3
-            rows = order[bounds[g] : bounds[g + 1]]
-            enemy = AGGRESSOR_SIDE if joined == DEFENDER_SIDE else DEFENDER_SIDE
-            party = (members == s_new).any()
-            if party and (kind == ANY_WAR or (kind == DEFENSIVE and joined == DEFENDER_SIDE)):
-                for q in members:
-                    if q != s_new:
-                        calls, m = _call(
-                            calls, m, rows, q, joined, t, deal, day, seed, reps, rep_id, entry
-                        )
-            if kind == AGAINST_NAMED and (named == s_new).any():
-                for q in members:
-                    hit = _at_war(rows, members[members == q], enemy, day, reps, side, entry)
-                    if hit.shape[0]:
-                        for o in members:
-                            if o != q:
-                                calls, m = _call(
-                                    calls, m, hit, o, enemy, t, deal, day, seed, reps, rep_id, entry
-                                )
-            if kind == AGAINST_NAMED and party:
-                hit = _at_war(rows, named, enemy, day, reps, side, entry)
-                for o in members:
-                    if o != s_new:
-                        calls, m = _call(
-                            calls, m, hit, o, joined, t, deal, day, seed, reps, rep_id, entry
-                        )
+    for c in range(todo.shape[0]):
+        t, partner, join, lo, hi = todo[c, 0], todo[c, 1], todo[c, 2], todo[c, 3], todo[c, 4]
+        strength, median, spread = terms[t, 0], terms[t, 1], terms[t, 2]
+        draw = t * 1024 + partner
+        for i in range(lo, hi):
+            if i + AHEAD < hi:
+                ra = reps[picked[i + AHEAD]]
+                prefetch(entry, ra, partner)
+                prefetch(rep_id, ra, 0)
+            r = reps[picked[i]]
+            if entry[r, partner] <= day:
+                continue
+            key = rep_key(seed, rep_id[r])
+            honours = uniform_at(key, HONOUR, draw) < strength
+            calls[m, CALL_REP] = r
+            calls[m, CALL_TREATY] = t
+            calls[m, CALL_PARTNER] = partner
+            calls[m, CALL_SIDE] = join
+            calls[m, CALL_HONOURS] = honours
+            calls[m, CALL_DELAY] = 0
+            if honours:
+                calls[m, CALL_DELAY] = lognormal_day(key, TREATY_DELAY, draw, median, spread)
+            m += 1
     return calls[:m]

@@ -682,16 +682,13 @@ class Crisis:
         """Step 10: a state entering the war triggers its partners' obligations and war plans."""
         p = self.plan
         if self._treaties is not None:
+            casus, parties, against, terms = self._treaties
+            groups = kernels.grouped(states * 4 + sides, 4 * p.n_states)  # by (state, side)
+            picked, todo = kernels.treaty_plan(
+                day, reps, *groups, self.side, self.entry, casus, parties, against
+            )
             calls = kernels.treaty_calls(
-                self.seed,
-                day,
-                reps,
-                states,
-                sides,
-                self.rep,
-                self.side,
-                self.entry,
-                *self._treaties,
+                self.seed, day, reps, self.rep, self.entry, picked, todo, terms
             )
             self._tell_calls(day, calls)
             calls = calls[calls[:, CALL_HONOURS] == 1]
