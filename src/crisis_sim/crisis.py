@@ -27,12 +27,6 @@ from crisis_sim import codes, draws
 from crisis_sim.codes import (
     AGGRESSOR_BROKE,
     AGGRESSOR_SIDE,
-    CALL_DELAY,
-    CALL_HONOURS,
-    CALL_PARTNER,
-    CALL_REP,
-    CALL_SIDE,
-    CALL_TREATY,
     DEFENDER_SIDE,
     DEFENDERS_BROKE,
     NOT_ENTERED,
@@ -691,12 +685,12 @@ class Crisis:
                 self.seed, day, reps, self.rep, self.entry, picked, todo, terms
             )
             self._tell_calls(day, calls)
-            calls = calls[calls[:, CALL_HONOURS] == 1]
+            calls = calls[calls[:, codes.CALL_HONOURS] == 1]
             self.request_entry(
-                day + calls[:, CALL_DELAY],
-                calls[:, CALL_REP],
-                calls[:, CALL_PARTNER],
-                calls[:, CALL_SIDE],
+                day + calls[:, codes.CALL_DELAY],
+                calls[:, codes.CALL_REP],
+                calls[:, codes.CALL_PARTNER],
+                calls[:, codes.CALL_SIDE],
                 Reason.TREATY,
                 1.0,
             )
@@ -718,10 +712,10 @@ class Crisis:
         """The story's treaty calls: who is called to honour which treaty, and whether it does."""
         if self.story is None:
             return
-        for call in calls[calls[:, CALL_REP] == 0].tolist():
-            treaty = self.plan.treaties[call[CALL_TREATY]].name
-            partner = self._n(call[CALL_PARTNER])
-            answer = "" if call[CALL_HONOURS] else ", and does not"
+        for call in calls[calls[:, codes.CALL_REP] == 0].tolist():
+            treaty = self.plan.treaties[call[codes.CALL_TREATY]].name
+            partner = self._n(call[codes.CALL_PARTNER])
+            answer = "" if call[codes.CALL_HONOURS] else ", and does not"
             self.story.append(
                 (day, 10, f"{treaty}: {partner} is called to honour its obligation{answer}")
             )
