@@ -258,7 +258,7 @@ def _announce_compile(quiet: bool, workers: int, scheduler: str | None, cohort: 
             return  # the workers' kernels compiled ahead of time, or about to be (said then)
     if not cache_is_warm(runner.threaded(workers, scheduler, cohort)):
         _console(stderr=True).print(
-            "compiling the simulation kernels (once, then cached; up to about 25 s)..."
+            "compiling the simulation kernels (once, then cached; up to about 30 s)..."
         )
 
 
