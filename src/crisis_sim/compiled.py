@@ -128,7 +128,7 @@ class Plan:
 
 
 class TreatyTables(NamedTuple):
-    """The treaties as :func:`crisis_sim.cohort.treaty_calls` reads them, one row each."""
+    """The treaties as :func:`crisis_sim.cohort.treaty_plan` and ``treaty_calls`` read them."""
 
     casus: np.ndarray  # CASUS_CODE
     parties: np.ndarray  # state indices, padded with -1

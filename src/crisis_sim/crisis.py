@@ -658,6 +658,7 @@ class Crisis:
     def _enter(
         self, day: int, order: np.ndarray, cols: tuple[np.ndarray, ...]
     ) -> tuple[np.ndarray, int]:
+        """The claims ``order`` picks, entered on this chunk's records and war roll."""
         return kernels.enter(  # type: ignore[no-any-return]
             day,
             order,
