@@ -78,11 +78,27 @@ def _reference(day, claims, open_, w):
 
 
 def _compiled(day, claims, deterred, end_day, w):
-    keys, n_open = cohort.claim_keys(day, *claims[:4], deterred, end_day, np.zeros(N_REPS, np.int8))
+    keys, n_open = cohort.claim_keys(day, *claims[:4], deterred, end_day)
     order = np.argsort(keys, kind="stable")[:n_open]
     args = (w["entry"], w["side"], w["reason"], w["via_cascade"], w["cap"], w["projection"])
     took, need = cohort.enter(day, order, *claims, *args, w["n_bel"], *w["roll"])
     return took.tolist(), need
+
+
+def _bound(claims, open_, n_bel):
+    """The places the most crowded war could need: its belligerents and its open claims."""
+    reps = claims[0][open_[claims[0]]]
+    return min(N_STATES, max([0] + [n_bel[r] + int((reps == r).sum()) for r in set(reps)]))
+
+
+def _widened(w, width):
+    """The world with its war roll made ``width`` places wide (as ``Crisis._make_roll``)."""
+    roll = []
+    for a in w["roll"]:
+        b = np.zeros((N_REPS, width), dtype=a.dtype)
+        b[:, : min(width, a.shape[1])] = a[:, :width]
+        roll.append(b)
+    return {**w, "roll": tuple(roll)}
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -94,12 +110,21 @@ def test_entries_follow_the_claims(seed):
     open_ = ~deterred & (end_day >= day)
     for claims in (_claims(gen, int(gen.integers(1, 30))) for _ in range(3)):
         world = _world(gen, N_STATES)
+        # The compiled passes start on a roll as narrow as the wars already fought allow.
         mine = {k: tuple(a.copy() for a in v) if k == "roll" else v.copy()
                 for k, v in world.items()}  # fmt: skip
+        mine = _widened(mine, max(1, int(world["n_bel"].max())))
+        bound = _bound(claims, open_, world["n_bel"])
+        entry, n_bel = mine["entry"].copy(), mine["n_bel"].copy()
         want = _reference(day, claims, open_, world)
         got, need = _compiled(day, claims, deterred, end_day, mine)
+        assert need == bound
+        if need > mine["roll"][0].shape[1]:  # nothing written: widen, as the crisis does, again
+            assert got == []
+            assert np.array_equal(mine["entry"], entry) and np.array_equal(mine["n_bel"], n_bel)
+            mine = _widened(mine, need)
+            got, need = _compiled(day, claims, deterred, end_day, mine)
         assert got == want
-        assert need <= N_STATES
         for key in ("entry", "side", "reason", "via_cascade", "n_bel"):
             assert np.array_equal(mine[key], world[key]), key
         for r in range(N_REPS):  # the roll, as far as each war's belligerents go

@@ -81,12 +81,8 @@ def _instance(gen: np.random.Generator, n_states: int = 7, n_reps: int = 12):
     for k in range(int(gen.integers(1, 5))):
         casus = int(gen.integers(0, 3))
         parties = gen.choice(n_states, size=int(gen.integers(2, 4)), replace=False)
-        against = (
-            gen.choice(
-                np.setdiff1d(np.arange(n_states), parties),
-                size=int(gen.integers(1, 3)),
-                replace=False,
-            )  # fmt: skip
+        against = (  # named states: any, a party too, one named twice now and then
+            gen.choice(n_states, size=int(gen.integers(1, 4)), replace=True)
             if casus == AGAINST_NAMED
             else np.zeros(0, dtype=np.int64)
         )

@@ -173,7 +173,6 @@ def claim_keys(
     reasons: np.ndarray,
     deterred: np.ndarray,
     end_day: np.ndarray,
-    ending: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """The day's claims to enter the war as sort keys, and how many are on open crises.
 

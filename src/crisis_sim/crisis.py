@@ -639,7 +639,7 @@ class Crisis:
         day, and help only as promised while the war went on.
         """
         keys, n_open = kernels.claim_keys(
-            day, reps, states, sides, reasons, self.deterred, self.end_day, self.ending
+            day, reps, states, sides, reasons, self.deterred, self.end_day
         )
         order = np.argsort(keys, kind="stable")[:n_open]  # claims in order, on open crises
         cols = (reps, states, sides, reasons, shares)

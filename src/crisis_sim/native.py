@@ -51,7 +51,7 @@ EXPORTS: dict[str, tuple[str, str]] = {
     ),
     "claim_keys": (
         "cohort",
-        "Tuple((i8[::1], i8))(i8, i8[::1], i8[::1], i1[::1], i1[::1], b1[::1], i4[::1], i1[::1])",
+        "Tuple((i8[::1], i8))(i8, i8[::1], i8[::1], i1[::1], i1[::1], b1[::1], i4[::1])",
     ),
     "enter": (
         "cohort",
